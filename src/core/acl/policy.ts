@@ -1,0 +1,228 @@
+/**
+ * Vault ACL policies: parsing HCL or JSON policy documents into the rules that `ACL` compiles.
+ */
+import { parse as parseHcl } from '@cdktf/hcl2json';
+import { z } from 'zod';
+import { CofferError } from '../errors.js';
+
+export const CAPABILITIES = ['create', 'read', 'update', 'patch', 'delete', 'list', 'sudo', 'deny'] as const;
+export type Capability = (typeof CAPABILITIES)[number];
+
+/** Values a parameter may (or may not) take; an empty list means "any value". */
+export type ParameterValues = readonly unknown[];
+
+export interface PathRule {
+  /** The pattern as written, without a leading `/`: exact, `prefix*`, and/or with `+` segments. */
+  readonly path: string;
+  /** `['deny']` alone when the block denies: deny discards every other capability of the block. */
+  readonly capabilities: readonly Capability[];
+  /** Keys are lowercased, as Vault matches parameter names case-insensitively. */
+  readonly allowedParameters?: ReadonlyMap<string, ParameterValues>;
+  readonly deniedParameters?: ReadonlyMap<string, ParameterValues>;
+  readonly requiredParameters?: readonly string[];
+}
+
+export interface Policy {
+  readonly name: string;
+  /** The text the policy was parsed from, returned as-is by the policy read endpoints. */
+  readonly raw: string;
+  readonly paths: readonly PathRule[];
+}
+
+// Vault's pre-capabilities syntax (`policy = "write"`). `write` has never included `patch` in Vault, so a
+// migrated policy must not gain it here either.
+const LEGACY_POLICY_NAMES = ['deny', 'read', 'write', 'sudo'] as const;
+const LEGACY_POLICIES: Record<(typeof LEGACY_POLICY_NAMES)[number], readonly Capability[]> = {
+  deny: ['deny'],
+  read: ['read', 'list'],
+  write: ['create', 'read', 'update', 'delete', 'list'],
+  sudo: ['create', 'read', 'update', 'delete', 'list', 'sudo'],
+};
+
+const parameterMap = z.record(z.string(), z.array(z.unknown()));
+const wrappingTtl = z.union([z.string(), z.number()]);
+
+// Strict on purpose: a key coffer does not implement (mfa_methods, control_group, expiration, ...) would
+// otherwise be dropped silently and the policy would grant more than its author wrote.
+const pathBlockSchema = z.strictObject({
+  capabilities: z
+    .array(z.enum(CAPABILITIES, { error: (issue) => `invalid capability ${JSON.stringify(issue.input)}` }))
+    .optional(),
+  policy: z
+    .enum(LEGACY_POLICY_NAMES, { error: (issue) => `invalid policy ${JSON.stringify(issue.input)}` })
+    .optional(),
+  allowed_parameters: parameterMap.optional(),
+  denied_parameters: parameterMap.optional(),
+  required_parameters: z.array(z.string()).optional(),
+  comment: z.string().optional(),
+  // Accepted for compatibility with existing policies; coffer has no response-wrapping TTL constraints.
+  min_wrapping_ttl: wrappingTtl.optional(),
+  max_wrapping_ttl: wrappingTtl.optional(),
+});
+type PathBlock = z.infer<typeof pathBlockSchema>;
+
+const documentSchema = z.strictObject({
+  name: z.string().optional(),
+  path: z.unknown().optional(),
+});
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+class PolicySyntaxError extends Error {}
+
+const describeIssue = (issue: z.ZodError['issues'][number]) =>
+  issue.path.length > 0 ? `${issue.path.join('.')}: ${issue.message}` : issue.message;
+
+/**
+ * Flattens the shapes a policy document may take into (pattern, block) pairs:
+ * `{"path": {"p": {...}}}`, `{"path": {"p": [{...}, ...]}}` (what HCL produces) and
+ * `{"path": [{"p": {...}}, ...]}` (HCL1's JSON list form).
+ */
+function pathEntries(paths: unknown): Array<[string, unknown]> {
+  if (paths === undefined) return [];
+  const maps = Array.isArray(paths) ? paths : [paths];
+  const entries: Array<[string, unknown]> = [];
+  for (const map of maps) {
+    if (!isPlainObject(map)) throw new PolicySyntaxError('"path" must map path patterns to blocks');
+    for (const [pattern, blocks] of Object.entries(map)) {
+      for (const block of Array.isArray(blocks) ? blocks : [blocks]) entries.push([pattern, block]);
+    }
+  }
+  return entries;
+}
+
+function capabilitiesOf(block: PathBlock): Capability[] {
+  const granted = new Set<Capability>(block.capabilities ?? []);
+  for (const capability of block.policy ? LEGACY_POLICIES[block.policy] : []) granted.add(capability);
+  return granted.has('deny') ? ['deny'] : [...granted];
+}
+
+const lowercaseKeys = (params: Record<string, unknown[]> | undefined) =>
+  params && new Map(Object.entries(params).map(([key, values]) => [key.toLowerCase(), values] as const));
+
+function toPathRule(pattern: string, rawBlock: unknown): PathRule {
+  const where = `path ${JSON.stringify(pattern)}`;
+  const result = pathBlockSchema.safeParse(rawBlock);
+  if (!result.success) throw new PolicySyntaxError(`${where}: ${describeIssue(result.error.issues[0]!)}`);
+  const block = result.data;
+  if (block.capabilities === undefined && block.policy === undefined) {
+    throw new PolicySyntaxError(`${where}: a path block needs "capabilities" or "policy"`);
+  }
+  // A `+` wildcard is a whole segment and a trailing `*` extends the last literal segment; Vault rejects
+  // the combination because its meaning would be ambiguous.
+  if (pattern.includes('+*')) throw new PolicySyntaxError(`${where}: invalid use of wildcards ('+*' is forbidden)`);
+
+  const capabilities = capabilitiesOf(block);
+  const denies = capabilities[0] === 'deny';
+  return {
+    path: pattern.startsWith('/') ? pattern.slice(1) : pattern,
+    capabilities,
+    // Parameter constraints are meaningless on a denied path, and Vault drops them there too.
+    allowedParameters: denies ? undefined : lowercaseKeys(block.allowed_parameters),
+    deniedParameters: denies ? undefined : lowercaseKeys(block.denied_parameters),
+    requiredParameters: denies ? undefined : block.required_parameters,
+  };
+}
+
+/**
+ * Vault policies are HCL1, which tolerates a block's `{` on the line after its label; HCL2 (what hcl2json
+ * parses) does not. Joining the two lines keeps such policies, common in the wild, loadable.
+ */
+const joinDetachedBraces = (text: string) => text.replace(/^(\s*path\s+"(?:[^"\\\n]|\\.)*")[ \t]*\r?\n\s*\{/gm, '$1 {');
+
+async function decode(text: string): Promise<unknown> {
+  if (text.trimStart().startsWith('{')) {
+    try {
+      return JSON.parse(text);
+    } catch (err) {
+      throw new PolicySyntaxError(`invalid JSON: ${(err as Error).message}`);
+    }
+  }
+  try {
+    return await parseHcl('policy.hcl', joinDetachedBraces(text));
+  } catch (err) {
+    // hcl2json reports "parse config: [<diagnostics>]"; only the diagnostics help the policy author.
+    const message = err instanceof Error ? err.message : String(err);
+    throw new PolicySyntaxError(message.replace(/^parse config: \[(.*)\]$/s, '$1'));
+  }
+}
+
+/** Parses a Vault ACL policy (HCL, or JSON when the text starts with `{`). Throws a 400 CofferError. */
+export async function parsePolicy(name: string, text: string): Promise<Policy> {
+  try {
+    const document = documentSchema.safeParse(await decode(text));
+    if (!document.success) throw new PolicySyntaxError(describeIssue(document.error.issues[0]!));
+    const paths = pathEntries(document.data.path).map(([pattern, block]) => toPathRule(pattern, block));
+    return { name, raw: text, paths };
+  } catch (err) {
+    if (err instanceof PolicySyntaxError) throw new CofferError(400, `failed to parse policy: ${err.message}`);
+    throw err;
+  }
+}
+
+/** Vault stores policy names lowercased, so `MyPolicy` and `mypolicy` are the same policy. */
+export const normalizePolicyName = (name: string) => name.trim().toLowerCase();
+
+/** Whether a policy may be written under this name (after normalization); `root` is built in and immutable. */
+export function isValidPolicyName(name: string): boolean {
+  const normalized = normalizePolicyName(name);
+  return /^[a-z0-9._-]+$/.test(normalized) && normalized !== 'root';
+}
+
+/** coffer's built-in `default` policy: Vault's default policy restricted to the paths coffer serves. */
+export const DEFAULT_POLICY_TEXT = `# Allow tokens to look up their own properties
+path "auth/token/lookup-self" {
+  capabilities = ["read"]
+}
+
+# Allow tokens to renew themselves
+path "auth/token/renew-self" {
+  capabilities = ["update"]
+}
+
+# Allow tokens to revoke themselves
+path "auth/token/revoke-self" {
+  capabilities = ["update"]
+}
+
+# Allow a token to look up its own capabilities on a path
+path "sys/capabilities-self" {
+  capabilities = ["update"]
+}
+
+# Allow a token to look up its resultant ACL from all policies (used by UIs)
+path "sys/internal/ui/resultant-acl" {
+  capabilities = ["read"]
+}
+
+# Allow a token to renew a lease via lease_id in the request body
+path "sys/leases/renew" {
+  capabilities = ["update"]
+}
+
+# Allow looking up lease properties; this requires knowing the lease ID ahead of time
+path "sys/leases/lookup" {
+  capabilities = ["update"]
+}
+
+# Allow a token to manage its own cubbyhole
+path "cubbyhole/*" {
+  capabilities = ["create", "read", "update", "delete", "list"]
+}
+
+# Allow a token to wrap arbitrary values in a response-wrapping token
+path "sys/wrapping/wrap" {
+  capabilities = ["update"]
+}
+
+# Allow a token to look up the creation time and TTL of a response-wrapping token
+path "sys/wrapping/lookup" {
+  capabilities = ["update"]
+}
+
+# Allow a token to unwrap a response-wrapping token
+path "sys/wrapping/unwrap" {
+  capabilities = ["update"]
+}
+`;

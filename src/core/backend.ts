@@ -1,0 +1,137 @@
+/**
+ * The contract between the core and every secrets engine / auth method. An engine is data: a list of path
+ * declarations (regex pattern, zod field schema, handler per operation, optional existence check). The router,
+ * ACL, audit and lease code only ever see these declarations, never an engine's internals.
+ */
+import type { z } from 'zod';
+import type { StorageView } from '../storage/view.js';
+
+export type Operation = 'create' | 'read' | 'update' | 'patch' | 'delete' | 'list';
+
+export interface MountConfig {
+  default_lease_ttl: number; // seconds, 0 = system default
+  max_lease_ttl: number; // seconds, 0 = system max
+}
+
+export interface MountInfo {
+  /** Full mount path with trailing slash, e.g. `secret/` or `auth/token/`. */
+  path: string;
+  type: string;
+  accessor: string;
+  uuid: string;
+  description: string;
+  config: MountConfig;
+  options: Record<string, string>;
+}
+
+/** Effective TTL limits for a mount (mount tuning falling back to the system defaults). */
+export interface SystemView {
+  defaultLeaseTTL(): number;
+  maxLeaseTTL(): number;
+}
+
+/** Who is calling; engines rarely need it (the token backend does). */
+export interface CallerInfo {
+  /** HMAC id of the calling token (never the token itself), undefined for unauthenticated paths. */
+  tokenId?: string;
+  accessor?: string;
+  policies: string[];
+  displayName?: string;
+  /** Whether the caller's policies grant sudo on the requested path. */
+  sudo: boolean;
+  /** The clear client token, only handed to the token backend (needed for *-self paths). */
+  clientToken?: string;
+  remoteAddr: string;
+}
+
+export interface Request<Data = Record<string, unknown>> {
+  operation: Operation;
+  /** Path relative to the mount, no leading slash. */
+  path: string;
+  /** Named groups captured by the matched pattern. */
+  params: Record<string, string>;
+  /** Body (or query for reads), validated by the path's `fields` schema when one is declared. */
+  data: Data;
+  query: Record<string, string>;
+  headers: Record<string, string | string[] | undefined>;
+  storage: StorageView;
+  mount: MountInfo;
+  system: SystemView;
+  caller: CallerInfo;
+  requestId: string;
+}
+
+export interface SecretLease {
+  ttl: number;
+  renewable: boolean;
+  /** Kept by the lease manager, handed back to the engine's revoke/renew. Never returned to clients. */
+  internal?: Record<string, unknown>;
+}
+
+export interface AuthResult {
+  client_token: string;
+  accessor: string;
+  policies: string[];
+  token_policies: string[];
+  metadata: Record<string, string> | null;
+  lease_duration: number;
+  renewable: boolean;
+  entity_id: string;
+  token_type: string;
+  orphan: boolean;
+  num_uses: number;
+}
+
+export interface Response {
+  data?: Record<string, unknown> | null;
+  /** Set when the response carries a leased secret. */
+  secret?: SecretLease;
+  auth?: AuthResult;
+  warnings?: string[];
+  /** Overrides the HTTP status (KV v2 answers 404 with metadata for a deleted version). */
+  status?: number;
+  /** Old sys endpoints also repeat `data`'s keys at the top level of the envelope (Vault does, clients rely on it). */
+  legacyTopLevel?: boolean;
+  /** Non-JSON bodies (PEM, raw), or JSON that is not wrapped in the envelope (`sys/health`, `sys/seal-status`). */
+  raw?: { status: number; contentType: string; body: Buffer | string };
+}
+
+export type Handler = (req: Request<any>) => Promise<Response | null | void>;
+
+export interface PathSpec {
+  /** Regex source matched against the whole mount-relative path (anchored by the router). */
+  pattern: string;
+  /** Validation of `data`; a failure is a 400 naming the field. */
+  fields?: z.ZodType;
+  operations: Partial<Record<Operation, Handler>>;
+  /** For create vs update: POST/PUT is `create` when this says the target does not exist. */
+  existenceCheck?: (req: Request<any>) => Promise<boolean>;
+  /** Paths callable without a token (logins). */
+  unauthenticated?: boolean;
+  /** Paths requiring `sudo` in addition to the operation's capability. */
+  sudo?: boolean;
+  help?: string;
+}
+
+export interface Backend {
+  paths: PathSpec[];
+  /** Called once when the mount is set up (at enable and at unseal). */
+  initialize?(storage: StorageView, mount: MountInfo): Promise<void>;
+  /** Called when the mount is disabled or the core seals. */
+  cleanup?(): Promise<void>;
+  /** Revokes a leased secret this engine issued (used by the lease manager). */
+  revoke?(req: Request, internal: Record<string, unknown>): Promise<void>;
+  /** Renews a leased secret; returns the new lease. */
+  renew?(req: Request, internal: Record<string, unknown>): Promise<SecretLease>;
+}
+
+export interface BackendFactory {
+  type: string;
+  /** `options` from the mount entry (e.g. `{version: "2"}` for kv). */
+  create(options: Record<string, string>): Backend;
+}
+
+/** A JSON body sent as-is, outside the envelope. */
+export function bareJson(body: unknown, status = 200): Response {
+  return { raw: { status, contentType: 'application/json', body: JSON.stringify(body) } };
+}

@@ -1,0 +1,410 @@
+/**
+ * The core: everything between HTTP and the engines. It owns the seal and barrier, the mount table, tokens,
+ * policies and audit, and runs the request pipeline of DESIGN.md:
+ *   sealed? → path + operation → mount → token → ACL (+ sudo) → use count → audit request → handler →
+ *   audit response → Vault envelope.
+ * The HTTP layer (src/server/http.ts) only turns sockets into `CoreRequest`s and `CoreResponse`s back.
+ */
+import { randomUUID } from 'node:crypto';
+import type { PhysicalBackend } from '../storage/types.js';
+import { StorageView } from '../storage/view.js';
+import { authMethods } from '../auth/index.js';
+import { secretEngines } from '../engines/index.js';
+import { AuditBroker, type AuditRequestInput } from './audit/broker.js';
+import type { Backend, CallerInfo, Operation, Request, Response, SystemView } from './backend.js';
+import { Barrier } from './barrier.js';
+import { CofferError, badRequest, permissionDenied, sealedError } from './errors.js';
+import { MountTable, type MountEntry } from './mounts.js';
+import { PolicyStore } from './policies.js';
+import { dispatch, matchPath, resolveWriteOperation } from './router.js';
+import { Seal } from './seal.js';
+import { systemBackend } from './sys/index.js';
+import { tokenBackend } from './tokens/backend.js';
+import { TokenStore, type TokenEntry } from './tokens/store.js';
+
+export interface CoreOptions {
+  storage: PhysicalBackend;
+  storageType: string;
+  /** System default and max lease TTL in seconds (Vault: 768h each). */
+  defaultLeaseTTL?: number;
+  maxLeaseTTL?: number;
+  /** Secrets engines mounted on first unseal (dev mode mounts `secret/` as kv v2). */
+  initialMounts?: { path: string; type: string; options: Record<string, string>; description: string }[];
+  logger?: { info(msg: string): void; warn(msg: string): void; error(msg: string): void };
+  version?: string;
+}
+
+export interface CoreRequest {
+  method: string;
+  /** Path after `/v1/`, still percent-encoded. */
+  rawPath: string;
+  query: Record<string, string>;
+  headers: Record<string, string | string[] | undefined>;
+  /** Parsed JSON body, or undefined when there was none. */
+  body: unknown;
+  remoteAddr: string;
+}
+
+export interface CoreResponse {
+  status: number;
+  body?: unknown;
+  /** Set for raw (non-JSON) bodies. */
+  contentType?: string;
+  raw?: Buffer | string;
+}
+
+/** Paths served while sealed and without a token. */
+const UNAUTHENTICATED_SYS = new Set(['sys/init', 'sys/seal-status', 'sys/unseal', 'sys/health', 'sys/leader']);
+
+/** Vault's root-protected paths: the capability for the operation is not enough, `sudo` is needed too. */
+const SUDO_PATTERNS = [
+  /^sys\/audit(\/|$)/,
+  /^sys\/auth\/.+/,
+  /^sys\/remount$/,
+  /^sys\/rotate$/,
+  /^sys\/seal$/,
+  /^sys\/key-status$/,
+  /^sys\/leases\/revoke-(prefix|force)\/.*/,
+  /^auth\/token\/accessors\/?$/,
+  /^auth\/token\/revoke-orphan$/,
+];
+
+export const VERSION = '0.1.0';
+
+export class Core {
+  readonly physical: PhysicalBackend;
+  readonly barrier: Barrier;
+  readonly seal: Seal;
+  readonly tokens = new TokenStore();
+  readonly policies = new PolicyStore();
+  readonly mounts: MountTable;
+  audit: AuditBroker | null = null;
+  readonly storageType: string;
+  readonly version: string;
+  readonly defaultLeaseTTL: number;
+  readonly maxLeaseTTL: number;
+  readonly logger: NonNullable<CoreOptions['logger']>;
+  private readonly sys: Backend;
+  private readonly initialMounts: NonNullable<CoreOptions['initialMounts']>;
+  private unsealing: Promise<void> | null = null;
+  activeSince: string | null = null;
+
+  constructor(options: CoreOptions) {
+    this.physical = options.storage;
+    this.storageType = options.storageType;
+    this.barrier = new Barrier(this.physical);
+    this.seal = new Seal(this.physical, this.barrier);
+    this.defaultLeaseTTL = options.defaultLeaseTTL ?? 768 * 3600;
+    this.maxLeaseTTL = options.maxLeaseTTL ?? 768 * 3600;
+    this.version = options.version ?? VERSION;
+    this.initialMounts = options.initialMounts ?? [];
+    this.logger = options.logger ?? { info() {}, warn() {}, error() {} };
+    this.sys = systemBackend(this);
+    const builtin = (path: string, type: string, kind: 'secret' | 'auth', description: string) => ({
+      kind,
+      path,
+      type,
+      description,
+      config: { default_lease_ttl: 0, max_lease_ttl: 0 },
+      options: {},
+      local: false,
+      seal_wrap: false,
+    });
+    this.mounts = new MountTable(secretEngines, authMethods, [
+      { entry: builtin('sys/', 'system', 'secret', 'system endpoints used for control, policy and debugging'), backend: this.sys, viewPrefix: 'sys/system/' },
+      { entry: builtin('auth/token/', 'token', 'auth', 'token based credentials'), backend: tokenBackend(this.tokens), viewPrefix: 'sys/token-auth/' },
+    ]);
+  }
+
+  get sealed(): boolean {
+    return this.barrier.sealed;
+  }
+
+  async initialized(): Promise<boolean> {
+    return (await this.seal.config()) !== null;
+  }
+
+  /** `sys/init`: creates keys, unseals once to create the root token, then seals again like Vault. */
+  async initialize(shares: number, threshold: number): Promise<{ keys: Buffer[]; rootToken: string }> {
+    const keys = await this.seal.initialize(shares, threshold);
+    for (const key of keys.slice(0, threshold)) await this.seal.submitShare(Buffer.from(key));
+    await this.postUnseal();
+    const rootToken = await this.createRootToken();
+    await this.sealCore();
+    return { keys, rootToken };
+  }
+
+  async createRootToken(id?: string): Promise<string> {
+    const { token } = await this.tokens.create({
+      id,
+      parent: '',
+      policies: ['root'],
+      displayName: 'root',
+      numUses: 0,
+      ttl: 0,
+      explicitMaxTTL: 0,
+      period: 0,
+      renewable: false,
+      path: 'auth/token/root',
+      mountMaxTTL: 0,
+    });
+    return token;
+  }
+
+  /** Adds one unseal share; finishes unsealing when the threshold is reached. */
+  async submitUnsealShare(share: Buffer): Promise<void> {
+    const done = await this.seal.submitShare(share);
+    if (done && !this.activeSince) {
+      this.unsealing ??= this.postUnseal().finally(() => (this.unsealing = null));
+      await this.unsealing;
+    }
+  }
+
+  /** Loads everything that lives behind the barrier. On failure the core seals again. */
+  private async postUnseal(): Promise<void> {
+    try {
+      const root = new StorageView(this.barrier, '');
+      await this.policies.setup(root.sub('sys/policy/'));
+      await this.tokens.setup(root.sub('sys/token/'));
+      await this.mounts.load(this.barrier, this.initialMounts);
+      this.audit = new AuditBroker(root.sub('sys/audit/'), { logger: this.logger });
+      await this.audit.load();
+      this.activeSince = new Date().toISOString();
+    } catch (err) {
+      this.logger.error(`post-unseal setup failed: ${(err as Error).message}`);
+      await this.sealCore();
+      throw new CofferError(500, 'unseal failed: stored state could not be loaded');
+    }
+  }
+
+  async sealCore(): Promise<void> {
+    this.activeSince = null;
+    await this.audit?.close();
+    this.audit = null;
+    await this.mounts.teardown();
+    this.tokens.teardown();
+    this.seal.lock();
+  }
+
+  async shutdown(): Promise<void> {
+    if (!this.sealed) await this.sealCore();
+    await this.physical.close();
+  }
+
+  systemView(mount: MountEntry | { config: { default_lease_ttl: number; max_lease_ttl: number } }): SystemView {
+    return {
+      defaultLeaseTTL: () => mount.config.default_lease_ttl || this.defaultLeaseTTL,
+      maxLeaseTTL: () => mount.config.max_lease_ttl || this.maxLeaseTTL,
+    };
+  }
+
+  /** The request pipeline. Never throws: every failure becomes a Vault error envelope. */
+  async handle(http: CoreRequest): Promise<CoreResponse> {
+    const requestId = randomUUID();
+    let auditInput: AuditRequestInput | null = null;
+    try {
+      const path = normalizePath(http.rawPath);
+      const listRequested = http.method === 'GET' && isTrue(http.query.list);
+      let operation = operationFor(http.method, listRequested);
+      if (operation === 'patch') checkPatchContentType(http.headers);
+      const routePath = operation === 'list' && !path.endsWith('/') ? `${path}/` : path;
+
+      const unauthenticatedSys = UNAUTHENTICATED_SYS.has(path);
+      if (this.sealed && !unauthenticatedSys) throw sealedError();
+      const resolved = unauthenticatedSys
+        ? { mount: { entry: { path: 'sys/', type: 'system', config: { default_lease_ttl: 0, max_lease_ttl: 0 } } as MountEntry, backend: this.sys, view: new StorageView(this.barrier, 'sys/system/') }, rel: path.slice(4) }
+        : this.mounts.resolve(routePath);
+      if (!resolved) throw new CofferError(404, `no handler for route "${path}". route entry not found.`);
+      const { mount, rel } = resolved;
+      const match = matchPath(mount.backend, rel);
+      if (!match) throw new CofferError(404, 'unsupported path');
+
+      const data = requestData(http, operation);
+      const unauthenticated = unauthenticatedSys || match.spec.unauthenticated === true;
+      const clientToken = tokenFromHeaders(http.headers);
+      const caller: CallerInfo = { policies: [], remoteAddr: http.remoteAddr, sudo: false };
+      let entry: TokenEntry | null = null;
+      if (!unauthenticated) {
+        entry = clientToken ? await this.tokens.lookup(clientToken) : null;
+        if (!entry) throw permissionDenied();
+        Object.assign(caller, {
+          tokenId: entry.id,
+          accessor: entry.accessor,
+          policies: entry.policies,
+          displayName: entry.display_name,
+          clientToken: mount.entry.type === 'token' ? clientToken : undefined,
+        });
+      }
+
+      const req: Request = {
+        operation,
+        path: rel,
+        params: match.params,
+        data,
+        query: http.query,
+        headers: http.headers,
+        storage: mount.view,
+        mount: mount.entry,
+        system: this.systemView(mount.entry),
+        caller,
+        requestId,
+      };
+      if (operation === 'update') req.operation = operation = await resolveWriteOperation(match.spec, req);
+
+      if (entry) {
+        const acl = await this.policies.aclFor(entry.policies);
+        const verdict = acl.check(routePath, operation, data);
+        caller.sudo = verdict.sudo;
+        const needsSudo = match.spec.sudo === true || SUDO_PATTERNS.some((re) => re.test(path));
+        if (!verdict.allowed || (needsSudo && !verdict.sudo)) throw permissionDenied();
+        if (!(await this.tokens.use(entry))) throw permissionDenied();
+      }
+
+      auditInput = {
+        requestId,
+        operation,
+        path,
+        mountType: mount.entry.type,
+        mountPoint: mount.entry.path,
+        clientToken: clientToken ?? undefined,
+        accessor: entry?.accessor,
+        displayName: entry?.display_name,
+        policies: entry?.policies,
+        tokenPolicies: entry?.policies,
+        metadata: entry?.meta,
+        tokenType: entry ? 'service' : undefined,
+        remoteAddress: http.remoteAddr,
+        data,
+      };
+      if (!unauthenticatedSys || path !== 'sys/health') await this.audit?.logRequest(auditInput);
+
+      const response = await dispatch(match.spec, req);
+      const result = this.envelope(response, requestId, mount.entry.type, operation);
+      if (auditInput) {
+        await this.audit?.logResponse({
+          ...auditInput,
+          status: result.status,
+          responseData: response?.data ?? null,
+          auth: response?.auth ?? null,
+          warnings: response?.warnings ?? null,
+        });
+      }
+      return result;
+    } catch (err) {
+      const failure = errorResponse(err, this.logger);
+      if (auditInput) {
+        try {
+          await this.audit?.logResponse({ ...auditInput, status: failure.status, error: (failure.body as { errors: string[] }).errors.join('; ') });
+        } catch {
+          return errorResponse(new CofferError(500, 'internal error'), this.logger);
+        }
+      }
+      return failure;
+    }
+  }
+
+  private envelope(response: Response | null, requestId: string, mountType: string, operation: Operation): CoreResponse {
+    if (response?.raw) return { status: response.raw.status, contentType: response.raw.contentType, raw: response.raw.body };
+    if (!response || (!response.data && !response.auth && !response.warnings?.length && !response.secret)) {
+      if (operation === 'read' || operation === 'list') return { status: 404, body: { errors: [] } };
+      return { status: 204 };
+    }
+    return {
+      status: response.status ?? 200,
+      body: {
+        ...(response.legacyTopLevel ? response.data : {}),
+        request_id: requestId,
+        lease_id: '',
+        renewable: response.secret?.renewable ?? false,
+        lease_duration: response.secret?.ttl ?? 0,
+        data: response.data ?? null,
+        wrap_info: null,
+        warnings: response.warnings?.length ? response.warnings : null,
+        auth: response.auth ?? null,
+        mount_type: mountType,
+      },
+    };
+  }
+}
+
+function isTrue(v: string | undefined): boolean {
+  return v !== undefined && ['true', '1', 't'].includes(v.toLowerCase());
+}
+
+function operationFor(method: string, list: boolean): Operation {
+  switch (method) {
+    case 'GET':
+    case 'HEAD':
+      return list ? 'list' : 'read';
+    case 'POST':
+    case 'PUT':
+      return 'update'; // refined to create/update by the path's existence check
+    case 'PATCH':
+      return 'patch';
+    case 'DELETE':
+      return 'delete';
+    default:
+      throw new CofferError(405, `unsupported operation: method ${method.slice(0, 16)} is not allowed`);
+  }
+}
+
+function checkPatchContentType(headers: CoreRequest['headers']): void {
+  const type = String(headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+  if (type !== 'application/merge-patch+json') {
+    throw new CofferError(415, 'PATCH requires the Content-Type application/merge-patch+json');
+  }
+}
+
+/**
+ * Decodes the path and refuses anything that could make ACL matching and routing disagree: encoded slashes or
+ * backslashes, `.`/`..` segments, empty segments, control characters. A refused path never reaches a handler.
+ */
+export function normalizePath(raw: string): string {
+  if (/%2f|%5c/i.test(raw)) throw badRequest('invalid path: encoded slashes are not allowed');
+  let path: string;
+  try {
+    path = decodeURIComponent(raw);
+  } catch {
+    throw badRequest('invalid path: bad percent-encoding');
+  }
+  if (/[\u0000-\u001f\u007f\\]/.test(path)) throw badRequest('invalid path: control characters or backslashes');
+  const trimmed = path.replace(/^\/+/, '');
+  const body = trimmed.endsWith('/') ? trimmed.slice(0, -1) : trimmed;
+  if (body === '' || body.split('/').some((seg) => seg === '' || seg === '.' || seg === '..')) {
+    throw badRequest('invalid path: empty, "." or ".." segments are not allowed');
+  }
+  return trimmed;
+}
+
+function requestData(http: CoreRequest, operation: Operation): Record<string, unknown> {
+  if (operation === 'read' || operation === 'list' || http.method === 'DELETE') {
+    // Vault passes query parameters as request data for reads and deletes.
+    const data: Record<string, unknown> = { ...http.query };
+    delete data.list;
+    if (http.body !== undefined && operation === 'delete') return bodyObject(http.body, data);
+    return data;
+  }
+  return bodyObject(http.body, {});
+}
+
+function bodyObject(body: unknown, base: Record<string, unknown>): Record<string, unknown> {
+  if (body === undefined || body === null) return base;
+  if (typeof body !== 'object' || Array.isArray(body)) throw badRequest('invalid request body: expected a JSON object');
+  return { ...base, ...(body as Record<string, unknown>) };
+}
+
+function tokenFromHeaders(headers: CoreRequest['headers']): string | null {
+  const direct = headers['x-vault-token'];
+  if (typeof direct === 'string' && direct) return direct;
+  const auth = headers['authorization'];
+  if (typeof auth === 'string' && /^bearer\s+/i.test(auth)) return auth.replace(/^bearer\s+/i, '').trim();
+  return null;
+}
+
+function errorResponse(err: unknown, logger: NonNullable<CoreOptions['logger']>): CoreResponse {
+  if (err instanceof CofferError) {
+    return { status: err.status, body: err.body ? { ...err.body, errors: err.errors } : { errors: err.errors } };
+  }
+  logger.error(`internal error: ${err instanceof Error ? `${err.name}: ${err.message}` : 'unknown'}`);
+  return { status: 500, body: { errors: ['internal error'] } };
+}

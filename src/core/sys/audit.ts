@@ -1,0 +1,53 @@
+/** sys/audit (list), sys/audit/:path (enable, disable), sys/audit-hash/:path. */
+import { z } from 'zod';
+import type { PathSpec, Request } from '../backend.js';
+import type { Core } from '../core.js';
+import { CofferError, badRequest } from '../errors.js';
+import { bool, stringMap } from '../fields.js';
+
+const enableFields = z.object({
+  type: z.string({ message: 'missing type' }).min(1, 'missing type'),
+  description: z.string().max(1024).optional(),
+  options: stringMap().nullable().optional(),
+  local: bool().optional(),
+});
+
+const hashFields = z.object({ input: z.string({ message: 'missing input' }) });
+
+export function auditPaths(core: Core): PathSpec[] {
+  const broker = () => {
+    if (!core.audit) throw new CofferError(503, 'Vault is sealed');
+    return core.audit;
+  };
+  return [
+    {
+      pattern: 'audit',
+      operations: { read: async () => ({ data: broker().list(), legacyTopLevel: true }) },
+    },
+    {
+      pattern: 'audit/(?<path>.+)',
+      fields: enableFields,
+      operations: {
+        update: async (req: Request<z.infer<typeof enableFields>>) => {
+          const d = req.data;
+          await broker().enable(req.params.path, d.type, d.description ?? '', d.options ?? {}, d.local ?? false);
+          return null;
+        },
+        delete: async (req) => {
+          await broker().disable(req.params.path);
+          return null;
+        },
+      },
+    },
+    {
+      pattern: 'audit-hash/(?<path>.+)',
+      fields: hashFields,
+      operations: {
+        update: async (req: Request<z.infer<typeof hashFields>>) => {
+          if (!req.data.input && req.data.input !== '') throw badRequest('missing input');
+          return { data: { hash: broker().hash(req.params.path, req.data.input) }, legacyTopLevel: true };
+        },
+      },
+    },
+  ];
+}

@@ -1,0 +1,11 @@
+/** The `system` backend mounted at `sys/`: each family of paths in its own file. */
+import type { Backend } from '../backend.js';
+import type { Core } from '../core.js';
+import { auditPaths } from './audit.js';
+import { mountPaths } from './mounts.js';
+import { policyPaths } from './policies.js';
+import { sealPaths } from './seal.js';
+
+export function systemBackend(core: Core): Backend {
+  return { paths: [...sealPaths(core), ...mountPaths(core), ...policyPaths(core), ...auditPaths(core)] };
+}

@@ -1,0 +1,188 @@
+/** sys/mounts, sys/auth, sys/remount, sys/mounts/:path/tune, sys/internal/ui/mounts/:path. */
+import { z } from 'zod';
+import type { PathSpec, Request } from '../backend.js';
+import type { Core } from '../core.js';
+import { CofferError, badRequest, permissionDenied } from '../errors.js';
+import { formatDuration } from '../duration.js';
+import { duration, stringMap } from '../fields.js';
+import { MountTable, type MountEntry, type MountKind } from '../mounts.js';
+
+const configFields = z
+  .object({
+    default_lease_ttl: duration().optional(),
+    max_lease_ttl: duration().optional(),
+  })
+  .passthrough();
+
+const enableFields = z.object({
+  type: z.string({ message: 'missing type' }).min(1, 'missing type').max(128),
+  description: z.string().max(1024).optional(),
+  config: configFields.optional(),
+  options: stringMap().nullable().optional(),
+  local: z.unknown().optional(),
+  seal_wrap: z.unknown().optional(),
+});
+
+const tuneFields = z.object({
+  default_lease_ttl: duration().optional(),
+  max_lease_ttl: duration().optional(),
+  description: z.string().max(1024).optional(),
+  options: stringMap().nullable().optional(),
+});
+
+const remountFields = z.object({
+  from: z.string({ message: 'missing from' }).min(1),
+  to: z.string({ message: 'missing to' }).min(1),
+});
+
+function describe(entry: MountEntry) {
+  return {
+    accessor: entry.accessor,
+    config: {
+      default_lease_ttl: entry.config.default_lease_ttl || 0,
+      max_lease_ttl: entry.config.max_lease_ttl || 0,
+      force_no_cache: false,
+    },
+    description: entry.description,
+    external_entropy_access: false,
+    local: entry.local,
+    options: Object.keys(entry.options).length ? entry.options : null,
+    plugin_version: '',
+    running_plugin_version: '',
+    running_sha256: '',
+    seal_wrap: entry.seal_wrap,
+    type: entry.type,
+    uuid: entry.uuid,
+  };
+}
+
+function tuneData(core: Core, entry: MountEntry) {
+  const view = core.systemView(entry);
+  return {
+    default_lease_ttl: view.defaultLeaseTTL(),
+    max_lease_ttl: view.maxLeaseTTL(),
+    force_no_cache: false,
+    description: entry.description,
+    options: Object.keys(entry.options).length ? entry.options : undefined,
+  };
+}
+
+export function mountPaths(core: Core): PathSpec[] {
+  const list = (kind: MountKind) => async () => {
+    const data: Record<string, unknown> = {};
+    for (const entry of core.mounts.list(kind)) data[kind === 'auth' ? entry.path.slice(5) : entry.path] = describe(entry);
+    return { data, legacyTopLevel: true };
+  };
+
+  const table = (kind: MountKind): PathSpec[] => {
+    const base = kind === 'auth' ? 'auth' : 'mounts';
+    const fullPath = (req: Request) => MountTable.normalize(kind, req.params.path);
+    return [
+      { pattern: base, operations: { read: list(kind) } },
+      {
+        pattern: `${base}/(?<path>.+)/tune`,
+        fields: tuneFields,
+        operations: {
+          read: async (req) => {
+            const mount = core.mounts.find(fullPath(req));
+            if (!mount) throw badRequest(`cannot fetch sysview for path "${req.params.path}"`);
+            return { data: tuneData(core, mount.entry), legacyTopLevel: true };
+          },
+          update: async (req: Request<z.infer<typeof tuneFields>>) => {
+            const path = fullPath(req);
+            const mount = core.mounts.find(path);
+            if (!mount) throw badRequest(`cannot tune "${req.params.path}": no mount at that path`);
+            const d = req.data;
+            if (d.options?.version && d.options.version !== (mount.entry.options.version ?? '1')) {
+              throw badRequest('changing the kv version of an existing mount is not supported; enable a new mount instead');
+            }
+            const config = {
+              default_lease_ttl: d.default_lease_ttl ?? mount.entry.config.default_lease_ttl,
+              max_lease_ttl: d.max_lease_ttl ?? mount.entry.config.max_lease_ttl,
+            };
+            const effectiveMax = config.max_lease_ttl || core.maxLeaseTTL;
+            if (config.max_lease_ttl > core.maxLeaseTTL) {
+              throw badRequest(`max_lease_ttl (${formatDuration(config.max_lease_ttl)}) cannot exceed the system max (${formatDuration(core.maxLeaseTTL)})`);
+            }
+            if (config.default_lease_ttl > effectiveMax) throw badRequest('default_lease_ttl cannot be greater than max_lease_ttl');
+            await core.mounts.tune(path, { config, description: d.description });
+            return null;
+          },
+        },
+      },
+      {
+        pattern: `${base}/(?<path>.+)`,
+        fields: enableFields,
+        operations: {
+          read: async (req) => {
+            const mount = core.mounts.find(fullPath(req));
+            if (!mount) throw new CofferError(400, `no mount at "${req.params.path}"`);
+            return { data: describe(mount.entry) };
+          },
+          update: async (req: Request<z.infer<typeof enableFields>>) => {
+            const d = req.data;
+            const options = { ...(d.options ?? {}) };
+            let type = d.type;
+            if (type === 'kv-v2') {
+              type = 'kv';
+              options.version = '2';
+            }
+            if (type === 'kv' && options.version && !['1', '2'].includes(options.version)) {
+              throw badRequest(`invalid kv version "${options.version}"; expected 1 or 2`);
+            }
+            if (kind === 'auth' && type === 'token') throw badRequest('token credential backend cannot be instantiated');
+            const cfg = { default_lease_ttl: d.config?.default_lease_ttl ?? 0, max_lease_ttl: d.config?.max_lease_ttl ?? 0 };
+            if (cfg.max_lease_ttl > core.maxLeaseTTL) throw badRequest('max_lease_ttl cannot exceed the system max');
+            if (cfg.default_lease_ttl > (cfg.max_lease_ttl || core.maxLeaseTTL)) {
+              throw badRequest('default_lease_ttl cannot be greater than max_lease_ttl');
+            }
+            await core.mounts.enable(kind, fullPath(req), type, d.description ?? '', cfg, options);
+            return null;
+          },
+          delete: async (req) => {
+            await core.mounts.disable(fullPath(req));
+            return null;
+          },
+        },
+      },
+    ];
+  };
+
+  return [
+    ...table('secret'),
+    ...table('auth'),
+    {
+      pattern: 'remount',
+      fields: remountFields,
+      operations: {
+        update: async (req: Request<z.infer<typeof remountFields>>) => {
+          const from = MountTable.normalize('secret', req.data.from);
+          const to = MountTable.normalize('secret', req.data.to);
+          await core.mounts.move(from, to);
+          return { data: { migration_id: '' } };
+        },
+      },
+    },
+    {
+      // The vault and coffer `kv` commands ask this to learn a mount's kv version. Like Vault, it answers only
+      // when the caller's policies grant something under the mount.
+      pattern: 'internal/ui/mounts/(?<path>.+)',
+      operations: {
+        read: async (req) => {
+          const path = req.params.path.replace(/^\/+/, '');
+          const resolved = core.mounts.resolve(path.endsWith('/') ? path : `${path}/`) ?? core.mounts.resolve(path);
+          if (!resolved) throw badRequest(`no mount for path "${path}"`);
+          const entry = resolved.mount.entry;
+          const acl = await core.policies.aclFor(req.caller.policies);
+          if (!acl.hasAccessUnder(entry.path)) throw permissionDenied();
+          return {
+            data: {
+              ...describe(entry),
+              path: entry.kind === 'auth' ? entry.path.slice(5) : entry.path,
+            },
+          };
+        },
+      },
+    },
+  ];
+}

@@ -1,0 +1,349 @@
+/**
+ * The `token` auth method's paths (`auth/token/...`), Vault-compatible. Always mounted; cannot be disabled.
+ */
+import { z } from 'zod';
+import type { AuthResult, Backend, PathSpec, Request, Response } from '../backend.js';
+import { CofferError, badRequest, permissionDenied } from '../errors.js';
+import { bool, duration, int, stringList, stringMap } from '../fields.js';
+import { TokenStore, type TokenEntry } from './store.js';
+
+const createFields = z.object({
+  id: z.string().optional(),
+  policies: stringList().optional(),
+  meta: stringMap().nullable().optional(),
+  no_parent: bool().optional(),
+  no_default_policy: bool().optional(),
+  renewable: bool().optional(),
+  ttl: duration().optional(),
+  type: z.string().optional(),
+  explicit_max_ttl: duration().optional(),
+  display_name: z.string().max(256).optional(),
+  num_uses: int().optional(),
+  period: duration().optional(),
+});
+type CreateFields = z.infer<typeof createFields>;
+
+const roleFields = z.object({
+  allowed_policies: stringList().optional(),
+  disallowed_policies: stringList().optional(),
+  orphan: bool().optional(),
+  renewable: bool().optional(),
+  path_suffix: z.string().optional(),
+  token_explicit_max_ttl: duration().optional(),
+  explicit_max_ttl: duration().optional(),
+  token_period: duration().optional(),
+  period: duration().optional(),
+  token_no_default_policy: bool().optional(),
+  token_num_uses: int().optional(),
+  token_type: z.string().optional(),
+});
+
+export interface TokenRole {
+  name: string;
+  allowed_policies: string[];
+  disallowed_policies: string[];
+  orphan: boolean;
+  renewable: boolean;
+  path_suffix: string;
+  token_explicit_max_ttl: number;
+  token_period: number;
+  token_no_default_policy: boolean;
+  token_num_uses: number;
+  token_type: string;
+}
+
+const tokenField = z.object({ token: z.string({ message: 'missing token' }).min(1, 'missing token') });
+const accessorField = z.object({ accessor: z.string({ message: 'missing accessor' }).min(1, 'missing accessor') });
+const renewField = z.object({ token: z.string().optional(), increment: duration().optional() });
+
+const sortedUnique = (list: string[]) => [...new Set(list.map((p) => p.trim().toLowerCase()).filter(Boolean))].sort();
+
+export function authResult(token: string, entry: TokenEntry): AuthResult {
+  const policies = entry.policies;
+  return {
+    client_token: token,
+    accessor: entry.accessor,
+    policies,
+    token_policies: policies,
+    metadata: entry.meta,
+    lease_duration: ttlLeft(entry),
+    renewable: entry.renewable && entry.expire_at !== null,
+    entity_id: '',
+    token_type: entry.type,
+    orphan: entry.parent === '',
+    num_uses: entry.num_uses,
+  };
+}
+
+const ttlLeft = (entry: TokenEntry) =>
+  entry.expire_at === null ? 0 : Math.max(0, Math.round((entry.expire_at - Date.now()) / 1000));
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+function lookupData(entry: TokenEntry, token: string) {
+  return {
+    accessor: entry.accessor,
+    creation_time: entry.creation_time,
+    creation_ttl: entry.creation_ttl,
+    display_name: entry.display_name,
+    entity_id: '',
+    expire_time: iso(entry.expire_at),
+    explicit_max_ttl: entry.explicit_max_ttl,
+    id: token,
+    issue_time: new Date(entry.creation_time * 1000).toISOString(),
+    meta: entry.meta,
+    num_uses: entry.num_uses,
+    orphan: entry.parent === '',
+    path: entry.path,
+    period: entry.period || undefined,
+    policies: entry.policies,
+    renewable: entry.renewable,
+    role: entry.role || undefined,
+    ttl: ttlLeft(entry),
+    type: entry.type,
+  };
+}
+
+export function tokenBackend(store: TokenStore): Backend {
+  async function callerEntry(req: Request): Promise<TokenEntry> {
+    const entry = req.caller.tokenId ? await store.lookupById(req.caller.tokenId) : null;
+    if (!entry) throw permissionDenied();
+    return entry;
+  }
+
+  async function readRole(req: Request, name: string): Promise<TokenRole | null> {
+    return req.storage.getJSON<TokenRole>(`roles/${name.toLowerCase()}`);
+  }
+
+  async function create(req: Request<CreateFields>, options: { orphan: boolean; role?: TokenRole }): Promise<Response> {
+    const parent = await callerEntry(req);
+    const d = req.data;
+    const parentIsRoot = parent.policies.includes('root');
+    const role = options.role;
+    if (d.type && d.type !== 'service' && d.type !== 'default') throw badRequest(`token type "${d.type}" is not supported; only "service"`);
+    if (d.id !== undefined && !parentIsRoot) throw badRequest('root or sudo privileges required to specify token id');
+    if (d.num_uses !== undefined && d.num_uses < 0) throw badRequest('number of uses cannot be negative');
+    if (d.no_parent && !parentIsRoot && !req.caller.sudo && !options.orphan) {
+      throw badRequest('root or sudo privileges required to create orphan token');
+    }
+
+    const noDefault = d.no_default_policy ?? role?.token_no_default_policy ?? false;
+    let policies = sortedUnique(d.policies ?? (role ? role.allowed_policies : parent.policies));
+    policies = policies.filter((p) => p !== 'default');
+    if (role) {
+      const allowed = role.allowed_policies;
+      const bad = policies.filter((p) => (allowed.length ? !allowed.includes(p) : !parentIsRoot && !parent.policies.includes(p)) || role.disallowed_policies.includes(p));
+      if (bad.length) throw badRequest(`token policies (${bad.join(', ')}) must be subset of the role's allowed policies`);
+    } else if (!parentIsRoot) {
+      const bad = policies.filter((p) => !parent.policies.includes(p));
+      if (bad.length) throw badRequest(`child policies must be subset of parent`);
+    }
+    if (!noDefault && !policies.includes('root')) policies.push('default');
+    policies.sort();
+    if (policies.length === 0) throw badRequest('token must have at least one policy');
+
+    const ttl = d.ttl ?? 0;
+    const isRootToken = policies.includes('root');
+    const name = d.display_name ? `token-${d.display_name.replace(/[^a-zA-Z0-9-_.]/g, '-')}` : 'token';
+    const orphan = options.orphan || d.no_parent === true || role?.orphan === true;
+    const { token, entry } = await store.create({
+      id: d.id,
+      parent: orphan ? '' : parent.id,
+      policies,
+      meta: d.meta,
+      displayName: name,
+      numUses: d.num_uses ?? role?.token_num_uses ?? 0,
+      ttl: ttl > 0 ? ttl : isRootToken ? 0 : req.system.defaultLeaseTTL(),
+      explicitMaxTTL: d.explicit_max_ttl ?? role?.token_explicit_max_ttl ?? 0,
+      period: d.period ?? role?.token_period ?? 0,
+      renewable: d.renewable ?? role?.renewable ?? true,
+      path: role ? `auth/token/create/${role.name}` : options.orphan ? 'auth/token/create-orphan' : 'auth/token/create',
+      role: role?.name,
+      mountMaxTTL: req.system.maxLeaseTTL(),
+    });
+    return { auth: authResult(token, entry) };
+  }
+
+  async function byToken(token: string): Promise<TokenEntry> {
+    const entry = await store.lookup(token);
+    if (!entry) throw badRequest('bad token');
+    return entry;
+  }
+
+  async function byAccessor(accessor: string): Promise<TokenEntry> {
+    const entry = await store.lookupByAccessor(accessor);
+    if (!entry) throw badRequest('invalid accessor');
+    return entry;
+  }
+
+  async function renew(entry: TokenEntry, token: string, increment: number | undefined): Promise<Response> {
+    const { entry: renewed, warnings } = await store.renew(entry, increment ?? 0);
+    return { auth: authResult(token, renewed), warnings: warnings.length ? warnings : undefined };
+  }
+
+  const paths: PathSpec[] = [
+    {
+      pattern: 'create',
+      fields: createFields,
+      operations: { update: (req) => create(req, { orphan: false }) },
+      help: 'Create a token as a child of the calling token.',
+    },
+    {
+      pattern: 'create-orphan',
+      fields: createFields,
+      operations: { update: (req) => create(req, { orphan: true }) },
+      help: 'Create a token with no parent.',
+    },
+    {
+      pattern: 'create/(?<role>[\\w.-]+)',
+      fields: createFields,
+      operations: {
+        update: async (req) => {
+          const role = await readRole(req, req.params.role);
+          if (!role) throw badRequest(`unknown role ${req.params.role}`);
+          return create(req, { orphan: role.orphan, role });
+        },
+      },
+      help: 'Create a token against a token role.',
+    },
+    {
+      pattern: 'lookup-self',
+      operations: {
+        read: async (req) => ({ data: lookupData(await callerEntry(req), req.caller.clientToken ?? '') }),
+      },
+    },
+    {
+      pattern: 'lookup',
+      fields: tokenField,
+      operations: {
+        update: async (req: Request<z.infer<typeof tokenField>>) => ({ data: lookupData(await byToken(req.data.token), req.data.token) }),
+      },
+    },
+    {
+      pattern: 'lookup-accessor',
+      fields: accessorField,
+      operations: {
+        update: async (req: Request<z.infer<typeof accessorField>>) => ({ data: lookupData(await byAccessor(req.data.accessor), '') }),
+      },
+    },
+    {
+      pattern: 'renew-self',
+      fields: renewField,
+      operations: {
+        update: async (req: Request<z.infer<typeof renewField>>) =>
+          renew(await callerEntry(req), req.caller.clientToken ?? '', req.data.increment),
+      },
+    },
+    {
+      pattern: 'renew',
+      fields: renewField.extend({ token: tokenField.shape.token }),
+      operations: {
+        update: async (req) => renew(await byToken(req.data.token), req.data.token, req.data.increment),
+      },
+    },
+    {
+      pattern: 'renew-accessor',
+      fields: renewField.extend({ accessor: accessorField.shape.accessor }),
+      operations: {
+        update: async (req) => {
+          const res = await renew(await byAccessor(req.data.accessor), '', req.data.increment);
+          return res;
+        },
+      },
+    },
+    {
+      pattern: 'revoke-self',
+      operations: {
+        update: async (req) => {
+          await store.revokeTree((await callerEntry(req)).id);
+          return null;
+        },
+      },
+    },
+    {
+      pattern: 'revoke',
+      fields: tokenField,
+      operations: {
+        update: async (req: Request<z.infer<typeof tokenField>>) => {
+          const entry = await store.lookup(req.data.token);
+          if (entry) await store.revokeTree(entry.id);
+          return null;
+        },
+      },
+    },
+    {
+      pattern: 'revoke-accessor',
+      fields: accessorField,
+      operations: {
+        update: async (req: Request<z.infer<typeof accessorField>>) => {
+          await store.revokeTree((await byAccessor(req.data.accessor)).id);
+          return null;
+        },
+      },
+    },
+    {
+      pattern: 'revoke-orphan',
+      fields: tokenField,
+      sudo: true,
+      operations: {
+        update: async (req: Request<z.infer<typeof tokenField>>) => {
+          await store.revokeOrphan((await byToken(req.data.token)).id);
+          return null;
+        },
+      },
+    },
+    {
+      pattern: 'accessors/?',
+      sudo: true,
+      operations: { list: async () => ({ data: { keys: await store.listAccessors() } }) },
+    },
+    {
+      pattern: 'roles/?',
+      operations: {
+        list: async (req) => {
+          const keys = await req.storage.list('roles/');
+          if (!keys.length) throw new CofferError(404, []);
+          return { data: { keys } };
+        },
+      },
+    },
+    {
+      pattern: 'roles/(?<role>[\\w.-]+)',
+      fields: roleFields,
+      existenceCheck: async (req) => (await readRole(req, req.params.role)) !== null,
+      operations: {
+        read: async (req) => {
+          const role = await readRole(req, req.params.role);
+          if (!role) return null;
+          return { data: { ...role, explicit_max_ttl: role.token_explicit_max_ttl, period: role.token_period } };
+        },
+        update: async (req: Request<z.infer<typeof roleFields>>) => {
+          const d = req.data;
+          const existing = await readRole(req, req.params.role);
+          const type = d.token_type ?? existing?.token_type ?? 'service';
+          if (!['service', 'default', 'default-service'].includes(type)) throw badRequest(`token_type "${type}" is not supported`);
+          const role: TokenRole = {
+            name: req.params.role.toLowerCase(),
+            allowed_policies: sortedUnique(d.allowed_policies ?? existing?.allowed_policies ?? []),
+            disallowed_policies: sortedUnique(d.disallowed_policies ?? existing?.disallowed_policies ?? []),
+            orphan: d.orphan ?? existing?.orphan ?? false,
+            renewable: d.renewable ?? existing?.renewable ?? true,
+            path_suffix: d.path_suffix ?? existing?.path_suffix ?? '',
+            token_explicit_max_ttl: d.token_explicit_max_ttl ?? d.explicit_max_ttl ?? existing?.token_explicit_max_ttl ?? 0,
+            token_period: d.token_period ?? d.period ?? existing?.token_period ?? 0,
+            token_no_default_policy: d.token_no_default_policy ?? existing?.token_no_default_policy ?? false,
+            token_num_uses: d.token_num_uses ?? existing?.token_num_uses ?? 0,
+            token_type: type,
+          };
+          await req.storage.putJSON(`roles/${role.name}`, role);
+          return null;
+        },
+        delete: async (req) => {
+          await req.storage.delete(`roles/${req.params.role.toLowerCase()}`);
+          return null;
+        },
+      },
+    },
+  ];
+  return { paths };
+}

@@ -1,0 +1,279 @@
+/**
+ * The token store. A token is `cfs.` + 32 random base64url characters; storage only ever sees
+ * HMAC-SHA256(token) under a key kept behind the barrier, so a copy of the database does not yield usable
+ * tokens. Parent → child links make revocation of a token revoke its whole subtree.
+ */
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { StorageView } from '../../storage/view.js';
+import { CofferError, badRequest } from '../errors.js';
+import { ExpiryQueue } from '../expiry.js';
+
+export const TOKEN_PREFIX = 'cfs.';
+
+export interface TokenEntry {
+  /** HMAC of the token: the storage key and the id used internally. */
+  id: string;
+  accessor: string;
+  /** HMAC id of the parent, '' for an orphan. */
+  parent: string;
+  policies: string[];
+  meta: Record<string, string> | null;
+  display_name: string;
+  /** Remaining uses, 0 = unlimited. */
+  num_uses: number;
+  creation_time: number; // unix seconds
+  creation_ttl: number; // seconds, 0 = never expires
+  /** Milliseconds since the epoch; null = never expires. */
+  expire_at: number | null;
+  /** Hard cap on renewals (explicit_max_ttl or the mount's max), null = none. */
+  max_expire_at: number | null;
+  explicit_max_ttl: number;
+  period: number;
+  renewable: boolean;
+  path: string;
+  role: string;
+  type: 'service';
+}
+
+export interface CreateTokenParams {
+  id?: string;
+  parent: string;
+  policies: string[];
+  meta?: Record<string, string> | null;
+  displayName: string;
+  numUses: number;
+  ttl: number;
+  explicitMaxTTL: number;
+  period: number;
+  renewable: boolean;
+  path: string;
+  role?: string;
+  /** The token mount's max TTL in seconds; caps non-periodic tokens. */
+  mountMaxTTL: number;
+}
+
+export type RevokeHook = (entry: TokenEntry) => Promise<void>;
+
+const CACHE_LIMIT = 10_000;
+
+export class TokenStore {
+  private view!: StorageView;
+  private hmacKey!: Buffer;
+  private readonly cache = new Map<string, TokenEntry>();
+  private expiry: ExpiryQueue | null = null;
+  private readonly revokeHooks: RevokeHook[] = [];
+
+  /** Called at unseal with the barrier-backed view `sys/token/`. */
+  async setup(view: StorageView): Promise<void> {
+    this.view = view;
+    let key = await view.get('salt');
+    if (!key) {
+      key = randomBytes(32);
+      await view.put('salt', key);
+    }
+    this.hmacKey = key;
+    this.cache.clear();
+    this.expiry = new ExpiryQueue((id) => this.expire(id));
+    for (const name of await view.list('id/')) {
+      const entry = await view.getJSON<TokenEntry>(`id/${name}`);
+      if (entry?.expire_at) this.expiry.schedule(entry.id, entry.expire_at);
+    }
+  }
+
+  teardown(): void {
+    this.expiry?.stop();
+    this.expiry = null;
+    this.cache.clear();
+    this.hmacKey?.fill(0);
+  }
+
+  onRevoke(hook: RevokeHook): void {
+    this.revokeHooks.push(hook);
+  }
+
+  hmac(token: string): string {
+    return createHmac('sha256', this.hmacKey).update(token).digest('hex');
+  }
+
+  async create(params: CreateTokenParams): Promise<{ token: string; entry: TokenEntry }> {
+    const token = params.id ?? TOKEN_PREFIX + randomBytes(24).toString('base64url');
+    const id = this.hmac(token);
+    if (params.id !== undefined && (await this.view.get(`id/${id}`))) throw badRequest('token with the given id already exists');
+    const now = Date.now();
+    const { ttl, maxExpireAt } = this.initialTTL(params, now);
+    const entry: TokenEntry = {
+      id,
+      accessor: randomBytes(18).toString('base64url'),
+      parent: params.parent,
+      policies: params.policies,
+      meta: params.meta ?? null,
+      display_name: params.displayName,
+      num_uses: params.numUses,
+      creation_time: Math.floor(now / 1000),
+      creation_ttl: ttl,
+      expire_at: ttl > 0 ? now + ttl * 1000 : null,
+      max_expire_at: maxExpireAt,
+      explicit_max_ttl: params.explicitMaxTTL,
+      period: params.period,
+      renewable: params.renewable,
+      path: params.path,
+      role: params.role ?? '',
+      type: 'service',
+    };
+    const ops = [
+      { kind: 'put' as const, key: `id/${id}`, value: Buffer.from(JSON.stringify(entry)) },
+      { kind: 'put' as const, key: `accessor/${this.hmac(entry.accessor)}`, value: Buffer.from(id) },
+    ];
+    if (entry.parent) ops.push({ kind: 'put', key: `parent/${entry.parent}/${id}`, value: Buffer.alloc(0) });
+    await this.view.transaction(ops);
+    if (entry.expire_at) this.expiry?.schedule(id, entry.expire_at);
+    return { token, entry };
+  }
+
+  private initialTTL(p: CreateTokenParams, now: number): { ttl: number; maxExpireAt: number | null } {
+    const caps: number[] = [];
+    if (p.explicitMaxTTL > 0) caps.push(p.explicitMaxTTL);
+    if (p.period === 0 && p.ttl > 0 && p.mountMaxTTL > 0) caps.push(p.mountMaxTTL);
+    const cap = caps.length ? Math.min(...caps) : 0;
+    let ttl = p.period > 0 ? p.period : p.ttl;
+    if (cap > 0) ttl = ttl > 0 ? Math.min(ttl, cap) : cap;
+    return { ttl, maxExpireAt: cap > 0 ? now + cap * 1000 : null };
+  }
+
+  /** Resolves a clear token to its entry; expired, unknown or malformed tokens give null. */
+  async lookup(token: string): Promise<TokenEntry | null> {
+    if (typeof token !== 'string' || token.length === 0 || token.length > 512) return null;
+    return this.lookupById(this.hmac(token));
+  }
+
+  async lookupById(id: string): Promise<TokenEntry | null> {
+    let entry = this.cache.get(id) ?? null;
+    if (!entry) {
+      entry = await this.view.getJSON<TokenEntry>(`id/${id}`);
+      if (!entry) return null;
+      this.remember(entry);
+    }
+    if (entry.expire_at !== null && entry.expire_at <= Date.now()) return null;
+    return entry;
+  }
+
+  async lookupByAccessor(accessor: string): Promise<TokenEntry | null> {
+    if (typeof accessor !== 'string' || accessor.length === 0 || accessor.length > 256) return null;
+    const id = await this.view.get(`accessor/${this.hmac(accessor)}`);
+    if (!id) return null;
+    const entry = await this.lookupById(id.toString());
+    // The accessor index is keyed by an HMAC; compare the accessor itself too, in constant time.
+    if (!entry || !safeEqual(entry.accessor, accessor)) return null;
+    return entry;
+  }
+
+  private remember(entry: TokenEntry): void {
+    if (this.cache.size >= CACHE_LIMIT) this.cache.delete(this.cache.keys().next().value!);
+    this.cache.set(entry.id, entry);
+  }
+
+  private async save(entry: TokenEntry): Promise<void> {
+    await this.view.putJSON(`id/${entry.id}`, entry);
+    this.remember(entry);
+  }
+
+  /**
+   * Counts one use of a limited-use token. Returns false when the token had no uses left. The use that
+   * exhausts the token is allowed and the token is revoked right away.
+   */
+  async use(entry: TokenEntry): Promise<boolean> {
+    if (entry.num_uses === 0) return true;
+    const fresh = await this.lookupById(entry.id);
+    if (!fresh) return false;
+    fresh.num_uses -= 1;
+    if (fresh.num_uses <= 0) await this.revokeTree(fresh.id);
+    else await this.save(fresh);
+    entry.num_uses = fresh.num_uses;
+    return true;
+  }
+
+  /**
+   * Extends a token's TTL by `increment` seconds (0 = its original TTL), never past its max. Returns the TTL
+   * granted and a warning when it was capped.
+   */
+  async renew(entry: TokenEntry, increment: number): Promise<{ entry: TokenEntry; warnings: string[] }> {
+    if (entry.expire_at === null) return { entry, warnings: [] };
+    if (!entry.renewable) throw badRequest('lease is not renewable');
+    const now = Date.now();
+    let ttl = entry.period > 0 ? entry.period : increment > 0 ? increment : entry.creation_ttl;
+    const warnings: string[] = [];
+    if (entry.max_expire_at !== null) {
+      const remaining = Math.floor((entry.max_expire_at - now) / 1000);
+      if (remaining <= 0) throw badRequest('past the max TTL, cannot renew');
+      if (ttl > remaining) {
+        warnings.push(`TTL of "${ttl}s" exceeded the effective max_ttl of "${remaining}s"; TTL value is capped accordingly`);
+        ttl = remaining;
+      }
+    }
+    const updated = { ...entry, expire_at: now + ttl * 1000 };
+    await this.save(updated);
+    this.expiry?.schedule(updated.id, updated.expire_at!);
+    return { entry: updated, warnings };
+  }
+
+  /** Revokes a token and every token created under it. */
+  async revokeTree(id: string): Promise<void> {
+    for (const child of await this.view.list(`parent/${id}/`)) await this.revokeTree(child);
+    await this.revokeOne(id);
+  }
+
+  /** Revokes a token and turns its children into orphans. */
+  async revokeOrphan(id: string): Promise<void> {
+    for (const child of await this.view.list(`parent/${id}/`)) {
+      const entry = await this.view.getJSON<TokenEntry>(`id/${child}`);
+      if (entry) await this.save({ ...entry, parent: '' });
+      await this.view.delete(`parent/${id}/${child}`);
+    }
+    await this.revokeOne(id);
+  }
+
+  private async revokeOne(id: string): Promise<void> {
+    const entry = this.cache.get(id) ?? (await this.view.getJSON<TokenEntry>(`id/${id}`));
+    this.cache.delete(id);
+    this.expiry?.cancel(id);
+    if (!entry) return;
+    for (const hook of this.revokeHooks) await hook(entry);
+    const ops = [
+      { kind: 'delete' as const, key: `id/${id}` },
+      { kind: 'delete' as const, key: `accessor/${this.hmac(entry.accessor)}` },
+    ];
+    if (entry.parent) ops.push({ kind: 'delete', key: `parent/${entry.parent}/${id}` });
+    await this.view.transaction(ops);
+  }
+
+  private async expire(id: string): Promise<void> {
+    const entry = await this.view.getJSON<TokenEntry>(`id/${id}`);
+    if (!entry) return;
+    if (entry.expire_at !== null && entry.expire_at > Date.now()) {
+      this.expiry?.schedule(id, entry.expire_at); // renewed since it was queued
+      return;
+    }
+    await this.revokeTree(id);
+  }
+
+  async listAccessors(): Promise<string[]> {
+    const out: string[] = [];
+    for (const name of await this.view.list('id/')) {
+      const entry = await this.lookupById(name);
+      if (entry) out.push(entry.accessor);
+    }
+    return out.sort();
+  }
+
+  /** Read-only guard for callers that must refuse to operate on a missing token. */
+  static require(entry: TokenEntry | null): TokenEntry {
+    if (!entry) throw new CofferError(400, 'bad token');
+    return entry;
+  }
+}
+
+export function safeEqual(a: string, b: string): boolean {
+  const ab = Buffer.from(a);
+  const bb = Buffer.from(b);
+  return ab.length === bb.length && timingSafeEqual(ab, bb);
+}

@@ -1,0 +1,5 @@
+/** Secrets engines by mount type. Adding an engine: its own folder, plus one line here. */
+import type { BackendFactory } from '../core/backend.js';
+import { kvFactory, kvV2Factory } from './kv/index.js';
+
+export const secretEngines: BackendFactory[] = [kvFactory, kvV2Factory];

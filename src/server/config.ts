@@ -1,0 +1,165 @@
+/**
+ * The server configuration file, in Vault's shape (HCL or JSON):
+ *   listener "tcp" { address, tls_disable, tls_cert_file, tls_key_file, max_request_size }
+ *   storage "sqlite" { path }
+ *   api_addr, default_lease_ttl, max_lease_ttl, ui, disable_mlock, log_level
+ */
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { parseDuration } from '../core/duration.js';
+
+export interface ListenerConfig {
+  address: string;
+  tlsDisable: boolean;
+  tlsCertFile?: string;
+  tlsKeyFile?: string;
+  maxRequestSize: number;
+}
+
+export interface ServerConfig {
+  listeners: ListenerConfig[];
+  storage: { type: 'sqlite'; path: string };
+  apiAddr?: string;
+  defaultLeaseTTL: number;
+  maxLeaseTTL: number;
+  ui: boolean;
+  logLevel: string;
+}
+
+export const DEFAULT_MAX_REQUEST_SIZE = 32 * 1024 * 1024;
+const DEFAULT_TTL = 768 * 3600;
+
+export class ConfigError extends Error {}
+
+const boolish = z.union([z.boolean(), z.number(), z.string()]).transform((v, ctx) => {
+  if (typeof v === 'boolean') return v;
+  if (typeof v === 'number') return v !== 0;
+  const s = v.toLowerCase();
+  if (['true', '1', 't'].includes(s)) return true;
+  if (['false', '0', 'f', ''].includes(s)) return false;
+  ctx.addIssue({ code: 'custom', message: `expected a boolean, got "${v.slice(0, 20)}"` });
+  return z.NEVER;
+});
+
+const listenerSchema = z
+  .object({
+    address: z.string().default('127.0.0.1:8200'),
+    tls_disable: boolish.optional(),
+    tls_cert_file: z.string().optional(),
+    tls_key_file: z.string().optional(),
+    max_request_size: z.union([z.number().int(), z.string().regex(/^\d+$/)]).optional(),
+  })
+  .passthrough();
+
+const durationField = z.union([z.number(), z.string()]).optional();
+
+const fileSchema = z
+  .object({
+    listener: z.record(z.string(), z.array(listenerSchema)).optional(),
+    storage: z.record(z.string(), z.array(z.record(z.string(), z.unknown()))).optional(),
+    api_addr: z.string().optional(),
+    cluster_addr: z.string().optional(),
+    default_lease_ttl: durationField,
+    max_lease_ttl: durationField,
+    ui: boolish.optional(),
+    disable_mlock: boolish.optional(),
+    log_level: z.string().optional(),
+  })
+  .passthrough();
+
+/** HCL and JSON configs normalise to the same block-list form: `{listener: {tcp: [{...}]}}`. */
+function normaliseJson(raw: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...raw };
+  for (const block of ['listener', 'storage']) {
+    const value = raw[block];
+    if (value && typeof value === 'object' && !Array.isArray(value)) {
+      out[block] = Object.fromEntries(
+        Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, Array.isArray(v) ? v : [v]]),
+      );
+    }
+  }
+  return out;
+}
+
+export async function parseConfigText(text: string, filename: string): Promise<ServerConfig> {
+  let raw: Record<string, unknown>;
+  if (filename.endsWith('.json') || text.trimStart().startsWith('{')) {
+    try {
+      raw = normaliseJson(JSON.parse(text) as Record<string, unknown>);
+    } catch {
+      throw new ConfigError(`${filename}: invalid JSON`);
+    }
+  } else {
+    const { parse } = await import('@cdktf/hcl2json');
+    try {
+      raw = (await parse(filename, text)) as Record<string, unknown>;
+    } catch (err) {
+      throw new ConfigError(`${filename}: ${(err as Error).message}`);
+    }
+  }
+  const parsed = fileSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ConfigError(`${filename}: ${issue.path.join('.') || 'config'}: ${issue.message}`);
+  }
+  const c = parsed.data;
+
+  const listeners: ListenerConfig[] = [];
+  for (const [type, blocks] of Object.entries(c.listener ?? {})) {
+    if (type !== 'tcp') throw new ConfigError(`${filename}: listener "${type}" is not supported (only "tcp")`);
+    for (const l of blocks) {
+      const tlsDisable = l.tls_disable ?? false;
+      if (!tlsDisable && (!l.tls_cert_file || !l.tls_key_file)) {
+        throw new ConfigError(`${filename}: listener "tcp" at ${l.address}: tls_cert_file and tls_key_file are required unless tls_disable = true`);
+      }
+      listeners.push({
+        address: l.address,
+        tlsDisable,
+        tlsCertFile: l.tls_cert_file,
+        tlsKeyFile: l.tls_key_file,
+        maxRequestSize: l.max_request_size !== undefined ? Number(l.max_request_size) : DEFAULT_MAX_REQUEST_SIZE,
+      });
+    }
+  }
+  if (listeners.length === 0) throw new ConfigError(`${filename}: at least one listener "tcp" block is required`);
+
+  const storageBlocks = Object.entries(c.storage ?? {});
+  if (storageBlocks.length !== 1 || storageBlocks[0][1].length !== 1) {
+    throw new ConfigError(`${filename}: exactly one storage block is required`);
+  }
+  const [storageType, [storageOptions]] = storageBlocks[0];
+  if (storageType !== 'sqlite') throw new ConfigError(`${filename}: storage "${storageType}" is not supported (available: sqlite)`);
+  const path = storageOptions.path;
+  if (typeof path !== 'string' || !path) throw new ConfigError(`${filename}: storage "sqlite" needs a path`);
+
+  const ttl = (v: unknown, name: string, fallback: number) => {
+    try {
+      return parseDuration(v, name) ?? fallback;
+    } catch {
+      throw new ConfigError(`${filename}: invalid duration for ${name}`);
+    }
+  };
+  const defaultLeaseTTL = ttl(c.default_lease_ttl, 'default_lease_ttl', DEFAULT_TTL);
+  const maxLeaseTTL = ttl(c.max_lease_ttl, 'max_lease_ttl', DEFAULT_TTL);
+  if (defaultLeaseTTL > maxLeaseTTL) throw new ConfigError(`${filename}: default_lease_ttl is greater than max_lease_ttl`);
+
+  return {
+    listeners,
+    storage: { type: 'sqlite', path },
+    apiAddr: c.api_addr,
+    defaultLeaseTTL,
+    maxLeaseTTL,
+    ui: c.ui ?? false,
+    logLevel: c.log_level ?? 'info',
+  };
+}
+
+export async function loadConfig(file: string): Promise<ServerConfig> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+  return parseConfigText(text, file);
+}

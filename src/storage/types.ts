@@ -1,0 +1,23 @@
+/**
+ * The physical storage contract. Backends store opaque bytes under slash-separated keys and know nothing of
+ * encryption; the barrier (src/core/barrier.ts) wraps a backend and implements the same contract over plaintext.
+ */
+export interface StorageOp {
+  kind: 'put' | 'delete';
+  key: string;
+  value?: Buffer;
+}
+
+export interface Storage {
+  get(key: string): Promise<Buffer | null>;
+  put(key: string, value: Buffer): Promise<void>;
+  delete(key: string): Promise<void>;
+  /** Direct children of `prefix` (which ends in `/` or is empty): leaf names, and folder names ending in `/`. */
+  list(prefix: string): Promise<string[]>;
+  /** Applies every operation or none. */
+  transaction(ops: StorageOp[]): Promise<void>;
+}
+
+export interface PhysicalBackend extends Storage {
+  close(): Promise<void>;
+}

@@ -1,0 +1,52 @@
+import type { Storage, StorageOp } from './types.js';
+
+/**
+ * A Storage confined under a key prefix, with JSON helpers. Engines receive a view of their own mount's
+ * prefix, so an engine cannot name a key outside it.
+ */
+export class StorageView implements Storage {
+  constructor(private readonly inner: Storage, readonly prefix: string) {}
+
+  private full(key: string): string {
+    return this.prefix + key;
+  }
+
+  get(key: string) { return this.inner.get(this.full(key)); }
+  put(key: string, value: Buffer) { return this.inner.put(this.full(key), value); }
+  delete(key: string) { return this.inner.delete(this.full(key)); }
+  list(prefix: string) { return this.inner.list(this.full(prefix)); }
+  transaction(ops: StorageOp[]) {
+    return this.inner.transaction(ops.map((op) => ({ ...op, key: this.full(op.key) })));
+  }
+
+  sub(prefix: string): StorageView {
+    return new StorageView(this.inner, this.prefix + prefix);
+  }
+
+  async getJSON<T>(key: string): Promise<T | null> {
+    const raw = await this.get(key);
+    return raw ? (JSON.parse(raw.toString('utf8')) as T) : null;
+  }
+
+  putJSON(key: string, value: unknown): Promise<void> {
+    return this.put(key, Buffer.from(JSON.stringify(value), 'utf8'));
+  }
+
+  /** Every key under `prefix`, depth first (leaf keys only, relative to this view). */
+  async listRecursive(prefix = ''): Promise<string[]> {
+    const out: string[] = [];
+    for (const child of await this.list(prefix)) {
+      if (child.endsWith('/')) out.push(...(await this.listRecursive(prefix + child)));
+      else out.push(prefix + child);
+    }
+    return out;
+  }
+
+  /** Deletes every key under `prefix`. */
+  async deletePrefix(prefix = ''): Promise<void> {
+    const keys = await this.listRecursive(prefix);
+    for (let i = 0; i < keys.length; i += 500) {
+      await this.transaction(keys.slice(i, i + 500).map((key) => ({ kind: 'delete' as const, key })));
+    }
+  }
+}
