@@ -110,6 +110,11 @@ export interface PathSpec {
   unauthenticated?: boolean;
   /** Paths requiring `sudo` in addition to the operation's capability. */
   sudo?: boolean;
+  /**
+   * Paths that need a valid token but decide access themselves from the caller's policies instead of an ACL
+   * grant on the path (Vault's `sys/internal/ui/mounts`, which any token may ask about mounts it can use).
+   */
+  aclInHandler?: boolean;
   help?: string;
 }
 

@@ -256,7 +256,7 @@ export class Core {
         const verdict = acl.check(routePath, operation, data);
         caller.sudo = verdict.sudo;
         const needsSudo = match.spec.sudo === true || SUDO_PATTERNS.some((re) => re.test(path));
-        if (!verdict.allowed || (needsSudo && !verdict.sudo)) throw permissionDenied();
+        if ((!verdict.allowed && !match.spec.aclInHandler) || (needsSudo && !verdict.sudo)) throw permissionDenied();
         if (!(await this.tokens.use(entry))) throw permissionDenied();
       }
 
@@ -276,9 +276,12 @@ export class Core {
         remoteAddress: http.remoteAddr,
         data,
       };
-      if (!unauthenticatedSys || path !== 'sys/health') await this.audit?.logRequest(auditInput);
+      // Health checks are not audited at all (as in Vault): no request line, no response line, no fail-closed.
+      if (unauthenticatedSys && path === 'sys/health') auditInput = null;
+      else await this.audit?.logRequest(auditInput);
 
-      const response = await dispatch(match.spec, req);
+      // A token's last use is served first and revoked right after (Vault's revocation-pending state).
+      const response = await dispatch(match.spec, req).finally(() => this.tokens.finishUse(entry));
       const result = this.envelope(response, requestId, mount.entry.type, operation);
       if (auditInput) {
         await this.audit?.logResponse({

@@ -53,6 +53,13 @@ export async function createListener(core: Core, listener: ListenerConfig): Prom
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { maxParamLength: 8192, ignoreDuplicateSlashes: false },
+    // Node's parser rejects what is not HTTP (including the `LIST` method) before any route runs; answer in
+    // Vault's error shape anyway so clients can read the message.
+    clientErrorHandler: (err: NodeJS.ErrnoException, socket: import('node:net').Socket) => {
+      if (err.code === 'ECONNRESET' || !socket.writable) return socket.destroy();
+      const body = JSON.stringify({ errors: ['malformed HTTP request (the LIST method is not supported: use GET with ?list=true)'] });
+      socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    },
     frameworkErrors: (err: { code?: string }, _req: unknown, reply: FastifyReply) => send(reply, vaultError(400, `bad request: ${err.code ?? 'malformed request'}`)),
   } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
 

@@ -342,6 +342,10 @@ describe('AuditBroker', () => {
     await fsp.writeFile(blocker, 'not a directory');
     const bad = path.join(blocker, 'missing', 'audit.log');
     await rejects400(broker.enable('bad', 'file', '', { file_path: bad }), /cannot open audit file/);
+    // a missing directory where nobody (not even root) may create one
+    if (await fsp.stat('/proc/self').then(() => true, () => false)) {
+      await rejects400(broker.enable('bad', 'file', '', { file_path: '/proc/coffer-missing/sub/audit.log' }), /cannot open audit file/);
+    }
     // the file path is a directory
     await rejects400(broker.enable('bad', 'file', '', { file_path: dir }), /directory/);
     assert.deepEqual(Object.keys(broker.list()), ['f/']);

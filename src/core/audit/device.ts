@@ -92,6 +92,36 @@ export function parseFileDeviceOptions(options: Record<string, string>): FileDev
 }
 
 /**
+ * `mkdir -p` with mode 0700 for the missing components (Vault creates the log's directory too). Written by hand
+ * because `fs.mkdir({recursive: true})` can spin forever on filesystems such as /proc that answer ENOENT to a
+ * mkdir under an existing directory.
+ */
+async function ensureDir(dir: string): Promise<void> {
+  const missing: string[] = [];
+  let current = dir;
+  for (;;) {
+    try {
+      const st = await fsp.stat(current);
+      if (!st.isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      const parent = path.dirname(current);
+      if (parent === current) throw err;
+      missing.push(current);
+      current = parent;
+    }
+  }
+  for (const d of missing.reverse()) {
+    try {
+      await fsp.mkdir(d, { mode: 0o700 });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
+}
+
+/**
  * Appends one line per entry to a file (kept open). Before each write it checks that `file_path` still names
  * the open file; if the file was moved or deleted it is re-created at `file_path` (so rotation works without a
  * SIGHUP), and if that is impossible (the path is now a directory, its parent is a regular file, the disk
@@ -174,7 +204,7 @@ export class FileAuditDevice implements AuditDevice {
   private async openFile(): Promise<void> {
     if (this.sink !== 'file') return;
     const file = this.config.filePath;
-    await fsp.mkdir(path.dirname(path.resolve(file)), { recursive: true, mode: 0o700 });
+    await ensureDir(path.dirname(path.resolve(file)));
     const createMode = this.config.mode || 0o600;
     // 'a' = O_WRONLY | O_APPEND | O_CREAT; a directory or an unwritable path rejects here.
     const handle = await fsp.open(file, fsConstants.O_WRONLY | fsConstants.O_APPEND | fsConstants.O_CREAT, createMode);

@@ -6,7 +6,8 @@ import { CofferError, badRequest } from '../errors.js';
 import { bool, stringMap } from '../fields.js';
 
 const enableFields = z.object({
-  type: z.string({ message: 'missing type' }).min(1, 'missing type'),
+  // Optional in the schema because the path's delete validates the same fields; enable checks it.
+  type: z.string().optional(),
   description: z.string().max(1024).optional(),
   options: stringMap().nullable().optional(),
   local: bool().optional(),
@@ -30,6 +31,7 @@ export function auditPaths(core: Core): PathSpec[] {
       operations: {
         update: async (req: Request<z.infer<typeof enableFields>>) => {
           const d = req.data;
+          if (!d.type) throw badRequest('invalid request data: field "type": missing type');
           await broker().enable(req.params.path, d.type, d.description ?? '', d.options ?? {}, d.local ?? false);
           return null;
         },

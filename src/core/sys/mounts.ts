@@ -15,7 +15,8 @@ const configFields = z
   .passthrough();
 
 const enableFields = z.object({
-  type: z.string({ message: 'missing type' }).min(1, 'missing type').max(128),
+  // Optional in the schema because the path's read and delete validate the same fields; enable checks it.
+  type: z.string().max(128).optional(),
   description: z.string().max(1024).optional(),
   config: configFields.optional(),
   options: stringMap().nullable().optional(),
@@ -121,6 +122,7 @@ export function mountPaths(core: Core): PathSpec[] {
           },
           update: async (req: Request<z.infer<typeof enableFields>>) => {
             const d = req.data;
+            if (!d.type) throw badRequest('invalid request data: field "type": missing type');
             const options = { ...(d.options ?? {}) };
             let type = d.type;
             if (type === 'kv-v2') {
@@ -167,11 +169,13 @@ export function mountPaths(core: Core): PathSpec[] {
       // The vault and coffer `kv` commands ask this to learn a mount's kv version. Like Vault, it answers only
       // when the caller's policies grant something under the mount.
       pattern: 'internal/ui/mounts/(?<path>.+)',
+      aclInHandler: true,
       operations: {
         read: async (req) => {
           const path = req.params.path.replace(/^\/+/, '');
           const resolved = core.mounts.resolve(path.endsWith('/') ? path : `${path}/`) ?? core.mounts.resolve(path);
-          if (!resolved) throw badRequest(`no mount for path "${path}"`);
+          // Like Vault, an unknown mount is a 403 too, so this path cannot be used to enumerate mounts.
+          if (!resolved) throw permissionDenied();
           const entry = resolved.mount.entry;
           const acl = await core.policies.aclFor(req.caller.policies);
           if (!acl.hasAccessUnder(entry.path)) throw permissionDenied();

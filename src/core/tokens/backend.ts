@@ -71,7 +71,7 @@ export function authResult(token: string, entry: TokenEntry): AuthResult {
     entity_id: '',
     token_type: entry.type,
     orphan: entry.parent === '',
-    num_uses: entry.num_uses,
+    num_uses: Math.max(0, entry.num_uses),
   };
 }
 
@@ -92,7 +92,7 @@ function lookupData(entry: TokenEntry, token: string) {
     id: token,
     issue_time: new Date(entry.creation_time * 1000).toISOString(),
     meta: entry.meta,
-    num_uses: entry.num_uses,
+    num_uses: Math.max(0, entry.num_uses),
     orphan: entry.parent === '',
     path: entry.path,
     period: entry.period || undefined,
@@ -106,7 +106,7 @@ function lookupData(entry: TokenEntry, token: string) {
 
 export function tokenBackend(store: TokenStore): Backend {
   async function callerEntry(req: Request): Promise<TokenEntry> {
-    const entry = req.caller.tokenId ? await store.lookupById(req.caller.tokenId) : null;
+    const entry = req.caller.tokenId ? await store.lookupById(req.caller.tokenId, true) : null;
     if (!entry) throw permissionDenied();
     return entry;
   }

@@ -55,6 +55,8 @@ export interface CreateTokenParams {
 export type RevokeHook = (entry: TokenEntry) => Promise<void>;
 
 const CACHE_LIMIT = 10_000;
+/** num_uses of a token whose last use is being served; it is revoked when that request ends. */
+const REVOCATION_PENDING = -1;
 
 export class TokenStore {
   private view!: StorageView;
@@ -76,7 +78,8 @@ export class TokenStore {
     this.expiry = new ExpiryQueue((id) => this.expire(id));
     for (const name of await view.list('id/')) {
       const entry = await view.getJSON<TokenEntry>(`id/${name}`);
-      if (entry?.expire_at) this.expiry.schedule(entry.id, entry.expire_at);
+      if (entry?.num_uses === REVOCATION_PENDING) await this.revokeTree(entry.id); // interrupted last use
+      else if (entry?.expire_at) this.expiry.schedule(entry.id, entry.expire_at);
     }
   }
 
@@ -146,7 +149,8 @@ export class TokenStore {
     return this.lookupById(this.hmac(token));
   }
 
-  async lookupById(id: string): Promise<TokenEntry | null> {
+  /** `allowPending`: also return a token whose last use is in flight (for that request's own handler). */
+  async lookupById(id: string, allowPending = false): Promise<TokenEntry | null> {
     let entry = this.cache.get(id) ?? null;
     if (!entry) {
       entry = await this.view.getJSON<TokenEntry>(`id/${id}`);
@@ -154,6 +158,7 @@ export class TokenStore {
       this.remember(entry);
     }
     if (entry.expire_at !== null && entry.expire_at <= Date.now()) return null;
+    if (entry.num_uses === REVOCATION_PENDING && !allowPending) return null;
     return entry;
   }
 
@@ -179,17 +184,23 @@ export class TokenStore {
 
   /**
    * Counts one use of a limited-use token. Returns false when the token had no uses left. The use that
-   * exhausts the token is allowed and the token is revoked right away.
+   * exhausts the token is allowed: like Vault, the token is marked revocation-pending (num_uses -1, refused
+   * by every lookup but the in-flight request's own) and revoked by `finishUse` once that request is done.
    */
   async use(entry: TokenEntry): Promise<boolean> {
     if (entry.num_uses === 0) return true;
     const fresh = await this.lookupById(entry.id);
     if (!fresh) return false;
     fresh.num_uses -= 1;
-    if (fresh.num_uses <= 0) await this.revokeTree(fresh.id);
-    else await this.save(fresh);
+    if (fresh.num_uses <= 0) fresh.num_uses = REVOCATION_PENDING;
+    await this.save(fresh);
     entry.num_uses = fresh.num_uses;
     return true;
+  }
+
+  /** Called after the request that used `entry`: revokes the token if that was its last use. */
+  async finishUse(entry: TokenEntry | null): Promise<void> {
+    if (entry && entry.num_uses === REVOCATION_PENDING) await this.revokeTree(entry.id);
   }
 
   /**
@@ -200,17 +211,19 @@ export class TokenStore {
     if (entry.expire_at === null) return { entry, warnings: [] };
     if (!entry.renewable) throw badRequest('lease is not renewable');
     const now = Date.now();
-    let ttl = entry.period > 0 ? entry.period : increment > 0 ? increment : entry.creation_ttl;
+    const ttl = entry.period > 0 ? entry.period : increment > 0 ? increment : entry.creation_ttl;
+    let ttlMs = ttl * 1000;
     const warnings: string[] = [];
     if (entry.max_expire_at !== null) {
-      const remaining = Math.floor((entry.max_expire_at - now) / 1000);
-      if (remaining <= 0) throw badRequest('past the max TTL, cannot renew');
-      if (ttl > remaining) {
-        warnings.push(`TTL of "${ttl}s" exceeded the effective max_ttl of "${remaining}s"; TTL value is capped accordingly`);
-        ttl = remaining;
+      // Capped to the exact time left (as Vault does), so a renewal never shortens a token's life.
+      const remainingMs = entry.max_expire_at - now;
+      if (remainingMs <= 0) throw badRequest('past the max TTL, cannot renew');
+      if (ttlMs > remainingMs) {
+        warnings.push(`TTL of "${ttl}s" exceeded the effective max_ttl of "${Math.floor(remainingMs / 1000)}s"; TTL value is capped accordingly`);
+        ttlMs = remainingMs;
       }
     }
-    const updated = { ...entry, expire_at: now + ttl * 1000 };
+    const updated = { ...entry, expire_at: now + ttlMs };
     await this.save(updated);
     this.expiry?.schedule(updated.id, updated.expire_at!);
     return { entry: updated, warnings };

@@ -1,0 +1,98 @@
+/** Shamir over GF(256), the AES-GCM barrier and the keyring. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { combine, split } from '../../src/core/shamir.js';
+import { Barrier, Keyring } from '../../src/core/barrier.js';
+import { Seal } from '../../src/core/seal.js';
+import { MemoryStorage } from '../../src/storage/memory.js';
+import { CofferError } from '../../src/core/errors.js';
+
+function combinations<T>(items: T[], k: number): T[][] {
+  if (k === 0) return [[]];
+  return items.flatMap((item, i) => combinations(items.slice(i + 1), k - 1).map((rest) => [item, ...rest]));
+}
+
+test('shamir: every 3-of-5 combination reconstructs the secret, in any order', () => {
+  const secret = randomBytes(32);
+  const shares = split(secret, 5, 3);
+  assert.equal(shares.length, 5);
+  assert.equal(new Set(shares.map((s) => s[32])).size, 5, 'distinct x coordinates');
+  for (const combo of combinations(shares, 3)) {
+    assert.deepEqual(combine(combo), secret);
+    assert.deepEqual(combine([...combo].reverse()), secret);
+  }
+  assert.deepEqual(combine(shares), secret, 'more than the threshold also works');
+});
+
+test('shamir: fewer than the threshold give a different value; a corrupted share gives a different value', () => {
+  const secret = randomBytes(32);
+  const shares = split(secret, 5, 3);
+  assert.notDeepEqual(combine(shares.slice(0, 2)), secret);
+  const bad = Buffer.from(shares[0]);
+  bad[4] ^= 0x55;
+  assert.notDeepEqual(combine([bad, shares[1], shares[2]]), secret);
+  assert.throws(() => combine([shares[0], shares[0], shares[1]]), /duplicate/);
+  assert.throws(() => split(secret, 2, 3));
+  assert.throws(() => split(secret, 256, 3));
+});
+
+test('shamir: 255 shares with threshold 255 and 2-of-2 work', () => {
+  const secret = randomBytes(16);
+  assert.deepEqual(combine(split(secret, 255, 255)), secret);
+  const two = split(secret, 2, 2);
+  assert.deepEqual(combine(two), secret);
+});
+
+test('barrier: values are encrypted, bound to their key, and tamper-evident', async () => {
+  const physical = new MemoryStorage();
+  const barrier = new Barrier(physical);
+  await assert.rejects(barrier.get('a'), (e: CofferError) => e.status === 503);
+  barrier.unlock(Keyring.create());
+  const value = Buffer.from('hunter2-very-secret');
+  await barrier.put('logical/x/a', value);
+  await barrier.put('logical/x/b', Buffer.from('other'));
+  const stored = physical.entries.get('logical/x/a')!;
+  assert.equal(stored.includes(value), false);
+  assert.deepEqual(await barrier.get('logical/x/a'), value);
+  // The storage key is authenticated data: a ciphertext moved to another key does not decrypt.
+  physical.entries.set('logical/x/b', Buffer.from(stored));
+  await assert.rejects(barrier.get('logical/x/b'), /integrity/);
+  // Any flipped byte fails.
+  for (const pos of [0, 3, 10, 20, stored.length - 1]) {
+    const copy = Buffer.from(stored);
+    copy[pos] ^= 1;
+    physical.entries.set('logical/x/a', copy);
+    await assert.rejects(barrier.get('logical/x/a'), /integrity/);
+  }
+  barrier.lock();
+  await assert.rejects(barrier.put('k', value), (e: CofferError) => e.status === 503);
+});
+
+test('seal: rotation adds a term; old values stay readable and new ones use the new term', async () => {
+  const physical = new MemoryStorage();
+  const barrier = new Barrier(physical);
+  const seal = new Seal(physical, barrier);
+  const keys = await seal.initialize(3, 2);
+  assert.equal(await seal.submitShare(keys[0]), false);
+  assert.equal(seal.progress, 1);
+  assert.equal(await seal.submitShare(keys[2]), true);
+  await barrier.put('old', Buffer.from('before'));
+  assert.equal(barrier.currentKeyring().active.term, 1);
+  await seal.rotate();
+  assert.equal(barrier.currentKeyring().active.term, 2);
+  await barrier.put('new', Buffer.from('after'));
+  assert.equal(physical.entries.get('old')!.readUInt32BE(1), 1);
+  assert.equal(physical.entries.get('new')!.readUInt32BE(1), 2);
+  // A fresh unseal reads the rotated keyring from storage.
+  seal.lock();
+  assert.equal(barrier.sealed, true);
+  await seal.submitShare(keys[1]);
+  await seal.submitShare(keys[0]);
+  assert.equal((await barrier.get('old'))!.toString(), 'before');
+  assert.equal((await barrier.get('new'))!.toString(), 'after');
+  // Nothing in physical storage holds the keys in the clear.
+  const ring = barrier.currentKeyring().terms.map((t) => Buffer.from(t.key, 'base64'));
+  for (const blob of physical.entries.values()) for (const key of ring) assert.equal(blob.includes(key), false);
+  await assert.rejects(seal.initialize(3, 2), /already initialized/);
+});
