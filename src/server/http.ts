@@ -9,6 +9,14 @@ import type { ListenerConfig } from './config.js';
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 
+const PARSER_ERRORS: Record<string, [number, string]> = {
+  HPE_INVALID_METHOD: [400, 'unsupported HTTP method (for LIST use GET with ?list=true)'],
+  HPE_HEADER_OVERFLOW: [431, 'request headers too large'],
+};
+
+/** A Content-Type fastify could not parse; Vault ignores the header and reads JSON, so coffer does too. */
+const WELL_FORMED_CONTENT_TYPE = /^[\w.+-]+\/[\w.+-]+\s*(;.*)?$/;
+
 function send(reply: FastifyReply, res: CoreResponse): void {
   reply.header('cache-control', 'no-store');
   if (res.raw !== undefined) {
@@ -57,12 +65,17 @@ export async function createListener(core: Core, listener: ListenerConfig): Prom
     // Vault's error shape anyway so clients can read the message.
     clientErrorHandler: (err: NodeJS.ErrnoException, socket: import('node:net').Socket) => {
       if (err.code === 'ECONNRESET' || !socket.writable) return socket.destroy();
-      const body = JSON.stringify({ errors: ['malformed HTTP request (the LIST method is not supported: use GET with ?list=true)'] });
-      socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      const [status, message] = PARSER_ERRORS[err.code ?? ''] ?? [400, 'malformed HTTP request'];
+      const body = JSON.stringify({ errors: [message] });
+      socket.end(`HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
     },
     frameworkErrors: (err: { code?: string }, _req: unknown, reply: FastifyReply) => send(reply, vaultError(400, `bad request: ${err.code ?? 'malformed request'}`)),
   } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
 
+  app.addHook('onRequest', async (req) => {
+    const type = req.headers['content-type'];
+    if (type !== undefined && !WELL_FORMED_CONTENT_TYPE.test(type)) req.headers['content-type'] = 'application/json';
+  });
   app.removeAllContentTypeParsers();
   // Vault reads every body as JSON whatever its Content-Type; parse it ourselves so errors are Vault-shaped.
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));

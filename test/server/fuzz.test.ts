@@ -10,7 +10,14 @@
  *
  * Only tokens that cannot change anything are ever sent with a write method: a token whose only policy grants
  * read/list, random tokens, none. The root token is sent only with GET/HEAD (read and list operations).
- * Reproduce a run with FUZZ_SEED=<seed printed below>; FUZZ_REQUESTS overrides the request count.
+ * Reproduce a run with FUZZ_SEED=<seed printed below>; FUZZ_REQUESTS overrides the request count (at least
+ * 2,500), FUZZ_CONCURRENCY the number of parallel connections (8), and FUZZ_DEBUG=<text> prints every request
+ * whose error message contains <text>.
+ *
+ * Requests go out through an undici Pool's `request({ path })`, which sends the path bytes as given; undici's
+ * top-level `request(url, { path })` would normalise them through `new URL` (resolving `..`, re-encoding).
+ * Protocol-level rejections (raw non-ASCII bytes in the request line, the LIST method, unknown methods,
+ * oversized headers) are answered by Node's parser with a 400 and counted among the statuses.
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
@@ -23,7 +30,7 @@ import { client, startDevServer, type TestServer } from '../helpers/server.js';
 
 const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) >>> 0 : randomBytes(4).readUInt32BE(0);
 const REQUESTS = Math.max(2500, Number(process.env.FUZZ_REQUESTS ?? 4000));
-const CONCURRENCY = 8;
+const CONCURRENCY = Number(process.env.FUZZ_CONCURRENCY ?? 8);
 const BODY_LIMIT = 32 * 1024 * 1024;
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -107,6 +114,19 @@ const PREFIXES = [
   'auth/token/revoke-accessor', 'auth/token/accessors', 'auth/token/accessors/', 'auth/token/roles', 'auth/token/roles/',
   'auth/', 'auth/approle/login', 'auth/kubernetes/login', 'kv1/', 'kv1/app', 'kv1/nested/deep/key', 'kv1/nested/',
   'cubbyhole/', 'identity/entity', 'transit/keys/', 'v1/', '',
+];
+
+/** Real endpoints and seeded paths, as they are (each path's ACL and handler get exercised). */
+const REAL_TARGETS = [
+  'secret/data/app/config', 'secret/data/app/config?version=1', 'secret/data/app/config?version=abc', 'secret/data/team/db',
+  'secret/metadata/app/config', 'secret/metadata/?list=true', 'secret/metadata?list=true', 'secret/subkeys/team/db',
+  'secret/subkeys/team/db?depth=x', 'secret/config', 'secret/delete/app/config', 'secret/undelete/app/config',
+  'secret/destroy/app/config', 'kv1/app', 'kv1/nested/deep/key', 'kv1/?list=true', 'kv1/nested?list=1', 'sys/mounts',
+  'sys/mounts/kv1', 'sys/mounts/kv1/tune', 'sys/auth', 'sys/policies/acl?list=true', 'sys/policies/acl/fuzz-reader',
+  'sys/policy', 'sys/policy/default', 'sys/health', 'sys/health?standbyok=true', 'sys/seal-status', 'sys/leader',
+  'sys/key-status', 'sys/audit', 'sys/internal/ui/mounts/secret', 'sys/internal/ui/mounts/kv1', 'sys/capabilities-self',
+  'auth/token/lookup-self', 'auth/token/accessors?list=true', 'auth/token/roles?list=true', 'auth/token/create',
+  'auth/token/lookup', 'auth/token/lookup-accessor', 'auth/token/renew-self', 'auth/token/revoke-self',
 ];
 
 const GOOD_SEGMENTS = [
@@ -282,6 +302,7 @@ function makePath(rng: Rng): string {
   const shape = rng.weighted([['api', 80], ['random', 8], ['odd-root', 8], ['absolute', 2], ['bare', 2]] as const);
   if (shape === 'bare') return rng.pick(['/', '/v1', '/v1/', '/v2/sys/health', '/ui/', '/v1?list=true', '/%', '/*']);
   if (shape === 'random') return '/' + rng.str(rng.range(0, 60), ALNUM + PATH_PUNCT + '/%' + LATIN1_HIGH.slice(0, 20));
+  if (shape === 'api' && rng.chance(0.3)) return `/v1/${rng.pick(REAL_TARGETS)}`;
   let p = rng.pick(PREFIXES);
   // About half of the paths are well-formed, so that requests also get past routing into the handlers.
   const clean = rng.chance(0.5);
@@ -328,7 +349,7 @@ function makeHeaders(rng: Rng, method: string, tokens: { root: string; reader: s
       () => '',
       () => ' ',
       () => rng.str(rng.range(1, 80), ALNUM + PATH_PUNCT),
-      () => 'x'.repeat(rng.range(513, 9000)),
+      () => 'x'.repeat(rng.chance(0.2) ? rng.range(4000, 9000) : rng.range(513, 2000)),
       () => rng.str(rng.range(1, 10), LATIN1_HIGH),
       () => `${tokens.reader}x`,
       () => tokens.reader.slice(0, -1),
@@ -387,7 +408,7 @@ function makeHeaders(rng: Rng, method: string, tokens: { root: string; reader: s
       () => rng.str(rng.range(0, 30), ALNUM + PATH_PUNCT + ' '),
       () => rng.pick(['DELETE', 'PUT', 'true', '10s', '-1', 'gzip, br', '*/*', '../../', 'admin/', 'null']),
       () => rng.str(rng.range(1, 8), LATIN1_HIGH),
-      () => 'y'.repeat(rng.range(1000, 6000)),
+      () => 'y'.repeat(rng.chance(0.2) ? rng.range(3000, 9000) : rng.range(200, 1500)),
     ])();
   }
   return { headers, auth };
@@ -424,6 +445,28 @@ function logicalPath(raw: string): string | null {
     return null;
   }
   return p.replace(/^\/+/, '').replace(/\/$/, '');
+}
+
+/** Paths served without a token. */
+const UNAUTHENTICATED = new Set(['sys/health', 'sys/seal-status', 'sys/leader', 'sys/init', 'sys/unseal']);
+
+/**
+ * Whether a request with this credential may get a 2xx for this logical path: without a valid token only the
+ * unauthenticated sys paths; the reader only what the `fuzz-reader` policy grants. A 2xx anywhere else means a
+ * path trick (`..`, `//`, encodings) got past the ACL.
+ */
+function mayAccess(auth: Spec['auth'], logical: string | null): boolean {
+  if (auth === 'root') return true;
+  if (logical !== null && UNAUTHENTICATED.has(logical)) return true;
+  if (auth === 'none' || logical === null) return false;
+  return (
+    /^(secret\/(data|metadata|subkeys)|kv1)(\/|$)/.test(logical) ||
+    /^sys\/policies\/acl(\/|$)/.test(logical) ||
+    // Any token may ask about the mounts it has a grant under (and only those).
+    /^sys\/internal\/ui\/mounts\/(secret|kv1)(\/|$)/.test(logical) ||
+    logical === 'sys/mounts' ||
+    logical === 'auth/token/lookup-self'
+  );
 }
 
 const INTERNAL_TEXT = /node_modules|\/work\/|\bat [\w.$<>[\] ]+ \(|\bat (file|node):|\.(?:ts|js):\d+:\d+|TypeError|ReferenceError|RangeError|SQLITE_|better-sqlite3|ZodError|Unexpected token|\bstack\b/;
@@ -528,6 +571,7 @@ test(`fuzz: ${REQUESTS}+ random and malformed requests change nothing and never 
   const hangs: string[] = [];
   const leaks: string[] = [];
   const internals: string[] = [];
+  const bypasses: string[] = [];
   const socketErrors: string[] = [];
   const notSent = new Map<string, number>();
   const unhealthyAfterError: string[] = [];
@@ -538,8 +582,14 @@ test(`fuzz: ${REQUESTS}+ random and malformed requests change nothing and never 
   let next = 0;
   let legitReads = 0;
   const started = Date.now();
+  const messages = new Map<string, number>();
   const judge = (spec: Spec, status: number, text: string) => {
     statuses.set(status, (statuses.get(status) ?? 0) + 1);
+    if (status >= 400) {
+      const m = `${status} ${/"errors":\["([^"]{0,60})/.exec(text)?.[1] ?? text.slice(0, 40)}`;
+      messages.set(m, (messages.get(m) ?? 0) + 1);
+      if (process.env.FUZZ_DEBUG && m.includes(process.env.FUZZ_DEBUG)) console.log(`# ${m} ← ${describeSpec(spec)} ${JSON.stringify(spec.headers).slice(0, 300)}`);
+    }
     if (status >= 500) fivexx.push(`${describeSpec(spec)} → ${status} ${text.slice(0, 200)}`);
     const logical = logicalPath(spec.path);
     for (const { v, s } of allValues) {
@@ -553,6 +603,7 @@ test(`fuzz: ${REQUESTS}+ random and malformed requests change nothing and never 
       const legit = spec.method === 'GET' && spec.auth === name && logical === 'auth/token/lookup-self';
       if (!legit) leaks.push(`${describeSpec(spec)} → ${status} contains the ${name} token`);
     }
+    if (status < 300 && !mayAccess(spec.auth, logical)) bypasses.push(`${describeSpec(spec)} → ${status} ${text.slice(0, 120)}`);
     if (INTERNAL_TEXT.test(text)) internals.push(`${describeSpec(spec)} → ${status} ${text.slice(0, 300)}`);
   };
 
@@ -595,6 +646,8 @@ test(`fuzz: ${REQUESTS}+ random and malformed requests change nothing and never 
   t.diagnostic(`seed ${SEED}: ${sent} requests sent in ${elapsed} ms (${next} generated; not sent: ${JSON.stringify(Object.fromEntries(notSent))})`);
   t.diagnostic(`statuses ${summary}; socket-level failures ${socketErrors.length}; legitimate secret reads ${legitReads}`);
   for (const e of socketErrors.slice(0, 10)) t.diagnostic(`socket: ${e}`);
+  const top = [...messages.entries()].sort((a, b) => b[1] - a[1]).slice(0, 12);
+  t.diagnostic(`most frequent errors: ${top.map(([m, n]) => `${n}× ${m}`).join(' | ')}`);
 
   // --- Verdicts ---------------------------------------------------------------------------------------------------
   assert.ok(sent >= 2500, `only ${sent} requests reached the server`);
@@ -602,6 +655,7 @@ test(`fuzz: ${REQUESTS}+ random and malformed requests change nothing and never 
   assert.deepEqual(hangs, [], `requests that got no answer (seed ${SEED})`);
   assert.deepEqual(leaks, [], `responses carrying a secret or token they should not (seed ${SEED})`);
   assert.deepEqual(internals, [], `responses with internal error text (seed ${SEED})`);
+  assert.deepEqual(bypasses, [], `successful answers to requests whose token may not use that path (seed ${SEED})`);
   assert.deepEqual(unhealthyAfterError, [], 'the server stopped answering after a dropped connection');
   assert.ok(socketErrors.length < sent / 100, `socket-level failures ${socketErrors.length} of ${sent}:\n${socketErrors.slice(0, 20).join('\n')}`);
   assert.ok((statuses.get(200) ?? 0) > 50, `some requests succeeded: ${summary}`);

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import type { PathSpec, Request } from '../../core/backend.js';
 import { badRequest } from '../../core/errors.js';
-import { deletionTimeFor, formatTime, isDeleted, type KVContext, nowNs, VersionedStore } from './store.js';
+import { deletionTimeFor, formatTime, isDeleted, type KeyMetadata, type KVConfig, type KVContext, nowNs, VersionedStore } from './store.js';
 
 const toInt = (v: unknown) => (typeof v === 'string' && /^\s*-?\d+\s*$/.test(v) ? parseInt(v, 10) : v);
 
@@ -22,84 +22,79 @@ export const intList = () =>
 const versionsFields = z.object({ versions: intList() });
 type VersionsBody = z.infer<typeof versionsFields>;
 
-async function deleteVersions(ctx: KVContext, req: Request<VersionsBody>): Promise<null> {
-  const key = req.params.path;
-  const versions = req.data.versions ?? [];
-  if (versions.length === 0) throw badRequest('No version number provided');
-  const store = new VersionedStore(req.storage);
-  await ctx.locks.run(key, async () => {
-    const meta = await store.getMeta(key);
-    if (!meta) return;
+/**
+ * The shared shape of delete/undelete/destroy: validate the version list, then, under the key's lock, let
+ * `apply` change the listed versions of the stored metadata (unknown keys are a silent no-op, like Vault).
+ */
+function versionsHandler(
+  ctx: KVContext,
+  missingMessage: string,
+  apply: (store: VersionedStore, meta: KeyMetadata, versions: number[], config: KVConfig) => Promise<void>,
+) {
+  return async (req: Request<VersionsBody>): Promise<null> => {
+    const versions = req.data.versions ?? [];
+    if (versions.length === 0) throw badRequest(missingMessage);
+    const store = new VersionedStore(req.storage);
+    const config = await store.config();
+    await ctx.locks.run(req.params.path, async () => {
+      const meta = await store.getMeta(req.params.path);
+      if (meta) await apply(store, meta, [...new Set(versions)], config);
+    });
+    return null;
+  };
+}
+
+const deleteVersions = (ctx: KVContext) =>
+  versionsHandler(ctx, 'No version number provided', async (store, meta, versions) => {
     const now = nowNs();
     for (const n of versions) {
       const vm = meta.versions[String(n)];
-      if (!vm || vm.destroyed || isDeleted(vm, now)) continue;
-      vm.deletion_time = formatTime(now);
+      if (vm && !vm.destroyed && !isDeleted(vm, now)) vm.deletion_time = formatTime(now);
     }
     await store.putMeta(meta);
   });
-  return null;
-}
 
-async function undeleteVersions(ctx: KVContext, req: Request<VersionsBody>): Promise<null> {
-  const key = req.params.path;
-  const versions = req.data.versions ?? [];
-  if (versions.length === 0) throw badRequest('No version number provided');
-  const store = new VersionedStore(req.storage);
-  const config = await store.config();
-  await ctx.locks.run(key, async () => {
-    const meta = await store.getMeta(key);
-    if (!meta) return;
+const undeleteVersions = (ctx: KVContext) =>
+  versionsHandler(ctx, 'No version number provided', async (store, meta, versions, config) => {
     const now = nowNs();
     for (const n of versions) {
       const vm = meta.versions[String(n)];
-      if (!vm || vm.destroyed) continue;
       // A restored version gets a fresh deletion time when delete_version_after applies.
-      vm.deletion_time = deletionTimeFor(now, config, meta);
+      if (vm && !vm.destroyed) vm.deletion_time = deletionTimeFor(now, config, meta);
     }
     await store.putMeta(meta);
   });
-  return null;
-}
 
-async function destroyVersions(ctx: KVContext, req: Request<VersionsBody>): Promise<null> {
-  const key = req.params.path;
-  const versions = req.data.versions ?? [];
-  if (versions.length === 0) throw badRequest('no version number provided');
-  const store = new VersionedStore(req.storage);
-  await ctx.locks.run(key, async () => {
-    const meta = await store.getMeta(key);
-    if (!meta) return;
-    const destroyed: number[] = [];
-    for (const n of new Set(versions)) {
+// Vault's messages differ in case between delete/undelete and destroy; kept for byte compatibility.
+const destroyVersions = (ctx: KVContext) =>
+  versionsHandler(ctx, 'no version number provided', async (store, meta, versions) => {
+    const destroyed = versions.filter((n) => {
       const vm = meta.versions[String(n)];
-      if (!vm || vm.destroyed) continue;
+      if (!vm || vm.destroyed) return false;
       vm.destroyed = true;
-      destroyed.push(n);
-    }
+      return true;
+    });
     if (destroyed.length) await store.destroyVersions(meta, destroyed);
   });
-  return null;
-}
 
 export function pathsDelete(ctx: KVContext): PathSpec[] {
   return [
     {
       pattern: 'delete/(?<path>.*)',
       fields: versionsFields,
-      operations: { update: (req) => deleteVersions(ctx, req) },
+      operations: { update: deleteVersions(ctx) },
       help: 'Marks the given versions deleted. Their data is kept and can be restored with undelete/.',
     },
     {
       pattern: 'undelete/(?<path>.*)',
       fields: versionsFields,
-      operations: { update: (req) => undeleteVersions(ctx, req) },
+      operations: { update: undeleteVersions(ctx) },
       help: 'Restores the given deleted versions so that reads return them again.',
     },
     {
       pattern: 'destroy/(?<path>.*)',
       fields: versionsFields,
-      operations: { update: (req) => destroyVersions(ctx, req) },
+      operations: { update: destroyVersions(ctx) },
       help: 'Permanently removes the data of the given versions; their metadata stays, marked destroyed.',
     },
   ];

@@ -1,0 +1,233 @@
+/**
+ * The typed HTTP client for a coffer (or Vault) server, built on undici. It is the one way the CLI, the
+ * Terraform provider, the Argo CD plugin and the tests talk to a server.
+ */
+import { readFileSync } from 'node:fs';
+import { Agent, request, type Dispatcher } from 'undici';
+import { CofferApiError, CofferConnectionError } from './errors.js';
+
+export interface ClientOptions {
+  /** e.g. `https://coffer.example:8200` (default `http://127.0.0.1:8200`). */
+  address?: string;
+  token?: string;
+  /** PEM file of the CA that signed the server's certificate. */
+  caCertFile?: string;
+  caCertPem?: string;
+  /** Do not verify the server's certificate (testing only). */
+  skipVerify?: boolean;
+  clientCertFile?: string;
+  clientKeyFile?: string;
+  /** Per-request timeout in milliseconds (default 60 s). */
+  timeoutMs?: number;
+  /** Retries for idempotent reads on 5xx and connection errors (default 2). */
+  maxRetries?: number;
+}
+
+export interface Envelope<D = Record<string, any>> {
+  request_id: string;
+  lease_id: string;
+  renewable: boolean;
+  lease_duration: number;
+  data: D | null;
+  wrap_info: unknown;
+  warnings: string[] | null;
+  auth: AuthInfo | null;
+  mount_type?: string;
+  [key: string]: unknown;
+}
+
+export interface AuthInfo {
+  client_token: string;
+  accessor: string;
+  policies: string[];
+  token_policies: string[];
+  metadata: Record<string, string> | null;
+  lease_duration: number;
+  renewable: boolean;
+  orphan: boolean;
+  num_uses: number;
+  token_type: string;
+  entity_id: string;
+}
+
+export interface RequestOptions {
+  query?: Record<string, string | number | boolean | undefined>;
+  body?: unknown;
+  headers?: Record<string, string>;
+  /** Send without a token (unauthenticated sys paths, logins). */
+  noToken?: boolean;
+}
+
+export interface RawResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+  json: any;
+}
+
+const RETRYABLE_STATUS = new Set([500, 502, 504]);
+const RETRYABLE_METHODS = new Set(['GET', 'HEAD']);
+
+export class CofferClient {
+  readonly address: string;
+  token: string | undefined;
+  private readonly dispatcher: Dispatcher | undefined;
+  private readonly timeoutMs: number;
+  private readonly maxRetries: number;
+
+  constructor(options: ClientOptions = {}) {
+    this.address = (options.address ?? 'http://127.0.0.1:8200').replace(/\/+$/, '');
+    this.token = options.token;
+    this.timeoutMs = options.timeoutMs ?? 60_000;
+    this.maxRetries = options.maxRetries ?? 2;
+    const ca = options.caCertPem ?? (options.caCertFile ? readFileSync(options.caCertFile, 'utf8') : undefined);
+    const needsAgent = ca || options.skipVerify || options.clientCertFile;
+    this.dispatcher = needsAgent
+      ? new Agent({
+          connect: {
+            ca,
+            rejectUnauthorized: !options.skipVerify,
+            cert: options.clientCertFile ? readFileSync(options.clientCertFile) : undefined,
+            key: options.clientKeyFile ? readFileSync(options.clientKeyFile) : undefined,
+          },
+        })
+      : undefined;
+  }
+
+  withToken(token: string | undefined): CofferClient {
+    const copy = Object.create(CofferClient.prototype) as CofferClient;
+    Object.assign(copy, this, { token });
+    return copy;
+  }
+
+  /** One API call; `path` is relative to `/v1/`. Throws CofferApiError for 4xx/5xx (except as noted). */
+  async raw(method: string, path: string, options: RequestOptions = {}): Promise<RawResponse> {
+    const url = new URL(`${this.address}/v1/${path.replace(/^\/+/, '')}`);
+    for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    const headers: Record<string, string> = { ...(options.headers ?? {}) };
+    if (this.token && !options.noToken) headers['x-vault-token'] = this.token;
+    let body: string | undefined;
+    if (options.body !== undefined) {
+      body = JSON.stringify(options.body);
+      headers['content-type'] ??= 'application/json';
+    }
+    const attempts = RETRYABLE_METHODS.has(method) ? this.maxRetries + 1 : 1;
+    for (let attempt = 1; ; attempt++) {
+      let res: Dispatcher.ResponseData;
+      try {
+        res = await request(url, {
+          method: method as Dispatcher.HttpMethod,
+          headers,
+          body,
+          dispatcher: this.dispatcher,
+          signal: AbortSignal.timeout(this.timeoutMs),
+        });
+      } catch (err) {
+        if (attempt < attempts) {
+          await backoff(attempt);
+          continue;
+        }
+        throw new CofferConnectionError(this.address, err);
+      }
+      const text = await res.body.text();
+      if (RETRYABLE_STATUS.has(res.statusCode) && attempt < attempts) {
+        await backoff(attempt);
+        continue;
+      }
+      let json: any = undefined;
+      if (text) {
+        try {
+          json = JSON.parse(text);
+        } catch {
+          json = undefined;
+        }
+      }
+      return { status: res.statusCode, headers: res.headers, text, json };
+    }
+  }
+
+  /** Like raw(), but 4xx/5xx become a CofferApiError. */
+  async call(method: string, path: string, options: RequestOptions = {}): Promise<RawResponse> {
+    const res = await this.raw(method, path, options);
+    if (res.status >= 400) {
+      const errors = Array.isArray(res.json?.errors) ? (res.json.errors as string[]) : [];
+      throw new CofferApiError(res.status, method, `${this.address}/v1/${path.replace(/^\/+/, '')}`, errors, res.json);
+    }
+    return res;
+  }
+
+  /** GET; a 404 with no data answers null (Vault's "no value found"). */
+  async read<D = Record<string, any>>(path: string, query?: RequestOptions['query']): Promise<Envelope<D> | null> {
+    try {
+      return ((await this.call('GET', path, { query })).json ?? null) as Envelope<D> | null;
+    } catch (err) {
+      if (err instanceof CofferApiError && err.status === 404 && err.errors.length === 0 && !(err.body as Envelope)?.data) return null;
+      throw err;
+    }
+  }
+
+  /** GET ?list=true; null when there are no keys. */
+  async list(path: string): Promise<Envelope<{ keys: string[] }> | null> {
+    return this.read<{ keys: string[] }>(path, { list: 'true' });
+  }
+
+  /** POST (Vault treats PUT and POST alike); null for 204. */
+  async write<D = Record<string, any>>(path: string, data: Record<string, unknown> = {}): Promise<Envelope<D> | null> {
+    return ((await this.call('POST', path, { body: data })).json ?? null) as Envelope<D> | null;
+  }
+
+  async patch<D = Record<string, any>>(path: string, data: Record<string, unknown>): Promise<Envelope<D> | null> {
+    const res = await this.call('PATCH', path, { body: data, headers: { 'content-type': 'application/merge-patch+json' } });
+    return (res.json ?? null) as Envelope<D> | null;
+  }
+
+  async delete(path: string, query?: RequestOptions['query']): Promise<Envelope | null> {
+    return ((await this.call('DELETE', path, { query })).json ?? null) as Envelope | null;
+  }
+
+  // --- sys helpers (bare JSON answers, no envelope) ---------------------------------------------------
+
+  async sealStatus(): Promise<SealStatus> {
+    return (await this.call('GET', 'sys/seal-status', { noToken: true })).json as SealStatus;
+  }
+
+  async health(): Promise<{ status: number; body: Record<string, unknown> }> {
+    const res = await this.raw('GET', 'sys/health', { noToken: true });
+    return { status: res.status, body: res.json ?? {} };
+  }
+
+  async init(shares: number, threshold: number): Promise<{ keys: string[]; keys_base64: string[]; root_token: string }> {
+    return (await this.call('PUT', 'sys/init', { body: { secret_shares: shares, secret_threshold: threshold }, noToken: true })).json;
+  }
+
+  async unseal(key: string | null, reset = false): Promise<SealStatus> {
+    const body = reset ? { reset: true } : { key };
+    return (await this.call('PUT', 'sys/unseal', { body, noToken: true })).json as SealStatus;
+  }
+
+  /** The mount serving `path` and its options (the `kv` commands use it to learn the KV version). */
+  async mountInfo(path: string): Promise<{ path: string; type: string; options: Record<string, string> | null } | null> {
+    const res = await this.read<{ path: string; type: string; options: Record<string, string> | null }>(
+      `sys/internal/ui/mounts/${path.replace(/^\/+/, '')}`,
+    );
+    return res?.data ?? null;
+  }
+}
+
+export interface SealStatus {
+  type: string;
+  initialized: boolean;
+  sealed: boolean;
+  t: number;
+  n: number;
+  progress: number;
+  nonce: string;
+  version: string;
+  storage_type?: string;
+  cluster_name?: string;
+}
+
+function backoff(attempt: number): Promise<void> {
+  const ms = Math.min(100 * 2 ** (attempt - 1), 2000) * (0.5 + Math.random() / 2);
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
