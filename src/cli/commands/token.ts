@@ -1,0 +1,8 @@
+// Placeholder until this command is written (work in progress in this session).
+import { UsageError } from '../flags.js';
+
+export const help = 'Usage: coffer token\n';
+
+export async function run(_argv: string[]): Promise<number> {
+  throw new UsageError('coffer token is not available yet');
+}
