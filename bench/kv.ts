@@ -276,6 +276,11 @@ export async function run(log: (m: string) => void = (m) => process.stdout.write
       ok: readOk && writeOk,
     };
   } catch (err) {
+    for (const srv of [coffer, bare]) {
+      if (srv && (srv.child.exitCode !== null || srv.child.signalCode !== null)) {
+        log(`  ${srv.label} server died during the run (${srv.child.exitCode ?? srv.child.signalCode})`);
+      }
+    }
     if (coffer?.stderr()) log(`  coffer stderr (tail):\n${coffer.stderr().slice(-2000)}`);
     throw err;
   } finally {

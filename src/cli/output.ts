@@ -7,7 +7,7 @@ import { UsageError } from './flags.js';
 export type Format = 'table' | 'json' | 'yaml';
 
 export function parseFormat(raw: string | undefined): Format {
-  const f = (raw ?? process.env.COFFER_FORMAT ?? process.env.VAULT_FORMAT ?? 'table').toLowerCase();
+  const f = (raw || process.env.COFFER_FORMAT || process.env.VAULT_FORMAT || 'table').toLowerCase();
   if (f !== 'table' && f !== 'json' && f !== 'yaml') throw new UsageError(`invalid value "${f}" for -format: expected table, json or yaml`);
   return f;
 }

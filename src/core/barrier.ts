@@ -5,7 +5,7 @@
  *
  * Value layout: [version 1][term u32 BE][nonce 12][ciphertext][tag 16].
  */
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomBytes, randomFillSync } from 'node:crypto';
 import type { Storage, StorageOp } from '../storage/types.js';
 import { CofferError, sealedError } from './errors.js';
 
@@ -13,16 +13,32 @@ const VERSION = 1;
 const HEADER = 1 + 4 + 12;
 const TAG = 16;
 
+/** Nonces come from a pool refilled from the CSPRNG in bulk: one syscall per 1024 encryptions, not one each. */
+const NONCE_POOL = Buffer.alloc(12 * 1024);
+let noncePoolOffset = NONCE_POOL.length;
+
+function nextNonce(out: Buffer, at: number): void {
+  if (noncePoolOffset === NONCE_POOL.length) {
+    randomFillSync(NONCE_POOL);
+    noncePoolOffset = 0;
+  }
+  NONCE_POOL.copy(out, at, noncePoolOffset, noncePoolOffset + 12);
+  NONCE_POOL.fill(0, noncePoolOffset, noncePoolOffset + 12); // a nonce is never handed out twice
+  noncePoolOffset += 12;
+}
+
 export function sealBytes(key: Buffer, plaintext: Buffer, aad: string, term = 0): Buffer {
-  const nonce = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', key, nonce);
+  const out = Buffer.allocUnsafe(HEADER + plaintext.length + TAG);
+  out[0] = VERSION;
+  out.writeUInt32BE(term, 1);
+  nextNonce(out, 5);
+  const cipher = createCipheriv('aes-256-gcm', key, out.subarray(5, HEADER));
   cipher.setAAD(Buffer.from(aad, 'utf8'));
-  const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
-  const header = Buffer.alloc(HEADER);
-  header[0] = VERSION;
-  header.writeUInt32BE(term, 1);
-  nonce.copy(header, 5);
-  return Buffer.concat([header, body, cipher.getAuthTag()]);
+  // GCM is a stream mode: update() returns exactly as many bytes as it is given, final() none.
+  const written = cipher.update(plaintext).copy(out, HEADER);
+  cipher.final();
+  cipher.getAuthTag().copy(out, HEADER + written);
+  return out;
 }
 
 export function termOf(blob: Buffer): number {
@@ -98,8 +114,57 @@ export class Keyring {
 /** Keys under this prefix belong to the seal itself and are written by it directly, never through the barrier. */
 export const SEAL_PREFIX = 'core/seal/';
 
+/**
+ * Decrypted values of recently used keys, so hot reads (tokens, KV records) skip storage and AES. Bounded by
+ * entry count and bytes; every write goes through it; it is wiped whenever the barrier locks, so a sealed
+ * server holds nothing decryptable in memory.
+ */
+class PlaintextCache {
+  private readonly entries = new Map<string, Buffer>();
+  private bytes = 0;
+
+  constructor(private readonly maxEntries: number, private readonly maxBytes: number) {}
+
+  get(key: string): Buffer | undefined {
+    const hit = this.entries.get(key);
+    if (hit) {
+      // Refresh recency (Map keeps insertion order; the first entry is the least recently used).
+      this.entries.delete(key);
+      this.entries.set(key, hit);
+    }
+    return hit;
+  }
+
+  set(key: string, value: Buffer): void {
+    this.drop(key);
+    if (value.length > this.maxBytes / 64) return; // large values would evict everything else
+    this.entries.set(key, value);
+    this.bytes += value.length;
+    while (this.entries.size > this.maxEntries || this.bytes > this.maxBytes) {
+      this.drop(this.entries.keys().next().value!);
+    }
+  }
+
+  drop(key: string): void {
+    const old = this.entries.get(key);
+    if (!old) return;
+    this.entries.delete(key);
+    this.bytes -= old.length;
+    old.fill(0);
+  }
+
+  clear(): void {
+    for (const value of this.entries.values()) value.fill(0);
+    this.entries.clear();
+    this.bytes = 0;
+  }
+}
+
 export class Barrier implements Storage {
   private keyring: Keyring | null = null;
+  private readonly cache = new PlaintextCache(50_000, 64 * 1024 * 1024);
+  /** Bumped by every write: a read that raced a write does not cache what it read. */
+  private writeGeneration = 0;
 
   constructor(private readonly physical: Storage) {}
 
@@ -114,6 +179,7 @@ export class Barrier implements Storage {
   lock(): void {
     this.keyring?.wipe();
     this.keyring = null;
+    this.cache.clear();
   }
 
   currentKeyring(): Keyring {
@@ -132,18 +198,32 @@ export class Barrier implements Storage {
     return openBytes(ring.keyFor(termOf(blob)), blob, key);
   }
 
+  // Callers get their own copy of a cached value: some of them wipe buffers they are done with.
   async get(key: string): Promise<Buffer | null> {
     this.currentKeyring();
+    const cached = this.cache.get(key);
+    if (cached) return Buffer.from(cached);
+    const generation = this.writeGeneration;
     const blob = await this.physical.get(key);
-    return blob ? this.decrypt(key, blob) : null;
+    if (!blob) return null;
+    const plain = this.decrypt(key, blob);
+    if (generation === this.writeGeneration) this.cache.set(key, Buffer.from(plain));
+    return plain;
   }
 
   async put(key: string, value: Buffer): Promise<void> {
-    await this.physical.put(key, this.encrypt(key, value));
+    const blob = this.encrypt(key, value);
+    const generation = ++this.writeGeneration;
+    this.cache.drop(key);
+    await this.physical.put(key, blob);
+    // Only the latest write may fill the cache; an older one finishing later would leave a stale value.
+    if (generation === this.writeGeneration) this.cache.set(key, Buffer.from(value));
   }
 
   async delete(key: string): Promise<void> {
     this.currentKeyring();
+    this.writeGeneration++;
+    this.cache.drop(key);
     await this.physical.delete(key);
   }
 
@@ -153,8 +233,12 @@ export class Barrier implements Storage {
   }
 
   async transaction(ops: StorageOp[]): Promise<void> {
-    await this.physical.transaction(
-      ops.map((op) => (op.kind === 'put' ? { ...op, value: this.encrypt(op.key, op.value!) } : op)),
-    );
+    const encrypted = ops.map((op) => (op.kind === 'put' ? { ...op, value: this.encrypt(op.key, op.value!) } : op));
+    const generation = ++this.writeGeneration;
+    for (const op of ops) this.cache.drop(op.key);
+    await this.physical.transaction(encrypted);
+    if (generation === this.writeGeneration) {
+      for (const op of ops) if (op.kind === 'put') this.cache.set(op.key, Buffer.from(op.value!));
+    }
   }
 }

@@ -56,6 +56,9 @@ export interface CoreResponse {
 /** Paths served while sealed and without a token. */
 const UNAUTHENTICATED_SYS = new Set(['sys/init', 'sys/seal-status', 'sys/unseal', 'sys/health', 'sys/leader']);
 
+/** Only these prefixes hold sudo-protected paths; checked first so other requests skip the patterns. */
+const SUDO_SCOPE = /^(sys|auth\/token)\//;
+
 /** Vault's root-protected paths: the capability for the operation is not enough, `sudo` is needed too. */
 const SUDO_PATTERNS = [
   /^sys\/audit(\/|$)/,
@@ -88,6 +91,8 @@ export class Core {
   private readonly initialMounts: NonNullable<CoreOptions['initialMounts']>;
   private unsealing: Promise<void> | null = null;
   activeSince: string | null = null;
+  /** Stable identity of this installation (Vault's cluster_id), created at the first unseal. */
+  clusterId: string | null = null;
 
   constructor(options: CoreOptions) {
     this.physical = options.storage;
@@ -164,6 +169,12 @@ export class Core {
   private async postUnseal(): Promise<void> {
     try {
       const root = new StorageView(this.barrier, '');
+      let cluster = await root.getJSON<{ id: string }>('core/cluster');
+      if (!cluster) {
+        cluster = { id: randomUUID() };
+        await root.putJSON('core/cluster', cluster);
+      }
+      this.clusterId = cluster.id;
       await this.policies.setup(root.sub('sys/policy/'));
       await this.tokens.setup(root.sub('sys/token/'));
       await this.mounts.load(this.barrier, this.initialMounts);
@@ -255,12 +266,13 @@ export class Core {
         const acl = await this.policies.aclFor(entry.policies);
         const verdict = acl.check(routePath, operation, data);
         caller.sudo = verdict.sudo;
-        const needsSudo = match.spec.sudo === true || SUDO_PATTERNS.some((re) => re.test(path));
+        const needsSudo = match.spec.sudo === true || (SUDO_SCOPE.test(path) && SUDO_PATTERNS.some((re) => re.test(path)));
         if ((!verdict.allowed && !match.spec.aclInHandler) || (needsSudo && !verdict.sudo)) throw permissionDenied();
         if (!(await this.tokens.use(entry))) throw permissionDenied();
       }
 
-      auditInput = {
+      // With no audit device there is nothing to record: skip building the entries on the hot path.
+      if (this.audit?.hasDevices()) auditInput = {
         requestId,
         operation,
         path,
@@ -278,7 +290,7 @@ export class Core {
       };
       // Health checks are not audited at all (as in Vault): no request line, no response line, no fail-closed.
       if (unauthenticatedSys && path === 'sys/health') auditInput = null;
-      else await this.audit?.logRequest(auditInput);
+      else if (auditInput) await this.audit!.logRequest(auditInput);
 
       // A token's last use is served first and revoked right after (Vault's revocation-pending state).
       const response = await dispatch(match.spec, req).finally(() => this.tokens.finishUse(entry));

@@ -7,8 +7,7 @@ import pino from 'pino';
 import { Core } from '../core/core.js';
 import { SqliteStorage } from '../storage/sqlite.js';
 import { DEFAULT_MAX_REQUEST_SIZE, type ServerConfig } from './config.js';
-import { createListener, splitAddress } from './http.js';
-import type { FastifyInstance } from 'fastify';
+import { createListener, splitAddress, type Listener } from './http.js';
 
 export interface DevOptions {
   rootTokenId?: string;
@@ -53,14 +52,14 @@ export async function startServer(config: ServerConfig, dev?: DevOptions): Promi
     rootToken = await core.createRootToken(dev.rootTokenId ?? `cfs.${randomBytes(18).toString('base64url')}`);
   }
 
-  const apps: FastifyInstance[] = [];
+  const apps: Listener[] = [];
   const addresses: string[] = [];
   try {
     for (const listener of config.listeners) {
       const app = await createListener(core, listener);
       const { host, port } = splitAddress(listener.address);
-      await app.listen({ host, port });
       apps.push(app);
+      await app.listen(host, port);
       const bound = app.server.address() as AddressInfo;
       const shownHost = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
       addresses.push(`${listener.tlsDisable ? 'http' : 'https'}://${shownHost}:${bound.port}`);

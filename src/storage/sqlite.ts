@@ -5,6 +5,9 @@ import type { PhysicalBackend, StorageOp } from './types.js';
  * The embedded default backend. WAL with synchronous=FULL: a write is on disk (fsynced WAL) before the
  * caller's promise resolves, so an acknowledged write survives a kill -9 or a power cut.
  * `path` may be `:memory:` (dev mode).
+ *
+ * Group commit: writes issued in the same turn of the event loop are applied in one SQLite transaction (one
+ * fsync) and every caller's promise resolves after that commit. Reads see queued writes immediately.
  */
 export class SqliteStorage implements PhysicalBackend {
   private readonly db: Database.Database;
@@ -13,6 +16,11 @@ export class SqliteStorage implements PhysicalBackend {
   private readonly stmtDelete: Database.Statement<[string]>;
   private readonly stmtRange: Database.Statement<[string, string], { key: string }>;
   private readonly applyAll: (ops: StorageOp[]) => void;
+  /** Writes waiting for the next commit, and the latest queued value per key (null = deleted). */
+  private queue: StorageOp[] = [];
+  private queued = new Map<string, Buffer | null>();
+  private waiters: { resolve: () => void; reject: (err: unknown) => void }[] = [];
+  private flushScheduled = false;
 
   constructor(path: string) {
     this.db = new Database(path);
@@ -37,18 +45,55 @@ export class SqliteStorage implements PhysicalBackend {
   }
 
   async get(key: string): Promise<Buffer | null> {
+    const pending = this.queued.get(key);
+    if (pending !== undefined) return pending;
     return this.stmtGet.get(key)?.value ?? null;
   }
 
-  async put(key: string, value: Buffer): Promise<void> {
-    this.stmtPut.run(key, value);
+  put(key: string, value: Buffer): Promise<void> {
+    return this.enqueue([{ kind: 'put', key, value }]);
   }
 
-  async delete(key: string): Promise<void> {
-    this.stmtDelete.run(key);
+  delete(key: string): Promise<void> {
+    return this.enqueue([{ kind: 'delete', key }]);
+  }
+
+  transaction(ops: StorageOp[]): Promise<void> {
+    return this.enqueue(ops);
+  }
+
+  private enqueue(ops: StorageOp[]): Promise<void> {
+    for (const op of ops) {
+      this.queue.push(op);
+      this.queued.set(op.key, op.kind === 'put' ? op.value! : null);
+    }
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+  }
+
+  /** Commits every queued write in one transaction and settles the callers waiting on them. */
+  private flush(): void {
+    this.flushScheduled = false;
+    const ops = this.queue;
+    const waiters = this.waiters;
+    this.queue = [];
+    this.waiters = [];
+    this.queued = new Map();
+    if (ops.length === 0) return;
+    try {
+      this.applyAll(ops);
+    } catch (err) {
+      for (const w of waiters) w.reject(err);
+      return;
+    }
+    for (const w of waiters) w.resolve();
   }
 
   async list(prefix: string): Promise<string[]> {
+    this.flush(); // listing reads the table directly, so it must see queued writes
     // Range scan of the prefix: the upper bound is the prefix with its last character incremented.
     const upper = prefix === '' ? '\uffff' : prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
     const children: string[] = [];
@@ -63,11 +108,8 @@ export class SqliteStorage implements PhysicalBackend {
     return children;
   }
 
-  async transaction(ops: StorageOp[]): Promise<void> {
-    this.applyAll(ops);
-  }
-
   async close(): Promise<void> {
+    this.flush();
     this.db.close();
   }
 }

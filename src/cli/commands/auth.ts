@@ -1,8 +1,54 @@
-// Placeholder until this command is written (work in progress in this session).
-import { UsageError } from '../flags.js';
+/** `coffer auth enable|disable|list|tune`, like `vault auth`. */
+import { CONNECTION_HELP } from '../context.js';
+import { AUTH, ENABLE_HELP, TUNE_HELP, disableMount, enableMount, listMounts, subcommand, tuneMount } from '../mounts.js';
 
-export const help = 'Usage: coffer auth\n';
+export const help = `Usage: coffer auth <subcommand> [options] [args]
 
-export async function run(_argv: string[]): Promise<number> {
-  throw new UsageError('coffer auth is not available yet');
+  Interacts with auth methods: enables, disables, lists and tunes them. The token method is always
+  enabled at token/. (To log in, use "coffer login".)
+
+Subcommands:
+    enable     Enable an auth method (at TYPE/ unless -path is given)
+    disable    Disable an auth method
+    list       List enabled auth methods
+    tune       Tune an auth method's configuration
+
+coffer auth enable [options] TYPE
+  $ coffer auth enable -path=people -description="staff logins" userpass
+  Success! Enabled userpass auth method at: people/
+
+${ENABLE_HELP.replace('(kv: 1 or 2)', '(where supported)')}
+
+coffer auth disable PATH
+  $ coffer auth disable people/
+  Success! Disabled the auth method (if it existed) at: people/
+
+coffer auth list [-detailed]
+  $ coffer auth list
+  $ coffer auth list -detailed
+  $ coffer auth list -format=json
+
+  -detailed                Also print TTLs, token type, options, replication and UUIDs.
+  -format=FORMAT           table (default), json or yaml.
+
+coffer auth tune [options] PATH
+  $ coffer auth tune -default-lease-ttl=1h -max-lease-ttl=8h token/
+  Success! Tuned the auth method at: token/
+
+${TUNE_HELP}
+
+${CONNECTION_HELP}`;
+
+export async function run(argv: string[]): Promise<number> {
+  const [sub, rest] = subcommand(argv, ['enable', 'disable', 'list', 'tune'], 'auth');
+  switch (sub) {
+    case 'enable':
+      return enableMount(AUTH, rest);
+    case 'disable':
+      return disableMount(AUTH, rest);
+    case 'list':
+      return listMounts(AUTH, rest);
+    default:
+      return tuneMount(AUTH, rest);
+  }
 }

@@ -1,8 +1,122 @@
-// Placeholder until this command is written (work in progress in this session).
+/**
+ * `coffer lease renew|revoke|lookup`, like the vault CLI, against Vault's sys/leases API
+ * (sys/leases/renew, revoke, revoke-prefix/:prefix, revoke-force/:prefix, lookup).
+ */
+import { commandContext, CONNECTION_HELP, OUTPUT_HELP, out, type CommandContext } from '../context.js';
 import { UsageError } from '../flags.js';
+import { durationFlag, printSecret } from './token.js';
+import { failed, wrapAtLength } from './status.js';
+import type { Envelope } from '../../client/client.js';
 
-export const help = 'Usage: coffer lease\n';
+export const help = `Usage: coffer lease <subcommand> [options] ID
 
-export async function run(_argv: string[]): Promise<number> {
-  throw new UsageError('coffer lease is not available yet');
+  Interacts with the leases of dynamic secrets: renew them, revoke them (one, or all under a prefix), and
+  look them up. Leases of tokens are handled by "coffer token".
+
+      $ coffer lease renew -increment=1h database/creds/readonly/2f6a614c
+      $ coffer lease revoke database/creds/readonly/2f6a614c
+      $ coffer lease revoke -prefix database/creds/readonly
+      $ coffer lease revoke -force -prefix database/creds/readonly
+      $ coffer lease lookup database/creds/readonly/2f6a614c
+
+Subcommands:
+    renew     Renew a lease, optionally asking for an increment
+    revoke    Revoke a lease, or every lease under a prefix
+    lookup    Show a lease's issue time, expiry and TTL
+
+Options:
+  -increment=DURATION    (renew) Requested extension of the lease (e.g. 30m, 1h); also -i.
+  -prefix                (revoke) Treat ID as a prefix and revoke every lease under it.
+  -force                 (revoke) With -prefix: remove the leases even if revoking the secrets fails; also -f.
+  -sync                  (revoke) Revoke synchronously instead of queueing the revocation.
+
+${OUTPUT_HELP}
+${CONNECTION_HELP}`;
+
+function leaseId(ctx: CommandContext): string {
+  const args = ctx.args.positional;
+  if (args.length === 0) throw new UsageError('Missing ID!');
+  if (args.length > 1) throw new UsageError(`Too many arguments (expected 1, got ${args.length})`);
+  return args[0].trim();
+}
+
+async function renew(argv: string[]): Promise<number> {
+  const ctx = commandContext(argv, [
+    { name: 'increment', kind: 'string' },
+    { name: 'i', kind: 'string' },
+  ]);
+  const id = leaseId(ctx);
+  const increment = durationFlag(ctx, 'increment') ?? durationFlag(ctx, 'i') ?? 0;
+  let res: Envelope | null;
+  try {
+    res = await (await ctx.client()).write('sys/leases/renew', { lease_id: id, increment });
+  } catch (e) {
+    return failed(`Error renewing ${id}`, e);
+  }
+  return printSecret(ctx, res);
+}
+
+async function revoke(argv: string[]): Promise<number> {
+  const ctx = commandContext(argv, [
+    { name: 'prefix', kind: 'bool' },
+    { name: 'force', kind: 'bool' },
+    { name: 'f', kind: 'bool' },
+    { name: 'sync', kind: 'bool' },
+  ]);
+  const id = leaseId(ctx);
+  const f = ctx.args.flags;
+  const prefix = f.prefix === true;
+  const force = f.force === true || f.f === true;
+  const sync = f.sync === true;
+  if (force && !prefix) throw new UsageError('Specifying -force requires also specifying -prefix');
+  const client = await ctx.client();
+  const prefixPath = id.replace(/^\/+/, '');
+  if (force) {
+    process.stderr.write(wrapAtLength('Warning! Force-removing leases can cause coffer to become out of sync with secret engines!') + '\n');
+    try {
+      await client.write(`sys/leases/revoke-force/${prefixPath}`, {});
+    } catch (e) {
+      return failed(`Error force revoking leases with prefix ${id}`, e);
+    }
+    await out(`Success! Force revoked any leases with prefix: ${id}\n`);
+    return 0;
+  }
+  if (prefix) {
+    try {
+      await client.write(`sys/leases/revoke-prefix/${prefixPath}`, { sync });
+    } catch (e) {
+      return failed(`Error revoking leases with prefix ${id}`, e);
+    }
+    await out(sync ? `Success! Revoked any leases with prefix: ${id}\n` : 'All revocation operations queued successfully!\n');
+    return 0;
+  }
+  try {
+    await client.write('sys/leases/revoke', { lease_id: id, sync });
+  } catch (e) {
+    return failed(`Error revoking lease ${id}`, e);
+  }
+  await out(sync ? `Success! Revoked lease: ${id}\n` : 'All revocation operations queued successfully!\n');
+  return 0;
+}
+
+async function lookup(argv: string[]): Promise<number> {
+  const ctx = commandContext(argv, []);
+  const id = leaseId(ctx);
+  let res: Envelope | null;
+  try {
+    res = await (await ctx.client()).write('sys/leases/lookup', { lease_id: id });
+  } catch (e) {
+    return failed(`error looking up lease id ${id}`, e);
+  }
+  return printSecret(ctx, res);
+}
+
+const SUBCOMMANDS: Record<string, (argv: string[]) => Promise<number>> = { renew, revoke, lookup };
+
+export async function run(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (!sub) throw new UsageError('Missing subcommand: expected one of renew, revoke, lookup');
+  const handler = Object.hasOwn(SUBCOMMANDS, sub) ? SUBCOMMANDS[sub] : undefined;
+  if (!handler) throw new UsageError(`Unknown subcommand "lease ${sub}"`);
+  return handler(rest);
 }

@@ -1,8 +1,267 @@
-// Placeholder until this command is written (work in progress in this session).
-import { UsageError } from '../flags.js';
+/**
+ * `coffer operator init|unseal|seal|rotate|key-status`, with the vault CLI's flags, output and exit codes.
+ */
+import { commandContext, CONNECTION_HELP, err, out, type CommandContext } from '../context.js';
+import { type FlagSpec, UsageError } from '../flags.js';
+import { structured } from '../output.js';
+import { readSecret } from './login.js';
+import { columns, failed, printSealStatus, wrapAtLength } from './status.js';
+import type { CofferClient, SealStatus } from '../../client/client.js';
 
-export const help = 'Usage: coffer operator\n';
+export const help = `Usage: coffer operator <subcommand> [options] [args]
 
-export async function run(_argv: string[]): Promise<number> {
-  throw new UsageError('coffer operator is not available yet');
+  Operator tasks: initializing the server, unsealing and sealing it, rotating the encryption key.
+
+  Initialize a new server into 5 key shares, any 3 of which unseal it (the defaults):
+
+      $ coffer operator init
+      $ coffer operator init -key-shares=5 -key-threshold=3 -format=json > init.json
+      $ coffer operator init -status          # exit 0 initialized, 2 not initialized, 1 error
+
+  Unseal with one key share per call; without KEY, coffer prompts for it without echoing it (or reads one
+  line from stdin when stdin is not a terminal):
+
+      $ coffer operator unseal                # prompts: Unseal Key (will be hidden):
+      $ coffer operator unseal -reset         # discard the shares given so far
+
+  Seal the server (it stops serving requests until unsealed), rotate the data encryption key, and show the
+  key's term and install time:
+
+      $ coffer operator seal
+      $ coffer operator rotate
+      $ coffer operator key-status
+
+Subcommands:
+    init          Initialize a server
+    unseal        Provide one unseal key share
+    seal          Seal the server
+    rotate        Rotate the data encryption key (a new key term)
+    key-status    Show the current key term and install time
+
+Init options:
+  -key-shares=N          Number of key shares to split the root key into (default 5); also -n.
+  -key-threshold=N       Number of shares needed to unseal (default 3); also -t.
+  -status                Only report whether the server is initialized, through the exit code.
+
+Unseal options:
+  -reset                 Discard the key shares entered so far.
+
+Output options:
+  -format=FORMAT         table (default), json or yaml.
+
+${CONNECTION_HELP}`;
+
+function noArgs(ctx: CommandContext): void {
+  const n = ctx.args.positional.length;
+  if (n > 0) throw new UsageError(`Too many arguments (expected 0, got ${n})`);
+}
+
+function countFlag(ctx: CommandContext, names: string[], fallback: number): number {
+  for (const name of names) {
+    const raw = ctx.args.flags[name];
+    if (raw === undefined) continue;
+    const text = String(raw).trim();
+    if (!/^\d+$/.test(text)) throw new UsageError(`invalid value "${text}" for flag -${name}: parse error`);
+    return parseInt(text, 10);
+  }
+  return fallback;
+}
+
+const INIT_FLAGS: FlagSpec[] = [
+  { name: 'key-shares', kind: 'string' },
+  { name: 'n', kind: 'string' },
+  { name: 'key-threshold', kind: 'string' },
+  { name: 't', kind: 'string' },
+  { name: 'status', kind: 'bool' },
+];
+
+async function init(argv: string[]): Promise<number> {
+  const ctx = commandContext(argv, INIT_FLAGS);
+  noArgs(ctx);
+  const shares = countFlag(ctx, ['key-shares', 'n'], 5);
+  const threshold = countFlag(ctx, ['key-threshold', 't'], 3);
+  const client = await ctx.client();
+
+  if (ctx.args.flags.status === true) {
+    let initialized: boolean;
+    try {
+      initialized = (await client.call('GET', 'sys/init', { noToken: true })).json?.initialized === true;
+    } catch (e) {
+      return failed('Error checking init status', e, 1); // 2 means "not initialized" here
+    }
+    if (ctx.format === 'table') await out(initialized ? 'Coffer is initialized\n' : 'Coffer is not initialized\n');
+    else await out(await structured({ initialized }, ctx.format));
+    return initialized ? 0 : 2;
+  }
+
+  let res: { keys: string[]; keys_base64: string[]; root_token: string };
+  try {
+    res = await client.init(shares, threshold);
+  } catch (e) {
+    return failed('Error initializing', e);
+  }
+  const keysHex = res.keys ?? [];
+  const keysB64 = res.keys_base64 ?? [];
+  if (ctx.format !== 'table') {
+    await out(
+      await structured(
+        {
+          unseal_keys_b64: keysB64,
+          unseal_keys_hex: keysHex,
+          unseal_shares: shares,
+          unseal_threshold: threshold,
+          recovery_keys_b64: [],
+          recovery_keys_hex: [],
+          recovery_keys_shares: 0,
+          recovery_keys_threshold: 0,
+          root_token: res.root_token,
+        },
+        ctx.format,
+      ),
+    );
+    return 0;
+  }
+  const lines = keysHex.map((hex, i) => `Unseal Key ${i + 1}: ${keysB64.length === keysHex.length ? keysB64[i] : hex}`);
+  lines.push('', `Initial Root Token: ${res.root_token}`, '');
+  lines.push(
+    wrapAtLength(
+      `Coffer initialized with ${shares} key shares and a key threshold of ${threshold}. Please securely distribute the key shares printed above. ` +
+        `When coffer is re-sealed, restarted, or stopped, you must supply at least ${threshold} of these keys to unseal it before it can start servicing requests.`,
+    ),
+    '',
+    wrapAtLength(
+      `Coffer does not store the generated root key. Without at least ${threshold} keys to reconstruct the root key, coffer will remain permanently sealed!`,
+    ),
+  );
+  await out(lines.join('\n') + '\n');
+  return 0;
+}
+
+async function unseal(argv: string[]): Promise<number> {
+  const ctx = commandContext(argv, [{ name: 'reset', kind: 'bool' }]);
+  const args = ctx.args.positional;
+  if (args.length > 1) throw new UsageError(`Too many arguments (expected 0-1, got ${args.length})`);
+  const client = await ctx.client();
+  let status: SealStatus;
+  if (ctx.args.flags.reset === true) {
+    try {
+      status = await client.unseal(null, true);
+    } catch (e) {
+      return failed('Error resetting unseal process', e);
+    }
+    return printSealStatus(ctx, client, status);
+  }
+  let key = args[0];
+  if (key === undefined) {
+    try {
+      key = await readSecret(ctx, 'Unseal Key (will be hidden): ');
+    } catch (e) {
+      err(
+        wrapAtLength(
+          `An error occurred attempting to ask for an unseal key. The unseal key can be provided as the first argument to the unseal command. The raw error was: ${(e as Error).message}`,
+        ),
+      );
+      return 1;
+    }
+  }
+  key = key.trim();
+  if (!key) {
+    err('Error unsealing: no unseal key was given (as an argument, at the prompt, or as a line on stdin)');
+    return 1;
+  }
+  try {
+    status = await client.unseal(key);
+  } catch (e) {
+    return failed('Error unsealing', e);
+  }
+  return printSealStatus(ctx, client, status);
+}
+
+async function seal(argv: string[]): Promise<number> {
+  const ctx = commandContext(argv, []);
+  noArgs(ctx);
+  try {
+    await (await ctx.client()).call('PUT', 'sys/seal');
+  } catch (e) {
+    return failed('Error sealing', e);
+  }
+  await out('Success! Coffer is sealed.\n');
+  return 0;
+}
+
+interface KeyStatus {
+  term: number;
+  install_time: string;
+  encryptions?: number;
+}
+
+async function readKeyStatus(client: CofferClient): Promise<KeyStatus> {
+  const body = (await client.call('GET', 'sys/key-status')).json ?? {};
+  const data = (body.data ?? body) as Record<string, unknown>;
+  const status: KeyStatus = { term: Number(data.term), install_time: String(data.install_time ?? '') };
+  if (typeof data.encryptions === 'number') status.encryptions = data.encryptions;
+  return status;
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** Go's time.RFC822 layout in UTC (`02 Jan 06 15:04 UTC`), as vault prints the install time. */
+export function rfc822(iso: string): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${two(d.getUTCDate())} ${MONTHS[d.getUTCMonth()]} ${two(d.getUTCFullYear() % 100)} ${two(d.getUTCHours())}:${two(d.getUTCMinutes())} UTC`;
+}
+
+function keyStatusText(ks: KeyStatus): string {
+  const rows: [string, string][] = [
+    ['Key Term', String(ks.term)],
+    ['Install Time', rfc822(ks.install_time)],
+  ];
+  if (ks.encryptions && ks.encryptions > 0) rows.push(['Encryption Count', String(ks.encryptions)]);
+  return columns(rows, null);
+}
+
+async function rotate(argv: string[]): Promise<number> {
+  const ctx = commandContext(argv, []);
+  noArgs(ctx);
+  const client = await ctx.client();
+  try {
+    await client.call('PUT', 'sys/rotate');
+  } catch (e) {
+    return failed('Error rotating key', e);
+  }
+  let ks: KeyStatus;
+  try {
+    ks = await readKeyStatus(client);
+  } catch (e) {
+    return failed('Error reading key status', e);
+  }
+  if (ctx.format !== 'table') await out(await structured(ks, ctx.format));
+  else await out(`Success! Rotated key\n\n${keyStatusText(ks)}`);
+  return 0;
+}
+
+async function keyStatus(argv: string[]): Promise<number> {
+  const ctx = commandContext(argv, []);
+  noArgs(ctx);
+  let ks: KeyStatus;
+  try {
+    ks = await readKeyStatus(await ctx.client());
+  } catch (e) {
+    return failed('Error reading key status', e);
+  }
+  if (ctx.format !== 'table') await out(await structured(ks, ctx.format));
+  else await out(keyStatusText(ks));
+  return 0;
+}
+
+const SUBCOMMANDS: Record<string, (argv: string[]) => Promise<number>> = { init, unseal, seal, rotate, 'key-status': keyStatus };
+
+export async function run(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (!sub) throw new UsageError('Missing subcommand: expected one of init, unseal, seal, rotate, key-status');
+  const handler = Object.hasOwn(SUBCOMMANDS, sub) ? SUBCOMMANDS[sub] : undefined;
+  if (!handler) throw new UsageError(`Unknown subcommand "operator ${sub}"`);
+  return handler(rest);
 }

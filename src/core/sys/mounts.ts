@@ -7,10 +7,16 @@ import { formatDuration } from '../duration.js';
 import { duration, stringMap } from '../fields.js';
 import { MountTable, type MountEntry, type MountKind } from '../mounts.js';
 
+/**
+ * A TTL as the Vault API client sends it: its MountConfigInput has no omitempty, so `vault secrets tune` sends
+ * "" for every TTL it does not change; "system" means back to the system default.
+ */
+const ttl = () => z.preprocess((v) => (v === '' ? undefined : v === 'system' ? 0 : v), duration().optional()).optional();
+
 const configFields = z
   .object({
-    default_lease_ttl: duration().optional(),
-    max_lease_ttl: duration().optional(),
+    default_lease_ttl: ttl(),
+    max_lease_ttl: ttl(),
   })
   .passthrough();
 
@@ -25,8 +31,8 @@ const enableFields = z.object({
 });
 
 const tuneFields = z.object({
-  default_lease_ttl: duration().optional(),
-  max_lease_ttl: duration().optional(),
+  default_lease_ttl: ttl(),
+  max_lease_ttl: ttl(),
   description: z.string().max(1024).optional(),
   options: stringMap().nullable().optional(),
 });
@@ -174,11 +180,14 @@ export function mountPaths(core: Core): PathSpec[] {
         read: async (req) => {
           const path = req.params.path.replace(/^\/+/, '');
           const resolved = core.mounts.resolve(path.endsWith('/') ? path : `${path}/`) ?? core.mounts.resolve(path);
-          // Like Vault, an unknown mount is a 403 too, so this path cannot be used to enumerate mounts.
-          if (!resolved) throw permissionDenied();
+          // Like Vault, an unknown mount is a 403 too, so this path cannot be used to enumerate mounts; the
+          // message is Vault's, which the vault and coffer `kv` commands print as is.
+          const denied = () =>
+            new CofferError(403, `preflight capability check returned 403, please ensure client's policies grant access to path "${path.endsWith('/') ? path : `${path}/`}"`);
+          if (!resolved) throw denied();
           const entry = resolved.mount.entry;
           const acl = await core.policies.aclFor(req.caller.policies);
-          if (!acl.hasAccessUnder(entry.path)) throw permissionDenied();
+          if (!acl.hasAccessUnder(entry.path)) throw denied();
           return {
             data: {
               ...describe(entry),

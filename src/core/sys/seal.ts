@@ -23,6 +23,7 @@ export async function sealStatus(core: Core) {
     recovery_seal: false,
     storage_type: core.storageType,
     cluster_name: core.sealed ? undefined : 'coffer-cluster',
+    cluster_id: core.sealed ? undefined : (core.clusterId ?? undefined),
   };
 }
 
@@ -121,6 +122,7 @@ export function sealPaths(core: Core): PathSpec[] {
               server_time_utc: Math.floor(Date.now() / 1000),
               version: core.version,
               cluster_name: 'coffer-cluster',
+              cluster_id: core.clusterId ?? undefined,
             },
             status,
           );

@@ -62,6 +62,7 @@ export class TokenStore {
   private view!: StorageView;
   private hmacKey!: Buffer;
   private readonly cache = new Map<string, TokenEntry>();
+  private readonly idMemo = new Map<string, string>();
   private expiry: ExpiryQueue | null = null;
   private readonly revokeHooks: RevokeHook[] = [];
 
@@ -87,6 +88,7 @@ export class TokenStore {
     this.expiry?.stop();
     this.expiry = null;
     this.cache.clear();
+    this.idMemo.clear();
     this.hmacKey?.fill(0);
   }
 
@@ -106,7 +108,8 @@ export class TokenStore {
     const { ttl, maxExpireAt } = this.initialTTL(params, now);
     const entry: TokenEntry = {
       id,
-      accessor: randomBytes(18).toString('base64url'),
+      // 24 base62 characters like Vault's: base64url could start with "-", which a CLI reads as a flag.
+      accessor: [...randomBytes(64)].filter((b) => b < 248).slice(0, 24).map((b) => 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'[b % 62]).join(''),
       parent: params.parent,
       policies: params.policies,
       meta: params.meta ?? null,
@@ -146,7 +149,15 @@ export class TokenStore {
   /** Resolves a clear token to its entry; expired, unknown or malformed tokens give null. */
   async lookup(token: string): Promise<TokenEntry | null> {
     if (typeof token !== 'string' || token.length === 0 || token.length > 512) return null;
-    return this.lookupById(this.hmac(token));
+    // The same tokens arrive on every request: remember the HMAC of tokens that resolved (bounded, in memory
+    // only, dropped at seal) so the hot path skips computing it.
+    const memo = this.idMemo.get(token);
+    const entry = await this.lookupById(memo ?? this.hmac(token));
+    if (entry && memo === undefined) {
+      if (this.idMemo.size >= CACHE_LIMIT) this.idMemo.delete(this.idMemo.keys().next().value!);
+      this.idMemo.set(token, entry.id);
+    }
+    return entry;
   }
 
   /** `allowPending`: also return a token whose last use is in flight (for that request's own handler). */

@@ -204,6 +204,19 @@ const MAX_OPS_PER_TRANSACTION = 500;
 
 const json = (value: unknown) => Buffer.from(JSON.stringify(value), 'utf8');
 
+const digestMemo = new Map<string, string>();
+
+/** sha256 of a secret's path (not its value), memoised for hot keys: it names the version records. */
+function keyDigest(key: string): string {
+  let digest = digestMemo.get(key);
+  if (digest === undefined) {
+    digest = createHash('sha256').update(key, 'utf8').digest('hex');
+    if (digestMemo.size >= 10_000) digestMemo.delete(digestMemo.keys().next().value!);
+    digestMemo.set(key, digest);
+  }
+  return digest;
+}
+
 export class VersionedStore {
   constructor(private readonly storage: StorageView) {}
 
@@ -234,8 +247,7 @@ export class VersionedStore {
   }
 
   private versionKey(key: string, version: number): string {
-    const digest = createHash('sha256').update(key, 'utf8').digest('hex');
-    return `${VERSIONS_PREFIX}${digest}/${version}`;
+    return `${VERSIONS_PREFIX}${keyDigest(key)}/${version}`;
   }
 
   async getVersionData(key: string, version: number): Promise<Record<string, unknown> | null> {
