@@ -84,8 +84,10 @@ export interface AuthResult {
 
 export interface Response {
   data?: Record<string, unknown> | null;
-  /** Set when the response carries a leased secret. */
+  /** Set by an engine when the response carries a leased secret. */
   secret?: SecretLease;
+  /** Set by the core once the lease manager registered `secret` (or by sys/leases/renew). */
+  lease?: { id: string; duration: number; renewable: boolean };
   auth?: AuthResult;
   warnings?: string[];
   /** Overrides the HTTP status (KV v2 answers 404 with metadata for a deleted version). */

@@ -14,6 +14,7 @@ import { AuditBroker, type AuditRequestInput } from './audit/broker.js';
 import type { Backend, CallerInfo, Operation, Request, Response, SystemView } from './backend.js';
 import { Barrier } from './barrier.js';
 import { CofferError, badRequest, permissionDenied, sealedError } from './errors.js';
+import { LeaseManager } from './leases/manager.js';
 import { MountTable, type MountEntry } from './mounts.js';
 import { PolicyStore } from './policies.js';
 import { dispatch, matchPath, resolveWriteOperation } from './router.js';
@@ -80,6 +81,7 @@ export class Core {
   readonly seal: Seal;
   readonly tokens = new TokenStore();
   readonly policies = new PolicyStore();
+  readonly leases = new LeaseManager();
   readonly mounts: MountTable;
   audit: AuditBroker | null = null;
   readonly storageType: string;
@@ -105,6 +107,8 @@ export class Core {
     this.initialMounts = options.initialMounts ?? [];
     this.logger = options.logger ?? { info() {}, warn() {}, error() {} };
     this.sys = systemBackend(this);
+    // Revoking a token revokes the leases it created.
+    this.tokens.onRevoke((entry) => this.leases.revokeByToken(entry.id));
     const builtin = (path: string, type: string, kind: 'secret' | 'auth', description: string) => ({
       kind,
       path,
@@ -176,8 +180,14 @@ export class Core {
       }
       this.clusterId = cluster.id;
       await this.policies.setup(root.sub('sys/policy/'));
-      await this.tokens.setup(root.sub('sys/token/'));
+      // Mounts, then leases (they revoke through the mounts' engines), then tokens (revoking a token
+      // revokes its leases, and token setup may revoke tokens left half-revoked).
       await this.mounts.load(this.barrier, this.initialMounts);
+      this.leases.setup(root.sub('sys/expire/'), (uuid) => {
+        const live = this.mounts.byUuid(uuid);
+        return live && { backend: live.backend, view: live.view, entry: live.entry, system: this.systemView(live.entry) };
+      });
+      await this.tokens.setup(root.sub('sys/token/'));
       this.audit = new AuditBroker(root.sub('sys/audit/'), { logger: this.logger });
       await this.audit.load();
       this.activeSince = new Date().toISOString();
@@ -192,6 +202,7 @@ export class Core {
     this.activeSince = null;
     await this.audit?.close();
     this.audit = null;
+    this.leases.teardown();
     await this.mounts.teardown();
     this.tokens.teardown();
     this.seal.lock();
@@ -294,6 +305,7 @@ export class Core {
 
       // A token's last use is served first and revoked right after (Vault's revocation-pending state).
       const response = await dispatch(match.spec, req).finally(() => this.tokens.finishUse(entry));
+      if (response?.secret && mount.backend.revoke) await this.registerLease(response, path, req, entry?.id ?? '');
       const result = this.envelope(response, requestId, mount.entry.type, operation);
       if (auditInput) {
         await this.audit?.logResponse({
@@ -318,9 +330,23 @@ export class Core {
     }
   }
 
+  /** Puts a freshly issued secret under a lease; if that fails the secret is revoked rather than left orphaned. */
+  private async registerLease(response: Response, path: string, req: Request, tokenId: string): Promise<void> {
+    const secret = response.secret!;
+    try {
+      const { entry, ttl, warnings } = await this.leases.register(path, req.mount, req.system, tokenId, secret);
+      response.lease = { id: entry.lease_id, duration: ttl, renewable: secret.renewable };
+      if (warnings.length) response.warnings = [...(response.warnings ?? []), ...warnings];
+    } catch (err) {
+      const backend = this.mounts.byUuid(req.mount.uuid)?.backend;
+      await backend?.revoke?.(req, secret.internal ?? {}).catch(() => undefined);
+      throw err;
+    }
+  }
+
   private envelope(response: Response | null, requestId: string, mountType: string, operation: Operation): CoreResponse {
     if (response?.raw) return { status: response.raw.status, contentType: response.raw.contentType, raw: response.raw.body };
-    if (!response || (!response.data && !response.auth && !response.warnings?.length && !response.secret)) {
+    if (!response || (!response.data && !response.auth && !response.warnings?.length && !response.secret && !response.lease)) {
       if (operation === 'read' || operation === 'list') return { status: 404, body: { errors: [] } };
       return { status: 204 };
     }
@@ -329,9 +355,9 @@ export class Core {
       body: {
         ...(response.legacyTopLevel ? response.data : {}),
         request_id: requestId,
-        lease_id: '',
-        renewable: response.secret?.renewable ?? false,
-        lease_duration: response.secret?.ttl ?? 0,
+        lease_id: response.lease?.id ?? '',
+        renewable: response.lease?.renewable ?? response.secret?.renewable ?? false,
+        lease_duration: response.lease?.duration ?? response.secret?.ttl ?? 0,
         data: response.data ?? null,
         wrap_info: null,
         warnings: response.warnings?.length ? response.warnings : null,
@@ -420,6 +446,8 @@ function errorResponse(err: unknown, logger: NonNullable<CoreOptions['logger']>)
   if (err instanceof CofferError) {
     return { status: err.status, body: err.body ? { ...err.body, errors: err.errors } : { errors: err.errors } };
   }
-  logger.error(`internal error: ${err instanceof Error ? `${err.name}: ${err.message}` : 'unknown'}`);
+  // Quoted fragments of an exception message can be input data (parsers quote what they choke on): drop them.
+  const message = err instanceof Error ? `${err.name}: ${err.message.replace(/(["'`]).*?\1/g, '$1…$1').slice(0, 200)}` : 'unknown';
+  logger.error(`internal error: ${message}`);
   return { status: 500, body: { errors: ['internal error'] } };
 }

@@ -121,6 +121,10 @@ export class MountTable {
     return null;
   }
 
+  byUuid(uuid: string): LiveMount | undefined {
+    return this.mounts.find((m) => m.entry.uuid === uuid);
+  }
+
   find(fullPath: string): LiveMount | undefined {
     return this.mounts.find((m) => m.entry.path === fullPath);
   }

@@ -148,7 +148,7 @@ export function mountPaths(core: Core): PathSpec[] {
             return null;
           },
           delete: async (req) => {
-            await core.mounts.disable(fullPath(req));
+            await core.mounts.disable(fullPath(req), (entry) => core.leases.revokeMount(entry.uuid));
             return null;
           },
         },

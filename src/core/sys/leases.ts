@@ -1,0 +1,69 @@
+/** sys/leases/*: lookup, list, renew, revoke, revoke-prefix, revoke-force, tidy (Vault's lease API). */
+import { z } from 'zod';
+import type { PathSpec, Request } from '../backend.js';
+import type { Core } from '../core.js';
+import { CofferError, badRequest } from '../errors.js';
+import { bool, duration } from '../fields.js';
+
+const leaseFields = z.object({
+  lease_id: z.string().optional(),
+  increment: duration().optional(),
+  sync: bool().optional(),
+});
+type LeaseFields = z.infer<typeof leaseFields>;
+
+/** The lease id comes in the body or, for the older form, in the path. */
+function leaseId(req: Request<LeaseFields>): string {
+  const id = (req.params.id ?? req.data.lease_id ?? '').replace(/^\/+/, '');
+  if (!id) throw badRequest('lease_id must be specified');
+  return id;
+}
+
+export function leasePaths(core: Core): PathSpec[] {
+  const renew = async (req: Request<LeaseFields>) => {
+    const { entry, ttl, warnings } = await core.leases.renew(leaseId(req), req.data.increment ?? 0);
+    return { lease: { id: entry.lease_id, duration: ttl, renewable: entry.renewable }, warnings };
+  };
+  const revoke = async (req: Request<LeaseFields>) => {
+    await core.leases.revoke(leaseId(req));
+    return null;
+  };
+  const prefixed = (force: boolean) => async (req: Request) => {
+    await core.leases.revokePrefix(req.params.prefix ?? '', force);
+    return null;
+  };
+  return [
+    {
+      pattern: 'leases/lookup',
+      fields: leaseFields,
+      operations: { update: async (req: Request<LeaseFields>) => ({ data: await core.leases.lookup(leaseId(req)) }) },
+    },
+    {
+      pattern: 'leases/lookup/(?<prefix>.*)',
+      operations: {
+        list: async (req) => {
+          const keys = await core.leases.list(req.params.prefix);
+          if (!keys.length) throw new CofferError(404, []);
+          return { data: { keys } };
+        },
+      },
+    },
+    { pattern: 'leases/renew(?:/(?<id>.+))?', fields: leaseFields, operations: { update: renew } },
+    { pattern: 'leases/revoke(?:/(?<id>.+))?', fields: leaseFields, operations: { update: revoke } },
+    { pattern: 'leases/revoke-prefix/(?<prefix>.+)', operations: { update: prefixed(false) } },
+    { pattern: 'leases/revoke-force/(?<prefix>.+)', operations: { update: prefixed(true) } },
+    {
+      pattern: 'leases/tidy',
+      operations: {
+        update: async () => {
+          const removed = await core.leases.tidy();
+          return { data: { removed_index_entries: removed, ...core.leases.metrics } };
+        },
+      },
+    },
+    {
+      pattern: 'leases/count',
+      operations: { read: async () => ({ data: { lease_count: core.leases.metrics.scheduled, irrevocable: core.leases.metrics.irrevocable } }) },
+    },
+  ];
+}
