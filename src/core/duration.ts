@@ -1,6 +1,5 @@
+import { formatGoDuration, parseGoDuration } from '../shared/duration.js';
 import { badRequest } from './errors.js';
-
-const UNIT_SECONDS: Record<string, number> = { ns: 1e-9, us: 1e-6, 'µs': 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600, d: 86400 };
 
 /**
  * Parses Vault's duration forms into whole seconds: a number of seconds (number or numeric string) or a Go
@@ -14,27 +13,10 @@ export function parseDuration(value: unknown, field = 'duration'): number | unde
     return Math.floor(value);
   }
   if (typeof value !== 'string') throw badRequest(`invalid duration for field "${field}"`);
-  const text = value.trim();
-  if (/^\d+$/.test(text)) return parseInt(text, 10);
-  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h|d)/gy;
-  let total = 0;
-  let consumed = 0;
-  let match: RegExpExecArray | null;
-  while ((match = re.exec(text)) !== null) {
-    total += parseFloat(match[1]) * UNIT_SECONDS[match[2]];
-    consumed = re.lastIndex;
-  }
-  if (consumed === 0 || consumed !== text.length) throw badRequest(`invalid duration for field "${field}": "${text.slice(0, 40)}"`);
-  return Math.floor(total);
+  const seconds = parseGoDuration(value);
+  if (seconds === null) throw badRequest(`invalid duration for field "${field}": "${value.trim().slice(0, 40)}"`);
+  return seconds;
 }
 
 /** Formats seconds the way Go's time.Duration prints them (`768h0m0s`, `30s`, `0s`). */
-export function formatDuration(seconds: number): string {
-  if (seconds === 0) return '0s';
-  const h = Math.floor(seconds / 3600);
-  const m = Math.floor((seconds % 3600) / 60);
-  const s = seconds % 60;
-  if (h > 0) return `${h}h${m}m${s}s`;
-  if (m > 0) return `${m}m${s}s`;
-  return `${s}s`;
-}
+export const formatDuration = formatGoDuration;

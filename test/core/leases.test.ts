@@ -137,6 +137,16 @@ test('lease manager over the API', async (t) => {
     assert.equal((await root.put('sys/leases/lookup', { lease_id: res.body.lease_id })).status, 400);
   });
 
+  await t.test('revoke-prefix on auth/token/create revokes the tokens created there, as Vault does', async () => {
+    const made = (await root.post('auth/token/create', { policies: ['dyn'] })).body.auth.client_token;
+    const orphan = (await root.post('auth/token/create-orphan', { policies: ['dyn'] })).body.auth.client_token;
+    assert.equal((await client(srv.addr, made).get('auth/token/lookup-self')).status, 200);
+    assert.equal((await root.put('sys/leases/revoke-prefix/auth/token/create')).status, 204);
+    assert.equal((await client(srv.addr, made).get('auth/token/lookup-self')).status, 403);
+    assert.equal((await client(srv.addr, orphan).get('auth/token/lookup-self')).status, 200, 'create-orphan is another prefix');
+    assert.equal((await root.get('auth/token/lookup-self')).status, 200, 'the root token is untouched');
+  });
+
   await t.test('a failing revocation retries with backoff, then succeeds once the backend is back', async () => {
     const res = await root.get('dyn/creds/flaky?ttl=1');
     failing.on = true;

@@ -29,6 +29,9 @@ export function leasePaths(core: Core): PathSpec[] {
     return null;
   };
   const prefixed = (force: boolean) => async (req: Request) => {
+    const prefix = (req.params.prefix ?? '').replace(/\/+$/, '');
+    // Tokens are leases of the path that created them, as in Vault.
+    if (prefix === 'auth/token' || prefix.startsWith('auth/token/')) await core.tokens.revokeByPathPrefix(prefix);
     await core.leases.revokePrefix(req.params.prefix ?? '', force);
     return null;
   };

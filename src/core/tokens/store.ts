@@ -280,6 +280,23 @@ export class TokenStore {
     await this.revokeTree(id);
   }
 
+  /**
+   * Revokes every token created at a path under `prefix` (`auth/token/create`, `auth/token/create/ROLE`):
+   * in Vault tokens are leases of their creation path, so `sys/leases/revoke-prefix/auth/token/create`
+   * revokes them. Returns how many token trees were revoked.
+   */
+  async revokeByPathPrefix(prefix: string): Promise<number> {
+    let count = 0;
+    for (const name of await this.view.list('id/')) {
+      const entry = await this.view.getJSON<TokenEntry>(`id/${name}`);
+      if (entry && (entry.path === prefix || entry.path.startsWith(prefix.endsWith('/') ? prefix : `${prefix}/`))) {
+        await this.revokeTree(entry.id);
+        count++;
+      }
+    }
+    return count;
+  }
+
   async listAccessors(): Promise<string[]> {
     const out: string[] = [];
     for (const name of await this.view.list('id/')) {
