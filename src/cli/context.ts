@@ -1,6 +1,6 @@
 /**
- * What every API command shares: the connection flags (as the vault CLI names them), the client built from
- * flags then environment then token helper, and turning errors into the vault CLI's exit codes.
+ * What every API command shares: the connection and output flags (as the vault CLI names them) and the client
+ * built from flags then environment then token helper.
  */
 import type { CofferClient } from '../client/client.js';
 import { type FlagSpec, type ParsedArgs, UsageError, parseFlags } from './flags.js';
@@ -66,13 +66,4 @@ export function commandContext(argv: string[], specs: FlagSpec[]): CommandContex
       return cached;
     },
   };
-}
-
-/** Writes to stdout and resolves once flushed (so the exit code never races the output). */
-export function out(text: string): Promise<void> {
-  return new Promise((resolve) => (text ? process.stdout.write(text, () => resolve()) : resolve()));
-}
-
-export function err(text: string): void {
-  process.stderr.write(text.endsWith('\n') ? text : `${text}\n`);
 }

@@ -2,18 +2,23 @@
  * The `coffer` command. Each command lives in its own module and is imported only when it runs, so a quick
  * command does not pay for loading the server.
  */
+import { CommandFailure } from './errors.js';
 import { UsageError } from './flags.js';
-import { FieldMissingError } from './output.js';
+import { FieldMissingError, err as writeErr } from './output.js';
 
 /** The vault CLI's exit codes: 1 for usage errors (with the command's help), 2 for failures of the call. */
 function reportError(err: unknown, help: string): number {
   if (err instanceof UsageError) {
-    process.stderr.write(`${err.message}\n\n${help}`);
+    process.stderr.write(err.message ? `${err.message}\n\n${help}` : help);
     return 1;
   }
   if (err instanceof FieldMissingError) {
     process.stderr.write(`${err.message}\n`);
     return 1;
+  }
+  if (err instanceof CommandFailure) {
+    writeErr(err.message);
+    return err.code;
   }
   // Server and connection errors carry their own readable message (never a secret value, never a stack).
   process.stderr.write(`Error: ${(err as Error).message}\n`);

@@ -1,28 +1,12 @@
 /**
  * What `coffer secrets` and `coffer auth` share: enabling, disabling, listing and tuning mounts through
- * `sys/mounts` and `sys/auth`, with the vault CLI's flags, messages and tables. Also the small pieces the
- * `audit` and `policy` commands reuse: argument-count checks, vault's column tables and machine output.
+ * `sys/mounts` and `sys/auth`, with the vault CLI's flags, messages and tables; and the mount path rules that
+ * `audit` uses for its device paths too.
  */
-import { commandContext, out, type CommandContext } from './context.js';
+import { durationFlag, expectArgs, intFlag, type Subcommands } from './args.js';
+import { commandContext, type CommandContext } from './context.js';
 import { type FlagSpec, UsageError } from './flags.js';
-import { type Format, goValue, json, yaml } from './output.js';
-
-// --- shared helpers -------------------------------------------------------------------------------------
-
-/** Vault's "Not enough arguments (expected 1, got 0)" / "Too many arguments (...)" checks. */
-export function expectArgs(args: string[], min: number, max = min): void {
-  const expected = min === max ? String(min) : max === Infinity ? `${min} or more` : `${min} to ${max}`;
-  if (args.length < min) throw new UsageError(`Not enough arguments (expected ${expected}, got ${args.length})`);
-  if (args.length > max) throw new UsageError(`Too many arguments (expected ${expected}, got ${args.length})`);
-}
-
-/** A subcommand name, or a usage error naming the missing or unknown one. */
-export function subcommand(argv: string[], known: string[], command: string): [string, string[]] {
-  const [sub, ...rest] = argv;
-  if (!sub || sub.startsWith('-')) throw new UsageError(`missing subcommand: coffer ${command} <${known.join('|')}>`);
-  if (!known.includes(sub)) throw new UsageError(`unknown subcommand "${sub}" for coffer ${command}`);
-  return [sub, rest];
-}
+import { goMap, out, structured, table } from './output.js';
 
 export const ensureTrailingSlash = (p: string) => (p.endsWith('/') ? p : `${p}/`);
 
@@ -30,40 +14,15 @@ export const ensureTrailingSlash = (p: string) => (p.endsWith('/') ? p : `${p}/`
 export const mountPath = (raw: string) => ensureTrailingSlash(raw.trim().replace(/^\/+/, '').replace(/\/+$/, ''));
 
 /**
- * A table as the vault CLI prints one (columnize): a header, a dashed underline, columns padded and joined
- * by four spaces, the last column unpadded, and empty cells shown as `n/a`.
+ * The TTL flags, refused here when invalid (a usage error, as vault's duration flags are) and otherwise sent
+ * as typed: the server reads the same duration grammar.
  */
-export function columns(header: string[], rows: string[][]): string {
-  const all = [header, header.map((h) => '-'.repeat(h.length)), ...rows].map((r) => r.map((c) => c.trim() || 'n/a'));
-  const widths = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
-  return all.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('    ')).join('\n') + '\n';
-}
-
-/** Recursively sorted keys: the vault CLI's YAML goes through a Go map, so its keys come out sorted. */
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.keys(value).sort().map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]));
+function ttlFlags(ctx: CommandContext): Record<string, string> {
+  const ttls: Record<string, string> = {};
+  for (const [flag, field] of [['default-lease-ttl', 'default_lease_ttl'], ['max-lease-ttl', 'max_lease_ttl']] as const) {
+    if (durationFlag(ctx, flag) !== undefined) ttls[field] = String(ctx.args.flags[flag]).trim();
   }
-  return value;
-}
-
-/** `-format=json` (two-space indent, like vault) or `-format=yaml` (sorted keys, like vault). */
-export async function machine(value: unknown, format: Exclude<Format, 'table'>): Promise<string> {
-  return format === 'json' ? json(value) : yaml(sortKeys(value));
-}
-
-/** Go's `%v` of a map[string]string: `map[]` when empty or nil, else `map[k:v ...]` with sorted keys. */
-export const goMap = (m: unknown) => (m && typeof m === 'object' && Object.keys(m).length ? goValue(m) : 'map[]');
-
-const DURATION = /^(\d+|(\d+(\.\d+)?(ns|us|µs|ms|s|m|h|d))+)$/;
-
-/** A TTL flag's value, checked like vault's duration flags (seconds, or Go units such as `1h30m`). */
-export function ttlFlag(ctx: CommandContext, name: string): string | undefined {
-  const v = ctx.args.flags[name];
-  if (typeof v !== 'string') return undefined;
-  if (!DURATION.test(v.trim())) throw new UsageError(`invalid value "${v}" for flag -${name}: time: invalid duration "${v}"`);
-  return v.trim();
+  return ttls;
 }
 
 /** Repeatable `-options=k=v` flags, plus `-version=N` as vault folds it in (`options.version`). */
@@ -75,11 +34,8 @@ function optionsFlag(ctx: CommandContext): Record<string, string> | undefined {
     if (eq <= 0) throw new UsageError(`invalid value "${pair}" for flag -options: missing = in KV pair: "${pair}"`);
     (options ??= {})[pair.slice(0, eq)] = pair.slice(eq + 1);
   }
-  const version = ctx.args.flags.version;
-  if (typeof version === 'string') {
-    if (!/^-?\d+$/.test(version.trim())) throw new UsageError(`invalid value "${version}" for flag -version: parse error`);
-    if (Number(version) > 0) (options ??= {}).version = String(Number(version));
-  }
+  const version = intFlag(ctx, 'version');
+  if (version !== undefined && version > 0) (options ??= {}).version = String(version);
   return options;
 }
 
@@ -113,13 +69,8 @@ const ENABLE_FLAGS: FlagSpec[] = [
   { name: 'version', kind: 'string' },
 ];
 
-const TUNE_FLAGS: FlagSpec[] = [
-  { name: 'description', kind: 'string' },
-  { name: 'default-lease-ttl', kind: 'string' },
-  { name: 'max-lease-ttl', kind: 'string' },
-  { name: 'options', kind: 'string', multiple: true },
-  { name: 'version', kind: 'string' },
-];
+/** Tuning takes the enable flags except the path, which names the mount instead. */
+const TUNE_FLAGS = ENABLE_FLAGS.filter((f) => f.name !== 'path');
 
 export const ENABLE_HELP = `  -path=PATH               Where to enable it (default: the TYPE).
   -description=TEXT        Human-friendly description.
@@ -133,19 +84,24 @@ export const TUNE_HELP = `  -description=TEXT        New description.
   -max-lease-ttl=TTL       New maximum lease TTL.
   -options=K=V             Mount option (repeatable).`;
 
-export async function enableMount(kind: MountKind, argv: string[]): Promise<number> {
+/** The subcommands `coffer secrets` and `coffer auth` both have, in their help's order. */
+export function mountSubcommands(kind: MountKind): Subcommands {
+  return {
+    enable: (argv) => enableMount(kind, argv),
+    disable: (argv) => disableMount(kind, argv),
+    list: (argv) => listMounts(kind, argv),
+    tune: (argv) => tuneMount(kind, argv),
+  };
+}
+
+async function enableMount(kind: MountKind, argv: string[]): Promise<number> {
   const ctx = commandContext(argv, ENABLE_FLAGS);
   expectArgs(ctx.args.positional, 1);
   const f = ctx.args.flags;
   const type = ctx.args.positional[0].trim();
   if (!type) throw new UsageError('TYPE must not be empty');
   const path = ensureTrailingSlash(((f.path as string | undefined) || type).trim().replace(/^\/+/, ''));
-  const config: Record<string, string> = {};
-  const defaultTTL = ttlFlag(ctx, 'default-lease-ttl');
-  const maxTTL = ttlFlag(ctx, 'max-lease-ttl');
-  if (defaultTTL !== undefined) config.default_lease_ttl = defaultTTL;
-  if (maxTTL !== undefined) config.max_lease_ttl = maxTTL;
-  const body: Record<string, unknown> = { type, description: (f.description as string | undefined) ?? '', config };
+  const body: Record<string, unknown> = { type, description: (f.description as string | undefined) ?? '', config: ttlFlags(ctx) };
   const options = optionsFlag(ctx);
   if (options) body.options = options;
   await (await ctx.client()).write(`${kind.api}/${path}`, body);
@@ -153,7 +109,7 @@ export async function enableMount(kind: MountKind, argv: string[]): Promise<numb
   return 0;
 }
 
-export async function disableMount(kind: MountKind, argv: string[]): Promise<number> {
+async function disableMount(kind: MountKind, argv: string[]): Promise<number> {
   const ctx = commandContext(argv, []);
   expectArgs(ctx.args.positional, 1);
   const path = mountPath(ctx.args.positional[0]);
@@ -162,16 +118,12 @@ export async function disableMount(kind: MountKind, argv: string[]): Promise<num
   return 0;
 }
 
-export async function tuneMount(kind: MountKind, argv: string[]): Promise<number> {
+async function tuneMount(kind: MountKind, argv: string[]): Promise<number> {
   const ctx = commandContext(argv, TUNE_FLAGS);
   expectArgs(ctx.args.positional, 1);
   const f = ctx.args.flags;
   const path = mountPath(ctx.args.positional[0]);
-  const body: Record<string, unknown> = {};
-  const defaultTTL = ttlFlag(ctx, 'default-lease-ttl');
-  const maxTTL = ttlFlag(ctx, 'max-lease-ttl');
-  if (defaultTTL !== undefined) body.default_lease_ttl = defaultTTL;
-  if (maxTTL !== undefined) body.max_lease_ttl = maxTTL;
+  const body: Record<string, unknown> = ttlFlags(ctx);
   if (typeof f.description === 'string') body.description = f.description;
   const options = optionsFlag(ctx);
   if (options) body.options = options;
@@ -211,7 +163,7 @@ function ttlCell(type: string, ttl: unknown): string {
   return ttl ? String(ttl) : 'system';
 }
 
-export async function listMounts(kind: MountKind, argv: string[]): Promise<number> {
+async function listMounts(kind: MountKind, argv: string[]): Promise<number> {
   const ctx = commandContext(argv, [{ name: 'detailed', kind: 'bool' }]);
   expectArgs(ctx.args.positional, 0);
   const res = await (await ctx.client()).read(kind.api);
@@ -219,7 +171,7 @@ export async function listMounts(kind: MountKind, argv: string[]): Promise<numbe
   const paths = Object.keys(data).sort();
   const mounts = Object.fromEntries(paths.map((p) => [p, mountOutput(kind, data[p])]));
   if (ctx.format !== 'table') {
-    await out(await machine(mounts, ctx.format));
+    await out(await structured(mounts, ctx.format));
     return 0;
   }
   const m = (p: string) => mounts[p] as Record<string, any>;
@@ -229,7 +181,7 @@ export async function listMounts(kind: MountKind, argv: string[]): Promise<numbe
       const row = [p, m(p).type, m(p).accessor, m(p).description];
       return kind === SECRETS ? row : [...row, m(p).plugin_version];
     });
-    await out(columns(header, rows));
+    await out(table(header, rows));
     return 0;
   }
   const header = [
@@ -258,6 +210,6 @@ export async function listMounts(kind: MountKind, argv: string[]): Promise<numbe
       x.deprecation_status,
     ];
   });
-  await out(columns(header, rows));
+  await out(table(header, rows));
   return 0;
 }

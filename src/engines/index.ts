@@ -1,5 +1,6 @@
 /** Secrets engines by mount type. Adding an engine: its own folder, plus one line here. */
 import type { BackendFactory } from '../core/backend.js';
+import { databaseFactory } from './database/index.js';
 import { kvFactory, kvV2Factory } from './kv/index.js';
 
-export const secretEngines: BackendFactory[] = [kvFactory, kvV2Factory];
+export const secretEngines: BackendFactory[] = [kvFactory, kvV2Factory, databaseFactory];

@@ -1,8 +1,10 @@
 /** `coffer audit enable|disable|list`, like `vault audit`. */
-import { CONNECTION_HELP, commandContext, out } from '../context.js';
+import { expectArgs, inlineWording, runSubcommand } from '../args.js';
+import { CONNECTION_HELP, commandContext } from '../context.js';
 import { UsageError } from '../flags.js';
 import { parseKeyValues } from '../kvargs.js';
-import { columns, ensureTrailingSlash, expectArgs, machine, mountPath, subcommand } from '../mounts.js';
+import { ensureTrailingSlash, mountPath } from '../mounts.js';
+import { out, structured, table } from '../output.js';
 
 export const help = `Usage: coffer audit <subcommand> [options] [args]
 
@@ -88,7 +90,7 @@ async function list(argv: string[]): Promise<number> {
     }),
   );
   if (ctx.format !== 'table') {
-    await out(await machine(devices, ctx.format));
+    await out(await structured(devices, ctx.format));
     return 0;
   }
   if (paths.length === 0) {
@@ -101,16 +103,13 @@ async function list(argv: string[]): Promise<number> {
       const opts = Object.keys(d.options ?? {}).sort().map((k) => `${k}=${(d.options as Record<string, string>)[k]}`);
       return [p, d.type, d.description, d.local ? 'local' : 'replicated', opts.join(' ')];
     });
-    await out(columns(['Path', 'Type', 'Description', 'Replication', 'Options'], rows));
+    await out(table(['Path', 'Type', 'Description', 'Replication', 'Options'], rows));
     return 0;
   }
-  await out(columns(['Path', 'Type', 'Description'], paths.map((p) => [devices[p].path, devices[p].type, devices[p].description])));
+  await out(table(['Path', 'Type', 'Description'], paths.map((p) => [devices[p].path, devices[p].type, devices[p].description])));
   return 0;
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const [sub, rest] = subcommand(argv, ['enable', 'disable', 'list'], 'audit');
-  if (sub === 'enable') return enable(rest);
-  if (sub === 'disable') return disable(rest);
-  return list(rest);
+  return runSubcommand(argv, { enable, disable, list }, inlineWording('audit'));
 }

@@ -1,6 +1,7 @@
 /** `coffer auth enable|disable|list|tune`, like `vault auth`. */
+import { inlineWording, runSubcommand } from '../args.js';
 import { CONNECTION_HELP } from '../context.js';
-import { AUTH, ENABLE_HELP, TUNE_HELP, disableMount, enableMount, listMounts, subcommand, tuneMount } from '../mounts.js';
+import { AUTH, ENABLE_HELP, TUNE_HELP, mountSubcommands } from '../mounts.js';
 
 export const help = `Usage: coffer auth <subcommand> [options] [args]
 
@@ -40,15 +41,5 @@ ${TUNE_HELP}
 ${CONNECTION_HELP}`;
 
 export async function run(argv: string[]): Promise<number> {
-  const [sub, rest] = subcommand(argv, ['enable', 'disable', 'list', 'tune'], 'auth');
-  switch (sub) {
-    case 'enable':
-      return enableMount(AUTH, rest);
-    case 'disable':
-      return disableMount(AUTH, rest);
-    case 'list':
-      return listMounts(AUTH, rest);
-    default:
-      return tuneMount(AUTH, rest);
-  }
+  return runSubcommand(argv, mountSubcommands(AUTH), inlineWording('auth'));
 }

@@ -1,8 +1,9 @@
 /** `read`, `write`, `delete`, `list`, `patch` on any API path, like the vault CLI's generic commands. */
-import { commandContext, CONNECTION_HELP, OUTPUT_HELP, out, type CommandContext } from '../context.js';
+import { expectArgs } from '../args.js';
+import { commandContext, CONNECTION_HELP, OUTPUT_HELP, type CommandContext } from '../context.js';
 import { UsageError } from '../flags.js';
 import { parseKeyValues } from '../kvargs.js';
-import { fieldValue, list as listOutput, secretRows, structured, table, warningsText } from '../output.js';
+import { list as listOutput, out, printSecret, structured } from '../output.js';
 import type { Envelope } from '../../client/client.js';
 
 export const readHelp = `Usage: coffer read [options] PATH [KEY=VALUE ...]
@@ -56,43 +57,20 @@ export const patchHelp = `Usage: coffer patch [options] PATH [KEY=VALUE ...]
 ${OUTPUT_HELP}
 ${CONNECTION_HELP}`;
 
-/** Prints a response in the requested format; with -field, the field comes from data (or auth). */
-export async function printResponse(ctx: CommandContext, res: Envelope | null, emptyMessage: string): Promise<number> {
+/** Prints a response in the requested format; `emptyMessage` stands in for a response with nothing to show. */
+async function printResponse(ctx: CommandContext, res: Envelope | null, emptyMessage: string): Promise<number> {
+  const empty = emptyMessage ? `${emptyMessage}\n` : '';
   if (!res) {
     if (ctx.field) throw new UsageError('-field was given but the response had no data');
-    await out(emptyMessage ? `${emptyMessage}\n` : '');
+    await out(empty);
     return 0;
   }
-  if (ctx.field) {
-    const source = res.auth ? flattenAuth(res.auth) : (res.data ?? {});
-    await out(fieldValue(source, ctx.field));
-    return 0;
-  }
-  if (ctx.format !== 'table') {
-    await out(await structured(res, ctx.format));
-    return 0;
-  }
-  process.stderr.write(warningsText(res.warnings));
-  const rows = secretRows(res);
-  await out(rows.length ? table(rows) : emptyMessage ? `${emptyMessage}\n` : '');
-  return 0;
+  return printSecret(ctx, res, empty);
 }
 
-/** `-field=token` and friends on token responses, as the vault CLI names them. */
-export function flattenAuth(auth: Record<string, any>): Record<string, unknown> {
-  return {
-    token: auth.client_token,
-    token_accessor: auth.accessor,
-    token_duration: auth.lease_duration,
-    token_renewable: auth.renewable,
-    token_policies: auth.token_policies,
-    policies: auth.policies,
-  };
-}
-
-function onePath(ctx: CommandContext): [string, string[]] {
-  const [path, ...rest] = ctx.args.positional;
-  if (!path) throw new UsageError('missing PATH argument');
+/** The PATH argument (without leading slashes) and the KEY=VALUE arguments after it. */
+function onePath(ctx: CommandContext, max = Infinity): [string, string[]] {
+  const [path, ...rest] = expectArgs(ctx.args.positional, 1, max);
   return [path.replace(/^\/+/, ''), rest];
 }
 
@@ -130,15 +108,14 @@ export async function runDelete(argv: string[]): Promise<number> {
 
 export async function runList(argv: string[]): Promise<number> {
   const ctx = commandContext(argv, []);
-  const [path, rest] = onePath(ctx);
-  if (rest.length) throw new UsageError(`too many arguments: list takes only a PATH`);
+  const [path] = onePath(ctx, 1);
   const res = await (await ctx.client()).list(path);
   const keys = res?.data?.keys ?? [];
   if (!res || keys.length === 0) {
     process.stderr.write(`No value found at ${path.endsWith('/') ? path : `${path}/`}\n`);
     return 2;
   }
-  if (ctx.format !== 'table') await out(await structured(ctx.format === 'json' ? keys : keys, ctx.format));
+  if (ctx.format !== 'table') await out(await structured(keys, ctx.format));
   else await out(listOutput(keys));
   return 0;
 }

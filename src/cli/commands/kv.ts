@@ -6,10 +6,12 @@
  * `destroy/`) after the mount path, so `coffer kv get secret/my-api/config` reads `secret/data/my-api/config`.
  * Paths, messages, headers and exit codes follow the vault CLI's `kv` commands.
  */
-import { commandContext, CONNECTION_HELP, OUTPUT_HELP, out, type CommandContext } from '../context.js';
+import { durationFlag, expectArgs, helpWording, intFlag, listFlag, runSubcommand, type Subcommands } from '../args.js';
+import { commandContext, CONNECTION_HELP, OUTPUT_HELP, type CommandContext } from '../context.js';
+import { api, CommandFailure, failure } from '../errors.js';
 import { type FlagSpec, UsageError } from '../flags.js';
 import { parseKeyValues } from '../kvargs.js';
-import { FieldMissingError, fieldValue, goValue, list as listOutput, structured, table, warningsText } from '../output.js';
+import { fieldValue, list as listOutput, mapTable, out, printFieldOrFormat, printSecret, structured, warningsText } from '../output.js';
 import type { CofferClient, Envelope } from '../../client/client.js';
 import { CofferApiError } from '../../client/errors.js';
 
@@ -112,19 +114,10 @@ Common options:
 ${OUTPUT_HELP}
 ${CONNECTION_HELP}`;
 
-/** A failure already phrased the way the vault CLI phrases it: written to stderr as is, with its exit code. */
-class Failure extends Error {
-  constructor(message: string, readonly code: number) {
-    super(message);
-  }
-}
-
 const MOUNT: FlagSpec = { name: 'mount', kind: 'string' };
 const VERSIONS: FlagSpec = { name: 'versions', kind: 'string', multiple: true };
 
-type Handler = (argv: string[]) => Promise<number>;
-
-const SUBCOMMANDS: Record<string, Handler> = {
+const SUBCOMMANDS: Subcommands = {
   get: kvGet,
   put: kvPut,
   patch: kvPatch,
@@ -135,33 +128,14 @@ const SUBCOMMANDS: Record<string, Handler> = {
   metadata: kvMetadata,
 };
 
-const METADATA_SUBCOMMANDS: Record<string, Handler> = {
+const METADATA_SUBCOMMANDS: Subcommands = {
   get: metadataGet,
   put: metadataPut,
   delete: metadataDelete,
 };
 
 export async function run(argv: string[]): Promise<number> {
-  return dispatch(argv, SUBCOMMANDS, 'kv');
-}
-
-async function dispatch(argv: string[], table: Record<string, Handler>, name: string): Promise<number> {
-  const [sub, ...rest] = argv;
-  if (sub === undefined) {
-    process.stderr.write(help);
-    return 1;
-  }
-  const handler = Object.hasOwn(table, sub) ? table[sub] : undefined;
-  if (!handler) throw new UsageError(`unknown subcommand "${sub}" for "coffer ${name}"`);
-  try {
-    return await handler(rest);
-  } catch (err) {
-    if (err instanceof Failure) {
-      process.stderr.write(`${err.message}\n`);
-      return err.code;
-    }
-    throw err;
-  }
+  return runSubcommand(argv, SUBCOMMANDS, helpWording('kv'));
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -227,7 +201,7 @@ async function preflight(client: CofferClient, lookup: string): Promise<{ mountP
     info = await client.mountInfo(lookup);
   } catch (err) {
     // Like the vault CLI, the preflight's error is printed as it is.
-    if (err instanceof CofferApiError) throw new Failure(err.message, 2);
+    if (err instanceof CofferApiError) throw new CommandFailure(err.message);
     throw err;
   }
   if (!info) return { mountPath: '', v2: false };
@@ -284,93 +258,10 @@ function pathBlock(title: string, path: string): string {
   return `${padEqualSigns(title, Buffer.byteLength(path))}\n${path}\n\n`;
 }
 
-/**
- * A Key/Value table of a map with Vault's cell rendering: Go's %v, surrounding whitespace trimmed, and an
- * empty cell shown as "n/a" (columnize's rules). Empty map: nothing.
- */
-function mapTable(data: Record<string, unknown>): string {
-  const rows = Object.keys(data)
-    .sort()
-    .map((k): [string, unknown] => [k, goValue(data[k]).trim() || 'n/a']);
-  return table(rows);
-}
-
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** One field, raw, as `-field` prints it; a null value counts as missing, like Vault. */
-function rawField(source: Record<string, unknown>, field: string): string {
-  if (Object.hasOwn(source, field) && source[field] === null) throw new FieldMissingError(field);
-  return fieldValue(source, field);
-}
-
-async function printEnvelope(ctx: CommandContext, res: Envelope): Promise<void> {
-  if (ctx.format === 'table') {
-    process.stderr.write(warningsText(res.warnings));
-    const data = isObject(res.data) ? res.data : {};
-    await out(mapTable(data));
-    return;
-  }
-  await out(await structured(res, ctx.format));
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Arguments and flag values.
-
-function oneArg(ctx: CommandContext): string {
-  const args = ctx.args.positional;
-  if (args.length < 1) throw new UsageError(`Not enough arguments (expected 1, got ${args.length})`);
-  if (args.length > 1) throw new UsageError(`Too many arguments (expected 1, got ${args.length})`);
-  return args[0];
-}
-
-/** An integer flag as Go's flag package reads it (decimal, or 0x hex); anything else is a usage error. */
-function intFlag(ctx: CommandContext, name: string): number | undefined {
-  const raw = ctx.args.flags[name];
-  if (raw === undefined) return undefined;
-  const text = String(raw).trim();
-  let value: number;
-  if (/^[+-]?\d+$/.test(text)) value = parseInt(text, 10);
-  else if (/^[+-]?0x[0-9a-f]+$/i.test(text)) value = parseInt(text, 16);
-  else throw new UsageError(`invalid value "${raw}" for flag -${name}: parse error`);
-  if (!Number.isSafeInteger(value)) throw new UsageError(`invalid value "${raw}" for flag -${name}: value out of range`);
-  return value;
-}
-
-const DURATION_UNITS: Record<string, number> = { ns: 1e-9, us: 1e-6, 'µs': 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600, d: 86400 };
-
-/** A duration flag (`30s`, `1h30m`, or plain seconds), in whole seconds. */
-function durationFlag(ctx: CommandContext, name: string): number | undefined {
-  const raw = ctx.args.flags[name];
-  if (raw === undefined) return undefined;
-  const text = String(raw).trim();
-  if (/^\d+$/.test(text)) return parseInt(text, 10);
-  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h|d)/gy;
-  let total = 0;
-  let consumed = 0;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(text)) !== null) {
-    total += parseFloat(m[1]) * DURATION_UNITS[m[2]];
-    consumed = re.lastIndex;
-  }
-  if (consumed === 0 || consumed !== text.length) throw new UsageError(`invalid value "${raw}" for flag -${name}: time: invalid duration "${raw}"`);
-  return Math.floor(total);
-}
-
-/** `-versions=1,2 -versions=3` → ["1", "2", "3"] (the server validates the numbers). */
-function versionsFlag(ctx: CommandContext): string[] {
-  const raw = (ctx.args.flags.versions as string[] | undefined) ?? [];
-  return raw.flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
-}
-
-/** Runs an API call; a server error becomes Vault's `PREFIX: Error making API request...` with exit 2. */
-async function api<T>(prefix: string, call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (err) {
-    if (err instanceof CofferApiError) throw new Failure(`${prefix}: ${err.message}`, 2);
-    throw err;
-  }
-}
+/** The `data` of a response, as -field and the tables read it (a list or a string counts as no data). */
+const dataOf = (res: Envelope): Record<string, unknown> => (isObject(res.data) ? res.data : {});
 
 /**
  * A KV read as the vault CLI does it: a 404 that still carries data or warnings (a deleted or destroyed
@@ -394,25 +285,25 @@ async function kvRead(client: CofferClient, path: string, query?: Record<string,
 
 async function kvGet(argv: string[]): Promise<number> {
   const ctx = commandContext(argv, [MOUNT, { name: 'version', kind: 'string' }]);
-  const arg = oneArg(ctx);
+  const [arg] = expectArgs(ctx.args.positional, 1);
   const version = intFlag(ctx, 'version');
   const client = await ctx.client();
   const t = await resolveTarget(ctx, client, arg, false);
   const fullPath = t.v2 ? addPrefixToKVPath(t.partial, t.mountPath, 'data') : v1Path(t);
   const query = t.v2 && version !== undefined && version > 0 ? { version: String(version) } : undefined;
   const res = await api(`Error reading ${fullPath}`, () => kvRead(client, fullPath, query));
-  if (!res) throw new Failure(`No value found at ${fullPath}`, 2);
-  const body = isObject(res.data) ? res.data : {};
+  if (!res) throw new CommandFailure(`No value found at ${fullPath}`);
+  const body = dataOf(res);
 
   if (ctx.field !== undefined && ctx.field !== '') {
     if (!t.v2) {
-      await out(rawField(body, ctx.field));
+      await out(fieldValue(body, ctx.field));
       return 0;
     }
     const data = body.data;
-    if (!isObject(data)) throw new Failure(`No data found at ${fullPath}`, 2);
+    if (!isObject(data)) throw new CommandFailure(`No data found at ${fullPath}`);
     // A literal "data" field: the secret's own "data" key when it has one, else the whole data block.
-    await out(ctx.field === 'data' && !Object.hasOwn(data, 'data') ? rawField(body, 'data') : rawField(data, ctx.field));
+    await out(ctx.field === 'data' && !Object.hasOwn(data, 'data') ? fieldValue(body, 'data') : fieldValue(data, ctx.field));
     return 0;
   }
   if (ctx.format !== 'table') {
@@ -430,21 +321,18 @@ async function kvGet(argv: string[]): Promise<number> {
   return 0;
 }
 
+/** A change's answer: vault's success line when the server answered 204 (in table format only), else the response. */
+async function printResult(ctx: CommandContext, res: Envelope | null, success: string): Promise<number> {
+  if (res) return printSecret(ctx, res);
+  if (ctx.format === 'table') await out(`${success}\n`);
+  return 0;
+}
+
 /** Output of a v2 write (put, patch): the path and the new version's metadata, like Vault. */
 async function printWritten(ctx: CommandContext, res: Envelope | null, fullPath: string): Promise<number> {
-  if (!res) {
-    if (ctx.format === 'table') await out(`Success! Data written to: ${fullPath}\n`);
-    return 0;
-  }
-  if (ctx.field !== undefined && ctx.field !== '') {
-    await out(rawField(isObject(res.data) ? res.data : {}, ctx.field));
-    return 0;
-  }
-  if (ctx.format !== 'table') {
-    await out(await structured(res, ctx.format));
-    return 0;
-  }
-  const metadata = isObject(res.data) ? res.data : {};
+  if (!res) return printResult(ctx, res, `Success! Data written to: ${fullPath}`);
+  if (await printFieldOrFormat(ctx, res)) return 0;
+  const metadata = dataOf(res);
   await out(`${pathBlock('Secret Path', fullPath)}${headerForMap('Metadata', metadata)}\n${mapTable(metadata)}`);
   return 0;
 }
@@ -468,12 +356,8 @@ async function kvPut(argv: string[]): Promise<number> {
     body = data;
   }
   const res = await api(`Error writing data to ${fullPath}`, () => client.write(fullPath, body));
-  if (!t.v2 && res) {
-    // A v1 write answers 204; anything else is printed as a plain secret.
-    if (ctx.field) return out(rawField(isObject(res.data) ? res.data : {}, ctx.field)).then(() => 0);
-    await printEnvelope(ctx, res);
-    return 0;
-  }
+  // A v1 write answers 204; anything else is printed as a plain secret.
+  if (!t.v2 && res) return printSecret(ctx, res);
   return printWritten(ctx, res, fullPath);
 }
 
@@ -493,7 +377,7 @@ async function kvPatch(argv: string[]): Promise<number> {
   const newData = await parseKeyValues(args.slice(1));
   const client = await ctx.client();
   const t = await resolveTarget(ctx, client, args[0]);
-  if (!t.v2) throw new Failure('KV engine mount must be version 2 for patch support', 2);
+  if (!t.v2) throw new CommandFailure('KV engine mount must be version 2 for patch support');
   const fullPath = addPrefixToKVPath(t.partial, t.mountPath, 'data');
   // A null in a JSON merge patch removes the key.
   for (const key of removeData) newData[key] = null;
@@ -506,20 +390,20 @@ async function kvPatch(argv: string[]): Promise<number> {
     try {
       res = await client.patch(fullPath, { data: newData, options: cas > 0 ? { cas } : {} });
     } catch (err) {
-      if (!(err instanceof CofferApiError)) throw err;
-      if (fallback && err.status === 405) {
+      const status = err instanceof CofferApiError ? err.status : 0;
+      if (fallback && status === 405) {
         res = await readThenWrite(client, fullPath, newData);
-      } else if (fallback && err.status === 403) {
+      } else if (fallback && status === 403) {
         process.stderr.write(
           `Data was written to ${fullPath} but we recommend that you add the "patch" capability to your ACL policy in order to use HTTP PATCH in the future.\n`,
         );
         res = await readThenWrite(client, fullPath, newData);
       } else {
-        throw new Failure(`Error writing data to ${fullPath}: ${err.message}`, 2);
+        throw failure(`Error writing data to ${fullPath}`, err);
       }
     }
   } else {
-    throw new Failure(`Unsupported method provided to -method flag: ${method}`, 2);
+    throw new CommandFailure(`Unsupported method provided to -method flag: ${method}`);
   }
   return printWritten(ctx, res, fullPath);
 }
@@ -527,11 +411,11 @@ async function kvPatch(argv: string[]): Promise<number> {
 /** `kv patch -method=rw`: read the latest version, merge the new keys in, write back with cas = its version. */
 async function readThenWrite(client: CofferClient, fullPath: string, newData: Record<string, unknown>): Promise<Envelope | null> {
   const current = await api(`Error doing pre-read at ${fullPath}`, () => kvRead(client, fullPath));
-  if (!current || !current.data) throw new Failure(`No value found at ${fullPath}`, 2);
+  if (!current || !current.data) throw new CommandFailure(`No value found at ${fullPath}`);
   const meta = current.data.metadata;
-  if (!isObject(meta)) throw new Failure(`No metadata found at ${fullPath}; patch only works on existing data`, 2);
+  if (!isObject(meta)) throw new CommandFailure(`No metadata found at ${fullPath}; patch only works on existing data`);
   const data = current.data.data;
-  if (!isObject(data)) throw new Failure(`No data found at ${fullPath}; patch only works on existing data`, 2);
+  if (!isObject(data)) throw new CommandFailure(`No data found at ${fullPath}; patch only works on existing data`);
   const merged: Record<string, unknown> = { ...data };
   for (const [k, v] of Object.entries(newData)) {
     if (v === null) delete merged[k];
@@ -542,8 +426,8 @@ async function readThenWrite(client: CofferClient, fullPath: string, newData: Re
 
 async function kvDelete(argv: string[]): Promise<number> {
   const ctx = commandContext(argv, [MOUNT, VERSIONS]);
-  const arg = oneArg(ctx);
-  const versions = versionsFlag(ctx);
+  const [arg] = expectArgs(ctx.args.positional, 1);
+  const versions = listFlag(ctx, 'versions') ?? [];
   const client = await ctx.client();
   const t = await resolveTarget(ctx, client, arg);
   let fullPath: string;
@@ -559,48 +443,30 @@ async function kvDelete(argv: string[]): Promise<number> {
     fullPath = v1Path(t);
     res = await api(`Error deleting ${fullPath}`, () => client.delete(fullPath));
   }
-  if (!res) {
-    if (ctx.format === 'table') await out(`Success! Data deleted (if it existed) at: ${fullPath}\n`);
-    return 0;
-  }
-  if (ctx.field) {
-    await out(rawField(isObject(res.data) ? res.data : {}, ctx.field));
-    return 0;
-  }
-  await printEnvelope(ctx, res);
-  return 0;
+  return printResult(ctx, res, `Success! Data deleted (if it existed) at: ${fullPath}`);
 }
 
 /** `kv undelete` and `kv destroy`: the given versions of a v2 key. */
 async function kvVersions(argv: string[], action: 'undelete' | 'destroy'): Promise<number> {
   const ctx = commandContext(argv, [MOUNT, VERSIONS]);
-  const arg = oneArg(ctx);
-  const versions = versionsFlag(ctx);
+  const [arg] = expectArgs(ctx.args.positional, 1);
+  const versions = listFlag(ctx, 'versions') ?? [];
   if (versions.length === 0) throw new UsageError(`No versions provided, use the "-versions" flag to specify the version to ${action}.`);
   const client = await ctx.client();
   const t = await resolveTarget(ctx, client, arg);
-  if (!t.v2) throw new Failure(`${action === 'undelete' ? 'Undelete' : 'Destroy'} not supported on KV Version 1`, 1);
+  if (!t.v2) throw new CommandFailure(`${action === 'undelete' ? 'Undelete' : 'Destroy'} not supported on KV Version 1`, 1);
   const fullPath = addPrefixToKVPath(t.partial, t.mountPath, action);
   const res = await api(`Error writing data to ${fullPath}`, () => client.write(fullPath, { versions }));
-  if (!res) {
-    if (ctx.format === 'table') await out(`Success! Data written to: ${fullPath}\n`);
-    return 0;
-  }
-  await printEnvelope(ctx, res);
-  return 0;
+  return printResult(ctx, res, `Success! Data written to: ${fullPath}`);
 }
 
 async function kvList(argv: string[]): Promise<number> {
   const ctx = commandContext(argv, [MOUNT]);
-  let args = ctx.args.positional;
-  if (args.length < 1) {
-    if (!ctx.args.flags.mount) throw new UsageError(`Not enough arguments (expected 1, got ${args.length})`);
-    args = [''];
-  } else if (args.length > 1) {
-    throw new UsageError(`Too many arguments (expected 1, got ${args.length})`);
-  }
+  // With -mount the path may be left out: the mount's root.
+  const given = ctx.args.positional.length === 0 && ctx.args.flags.mount ? [''] : ctx.args.positional;
+  const [arg] = expectArgs(given, 1);
   const client = await ctx.client();
-  const t = await resolveTarget(ctx, client, args[0]);
+  const t = await resolveTarget(ctx, client, arg);
   const fullPath = t.v2 ? addPrefixToKVPath(t.partial, t.mountPath, 'metadata') : v1Path(t);
   const res = await api(`Error listing ${fullPath}`, () => client.list(fullPath));
   const keys = res?.data?.keys;
@@ -609,8 +475,8 @@ async function kvList(argv: string[]): Promise<number> {
     await out(await structured({}, ctx.format));
     return 2;
   }
-  if (!res || !res.data) throw new Failure(`No value found at ${fullPath}`, 2);
-  if (!ok) throw new Failure(`No entries found at ${fullPath}`, 2);
+  if (!res || !res.data) throw new CommandFailure(`No value found at ${fullPath}`);
+  if (!ok) throw new CommandFailure(`No entries found at ${fullPath}`);
   const sorted = [...keys].sort();
   if (ctx.format !== 'table') {
     await out(await structured(sorted, ctx.format));
@@ -625,36 +491,29 @@ async function kvList(argv: string[]): Promise<number> {
 // kv metadata get|put|delete
 
 async function kvMetadata(argv: string[]): Promise<number> {
-  return dispatch(argv, METADATA_SUBCOMMANDS, 'kv metadata');
+  return runSubcommand(argv, METADATA_SUBCOMMANDS, helpWording('kv metadata'));
 }
 
 /** Resolves a metadata command's path: v2 only (Vault exits 1 on a v1 mount). */
 async function metadataTarget(ctx: CommandContext, client: CofferClient, arg: string): Promise<string> {
   const t = await resolveTarget(ctx, client, arg);
-  if (!t.v2) throw new Failure('Metadata not supported on KV Version 1', 1);
+  if (!t.v2) throw new CommandFailure('Metadata not supported on KV Version 1', 1);
   return addPrefixToKVPath(t.partial, t.mountPath, 'metadata');
 }
 
 async function metadataGet(argv: string[]): Promise<number> {
   const ctx = commandContext(argv, [MOUNT]);
-  const arg = oneArg(ctx);
+  const [arg] = expectArgs(ctx.args.positional, 1);
   const client = await ctx.client();
   const fullPath = await metadataTarget(ctx, client, arg);
   const res = await api(`Error reading ${fullPath}`, () => client.read(fullPath));
-  if (!res) throw new Failure(`No value found at ${fullPath}`, 2);
-  if (ctx.field) {
-    await out(rawField(isObject(res.data) ? res.data : {}, ctx.field));
-    return 0;
-  }
-  if (ctx.format !== 'table') {
-    await out(await structured(res, ctx.format));
-    return 0;
-  }
-  const data = isObject(res.data) ? { ...res.data } : {};
+  if (!res) throw new CommandFailure(`No value found at ${fullPath}`);
+  if (await printFieldOrFormat(ctx, res)) return 0;
+  const data = { ...dataOf(res) };
   const versions = data.versions;
   if (!isObject(versions)) {
     process.stderr.write(`No value found at ${fullPath}\n`);
-    await printEnvelope(ctx, res);
+    await printSecret(ctx, res);
     return 2;
   }
   delete data.versions;
@@ -678,7 +537,7 @@ async function metadataPut(argv: string[]): Promise<number> {
     { name: 'delete-version-after', kind: 'string' },
     { name: 'custom-metadata', kind: 'string', multiple: true },
   ]);
-  const arg = oneArg(ctx);
+  const [arg] = expectArgs(ctx.args.positional, 1);
   const body: Record<string, unknown> = {};
   const maxVersions = intFlag(ctx, 'max-versions');
   if (maxVersions !== undefined && maxVersions >= 0) body.max_versions = maxVersions;
@@ -697,17 +556,12 @@ async function metadataPut(argv: string[]): Promise<number> {
   const client = await ctx.client();
   const fullPath = await metadataTarget(ctx, client, arg);
   const res = await api(`Error writing data to ${fullPath}`, () => client.write(fullPath, body));
-  if (!res) {
-    if (ctx.format === 'table') await out(`Success! Data written to: ${fullPath}\n`);
-    return 0;
-  }
-  await printEnvelope(ctx, res);
-  return 0;
+  return printResult(ctx, res, `Success! Data written to: ${fullPath}`);
 }
 
 async function metadataDelete(argv: string[]): Promise<number> {
   const ctx = commandContext(argv, [MOUNT]);
-  const arg = oneArg(ctx);
+  const [arg] = expectArgs(ctx.args.positional, 1);
   const client = await ctx.client();
   const fullPath = await metadataTarget(ctx, client, arg);
   await api(`Error deleting ${fullPath}`, () => client.delete(fullPath));

@@ -2,11 +2,11 @@
  * `coffer lease renew|revoke|lookup`, like the vault CLI, against Vault's sys/leases API
  * (sys/leases/renew, revoke, revoke-prefix/:prefix, revoke-force/:prefix, lookup).
  */
-import { commandContext, CONNECTION_HELP, OUTPUT_HELP, out, type CommandContext } from '../context.js';
+import { durationFlag, expectArgs, listedWording, runSubcommand } from '../args.js';
+import { commandContext, CONNECTION_HELP, OUTPUT_HELP, type CommandContext } from '../context.js';
+import { api } from '../errors.js';
 import { UsageError } from '../flags.js';
-import { durationFlag, printSecret } from './token.js';
-import { failed, wrapAtLength } from './status.js';
-import type { Envelope } from '../../client/client.js';
+import { out, printSecret, wrapAtLength } from '../output.js';
 
 export const help = `Usage: coffer lease <subcommand> [options] ID
 
@@ -36,8 +36,7 @@ ${CONNECTION_HELP}`;
 function leaseId(ctx: CommandContext): string {
   const args = ctx.args.positional;
   if (args.length === 0) throw new UsageError('Missing ID!');
-  if (args.length > 1) throw new UsageError(`Too many arguments (expected 1, got ${args.length})`);
-  return args[0].trim();
+  return expectArgs(args, 1)[0].trim();
 }
 
 async function renew(argv: string[]): Promise<number> {
@@ -47,12 +46,7 @@ async function renew(argv: string[]): Promise<number> {
   ]);
   const id = leaseId(ctx);
   const increment = durationFlag(ctx, 'increment') ?? durationFlag(ctx, 'i') ?? 0;
-  let res: Envelope | null;
-  try {
-    res = await (await ctx.client()).write('sys/leases/renew', { lease_id: id, increment });
-  } catch (e) {
-    return failed(`Error renewing ${id}`, e);
-  }
+  const res = await api(`Error renewing ${id}`, async () => (await ctx.client()).write('sys/leases/renew', { lease_id: id, increment }));
   return printSecret(ctx, res);
 }
 
@@ -73,28 +67,16 @@ async function revoke(argv: string[]): Promise<number> {
   const prefixPath = id.replace(/^\/+/, '');
   if (force) {
     process.stderr.write(wrapAtLength('Warning! Force-removing leases can cause coffer to become out of sync with secret engines!') + '\n');
-    try {
-      await client.write(`sys/leases/revoke-force/${prefixPath}`, {});
-    } catch (e) {
-      return failed(`Error force revoking leases with prefix ${id}`, e);
-    }
+    await api(`Error force revoking leases with prefix ${id}`, () => client.write(`sys/leases/revoke-force/${prefixPath}`, {}));
     await out(`Success! Force revoked any leases with prefix: ${id}\n`);
     return 0;
   }
   if (prefix) {
-    try {
-      await client.write(`sys/leases/revoke-prefix/${prefixPath}`, { sync });
-    } catch (e) {
-      return failed(`Error revoking leases with prefix ${id}`, e);
-    }
+    await api(`Error revoking leases with prefix ${id}`, () => client.write(`sys/leases/revoke-prefix/${prefixPath}`, { sync }));
     await out(sync ? `Success! Revoked any leases with prefix: ${id}\n` : 'All revocation operations queued successfully!\n');
     return 0;
   }
-  try {
-    await client.write('sys/leases/revoke', { lease_id: id, sync });
-  } catch (e) {
-    return failed(`Error revoking lease ${id}`, e);
-  }
+  await api(`Error revoking lease ${id}`, () => client.write('sys/leases/revoke', { lease_id: id, sync }));
   await out(sync ? `Success! Revoked lease: ${id}\n` : 'All revocation operations queued successfully!\n');
   return 0;
 }
@@ -102,21 +84,10 @@ async function revoke(argv: string[]): Promise<number> {
 async function lookup(argv: string[]): Promise<number> {
   const ctx = commandContext(argv, []);
   const id = leaseId(ctx);
-  let res: Envelope | null;
-  try {
-    res = await (await ctx.client()).write('sys/leases/lookup', { lease_id: id });
-  } catch (e) {
-    return failed(`error looking up lease id ${id}`, e);
-  }
+  const res = await api(`error looking up lease id ${id}`, async () => (await ctx.client()).write('sys/leases/lookup', { lease_id: id }));
   return printSecret(ctx, res);
 }
 
-const SUBCOMMANDS: Record<string, (argv: string[]) => Promise<number>> = { renew, revoke, lookup };
-
 export async function run(argv: string[]): Promise<number> {
-  const [sub, ...rest] = argv;
-  if (!sub) throw new UsageError('Missing subcommand: expected one of renew, revoke, lookup');
-  const handler = Object.hasOwn(SUBCOMMANDS, sub) ? SUBCOMMANDS[sub] : undefined;
-  if (!handler) throw new UsageError(`Unknown subcommand "lease ${sub}"`);
-  return handler(rest);
+  return runSubcommand(argv, { renew, revoke, lookup }, listedWording('lease'));
 }

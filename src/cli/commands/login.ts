@@ -5,11 +5,11 @@
  *
  * Also shared with `operator unseal`: reading a secret from a prompt without echo, or from stdin.
  */
-import { commandContext, CONNECTION_HELP, err, out, type CommandContext } from '../context.js';
+import { commandContext, CONNECTION_HELP, type CommandContext } from '../context.js';
+import { api, CommandFailure } from '../errors.js';
 import { UsageError } from '../flags.js';
 import { parseKeyValues, readStdin } from '../kvargs.js';
-import { printSecret } from './token.js';
-import { failed, wrapAtLength } from './status.js';
+import { err, out, printSecret, wrapAtLength } from '../output.js';
 import type { CofferClient, Envelope } from '../../client/client.js';
 
 export const help = `Usage: coffer login [options] [TOKEN | K=V...]
@@ -127,26 +127,14 @@ export async function readSecret(ctx: CommandContext, label: string): Promise<st
 /** Methods whose CLI login puts the username into the path (`auth/userpass/login/alice`), as vault does. */
 const USERNAME_IN_PATH = new Set(['userpass', 'ldap', 'okta', 'radius']);
 
-async function tokenLogin(ctx: CommandContext, client: CofferClient, config: Record<string, unknown>): Promise<Envelope | number> {
-  let token = config.token;
-  if (token === undefined) {
-    try {
-      token = await readSecret(ctx, 'Token (will be hidden): ');
-    } catch (e) {
-      return failed('Error authenticating', e);
-    }
-  }
-  if (typeof token !== 'string') return failed('Error authenticating', new Error('the token must be a single string'));
-  token = token.trim();
-  if (!token) {
-    return failed('Error authenticating', new Error('a token must be passed to auth, please view the help for more information'));
-  }
-  let lookup: Envelope;
-  try {
-    lookup = (await client.withToken(token as string).call('GET', 'auth/token/lookup-self')).json as Envelope;
-  } catch (e) {
-    return failed('Error authenticating', new Error(`error looking up token: ${(e as Error).message}`));
-  }
+const AUTH_FAILED = 'Error authenticating';
+
+async function tokenLogin(ctx: CommandContext, client: CofferClient, config: Record<string, unknown>): Promise<Envelope> {
+  const given = config.token === undefined ? await api(AUTH_FAILED, () => readSecret(ctx, 'Token (will be hidden): ')) : config.token;
+  if (typeof given !== 'string') throw new CommandFailure(`${AUTH_FAILED}: the token must be a single string`);
+  const token = given.trim();
+  if (!token) throw new CommandFailure(`${AUTH_FAILED}: a token must be passed to auth, please view the help for more information`);
+  const lookup = await api(`${AUTH_FAILED}: error looking up token`, async () => (await client.withToken(token).call('GET', 'auth/token/lookup-self')).json as Envelope);
   const d = (lookup?.data ?? {}) as Record<string, any>;
   // lookup-self answers in `data`; shape it like a login response's `auth`, as the vault CLI does.
   return {
@@ -173,31 +161,21 @@ async function tokenLogin(ctx: CommandContext, client: CofferClient, config: Rec
   };
 }
 
-async function methodLogin(ctx: CommandContext, client: CofferClient, method: string, mount: string, config: Record<string, unknown>): Promise<Envelope | number> {
+async function methodLogin(ctx: CommandContext, client: CofferClient, method: string, mount: string, config: Record<string, unknown>): Promise<Envelope> {
   const data = { ...config };
   let path = `auth/${mount}/login`;
   if (USERNAME_IN_PATH.has(method)) {
     if (typeof data.username !== 'string' || data.username === '') throw new UsageError(`the ${method} method needs username=NAME`);
     path += `/${encodeURIComponent(data.username)}`;
     delete data.username;
-    if (data.password === undefined) {
-      try {
-        data.password = await readSecret(ctx, 'Password (will be hidden): ');
-      } catch (e) {
-        return failed('Error authenticating', e);
-      }
-    }
+    if (data.password === undefined) data.password = await api(AUTH_FAILED, () => readSecret(ctx, 'Password (will be hidden): '));
   }
-  let res: Envelope | null;
-  try {
-    // The login itself is sent without any stored token, as the vault CLI does for non-token methods.
-    res = await client.withToken(undefined).write(path, data);
-  } catch (e) {
-    return failed('Error authenticating', e);
-  }
+  // The login itself is sent without any stored token, as the vault CLI does for non-token methods.
+  const res = await api(AUTH_FAILED, () => client.withToken(undefined).write(path, data));
   if (!res?.auth) {
-    err(wrapAtLength('coffer returned a secret, but the secret has no authentication information attached. This should never happen and is likely a bug.'));
-    return 2;
+    throw new CommandFailure(
+      wrapAtLength('coffer returned a secret, but the secret has no authentication information attached. This should never happen and is likely a bug.'),
+    );
   }
   return res;
 }
@@ -226,7 +204,6 @@ export async function run(argv: string[]): Promise<number> {
 
   const client = await ctx.client();
   const result = method === 'token' ? await tokenLogin(ctx, client, config) : await methodLogin(ctx, client, method, mount, config);
-  if (typeof result === 'number') return result;
   const token = String(result.auth!.client_token);
 
   if (!noStore) {

@@ -1,12 +1,14 @@
 /**
  * `coffer operator init|unseal|seal|rotate|key-status`, with the vault CLI's flags, output and exit codes.
  */
-import { commandContext, CONNECTION_HELP, err, out, type CommandContext } from '../context.js';
+import { expectArgs, intFlag, listedWording, runSubcommand } from '../args.js';
+import { commandContext, CONNECTION_HELP, type CommandContext } from '../context.js';
+import { api } from '../errors.js';
 import { type FlagSpec, UsageError } from '../flags.js';
-import { structured } from '../output.js';
+import { columns, err, out, structured, wrapAtLength } from '../output.js';
 import { readSecret } from './login.js';
-import { columns, failed, printSealStatus, wrapAtLength } from './status.js';
-import type { CofferClient, SealStatus } from '../../client/client.js';
+import { printSealStatus } from './status.js';
+import type { CofferClient } from '../../client/client.js';
 
 export const help = `Usage: coffer operator <subcommand> [options] [args]
 
@@ -51,18 +53,13 @@ Output options:
 
 ${CONNECTION_HELP}`;
 
-function noArgs(ctx: CommandContext): void {
-  const n = ctx.args.positional.length;
-  if (n > 0) throw new UsageError(`Too many arguments (expected 0, got ${n})`);
-}
-
+/** A count given under any of its names (`-key-shares` or `-n`); a count is never negative. */
 function countFlag(ctx: CommandContext, names: string[], fallback: number): number {
   for (const name of names) {
-    const raw = ctx.args.flags[name];
-    if (raw === undefined) continue;
-    const text = String(raw).trim();
-    if (!/^\d+$/.test(text)) throw new UsageError(`invalid value "${text}" for flag -${name}: parse error`);
-    return parseInt(text, 10);
+    const value = intFlag(ctx, name);
+    if (value === undefined) continue;
+    if (value < 0) throw new UsageError(`invalid value "${ctx.args.flags[name]}" for flag -${name}: parse error`);
+    return value;
   }
   return fallback;
 }
@@ -77,29 +74,21 @@ const INIT_FLAGS: FlagSpec[] = [
 
 async function init(argv: string[]): Promise<number> {
   const ctx = commandContext(argv, INIT_FLAGS);
-  noArgs(ctx);
+  expectArgs(ctx.args.positional, 0);
   const shares = countFlag(ctx, ['key-shares', 'n'], 5);
   const threshold = countFlag(ctx, ['key-threshold', 't'], 3);
   const client = await ctx.client();
 
   if (ctx.args.flags.status === true) {
-    let initialized: boolean;
-    try {
-      initialized = (await client.call('GET', 'sys/init', { noToken: true })).json?.initialized === true;
-    } catch (e) {
-      return failed('Error checking init status', e, 1); // 2 means "not initialized" here
-    }
+    // 2 means "not initialized" here, so errors are 1.
+    const res = await api('Error checking init status', () => client.call('GET', 'sys/init', { noToken: true }), 1);
+    const initialized = res.json?.initialized === true;
     if (ctx.format === 'table') await out(initialized ? 'Coffer is initialized\n' : 'Coffer is not initialized\n');
     else await out(await structured({ initialized }, ctx.format));
     return initialized ? 0 : 2;
   }
 
-  let res: { keys: string[]; keys_base64: string[]; root_token: string };
-  try {
-    res = await client.init(shares, threshold);
-  } catch (e) {
-    return failed('Error initializing', e);
-  }
+  const res = await api('Error initializing', () => client.init(shares, threshold));
   const keysHex = res.keys ?? [];
   const keysB64 = res.keys_base64 ?? [];
   if (ctx.format !== 'table') {
@@ -139,17 +128,10 @@ async function init(argv: string[]): Promise<number> {
 
 async function unseal(argv: string[]): Promise<number> {
   const ctx = commandContext(argv, [{ name: 'reset', kind: 'bool' }]);
-  const args = ctx.args.positional;
-  if (args.length > 1) throw new UsageError(`Too many arguments (expected 0-1, got ${args.length})`);
+  const args = expectArgs(ctx.args.positional, 0, 1);
   const client = await ctx.client();
-  let status: SealStatus;
   if (ctx.args.flags.reset === true) {
-    try {
-      status = await client.unseal(null, true);
-    } catch (e) {
-      return failed('Error resetting unseal process', e);
-    }
-    return printSealStatus(ctx, client, status);
+    return printSealStatus(ctx, client, await api('Error resetting unseal process', () => client.unseal(null, true)));
   }
   let key = args[0];
   if (key === undefined) {
@@ -169,22 +151,13 @@ async function unseal(argv: string[]): Promise<number> {
     err('Error unsealing: no unseal key was given (as an argument, at the prompt, or as a line on stdin)');
     return 1;
   }
-  try {
-    status = await client.unseal(key);
-  } catch (e) {
-    return failed('Error unsealing', e);
-  }
-  return printSealStatus(ctx, client, status);
+  return printSealStatus(ctx, client, await api('Error unsealing', () => client.unseal(key)));
 }
 
 async function seal(argv: string[]): Promise<number> {
   const ctx = commandContext(argv, []);
-  noArgs(ctx);
-  try {
-    await (await ctx.client()).call('PUT', 'sys/seal');
-  } catch (e) {
-    return failed('Error sealing', e);
-  }
+  expectArgs(ctx.args.positional, 0);
+  await api('Error sealing', async () => (await ctx.client()).call('PUT', 'sys/seal'));
   await out('Success! Coffer is sealed.\n');
   return 0;
 }
@@ -214,29 +187,20 @@ export function rfc822(iso: string): string {
 }
 
 function keyStatusText(ks: KeyStatus): string {
-  const rows: [string, string][] = [
+  const rows: string[][] = [
     ['Key Term', String(ks.term)],
     ['Install Time', rfc822(ks.install_time)],
   ];
   if (ks.encryptions && ks.encryptions > 0) rows.push(['Encryption Count', String(ks.encryptions)]);
-  return columns(rows, null);
+  return columns(rows);
 }
 
 async function rotate(argv: string[]): Promise<number> {
   const ctx = commandContext(argv, []);
-  noArgs(ctx);
+  expectArgs(ctx.args.positional, 0);
   const client = await ctx.client();
-  try {
-    await client.call('PUT', 'sys/rotate');
-  } catch (e) {
-    return failed('Error rotating key', e);
-  }
-  let ks: KeyStatus;
-  try {
-    ks = await readKeyStatus(client);
-  } catch (e) {
-    return failed('Error reading key status', e);
-  }
+  await api('Error rotating key', () => client.call('PUT', 'sys/rotate'));
+  const ks = await api('Error reading key status', () => readKeyStatus(client));
   if (ctx.format !== 'table') await out(await structured(ks, ctx.format));
   else await out(`Success! Rotated key\n\n${keyStatusText(ks)}`);
   return 0;
@@ -244,24 +208,13 @@ async function rotate(argv: string[]): Promise<number> {
 
 async function keyStatus(argv: string[]): Promise<number> {
   const ctx = commandContext(argv, []);
-  noArgs(ctx);
-  let ks: KeyStatus;
-  try {
-    ks = await readKeyStatus(await ctx.client());
-  } catch (e) {
-    return failed('Error reading key status', e);
-  }
+  expectArgs(ctx.args.positional, 0);
+  const ks = await api('Error reading key status', async () => readKeyStatus(await ctx.client()));
   if (ctx.format !== 'table') await out(await structured(ks, ctx.format));
   else await out(keyStatusText(ks));
   return 0;
 }
 
-const SUBCOMMANDS: Record<string, (argv: string[]) => Promise<number>> = { init, unseal, seal, rotate, 'key-status': keyStatus };
-
 export async function run(argv: string[]): Promise<number> {
-  const [sub, ...rest] = argv;
-  if (!sub) throw new UsageError('Missing subcommand: expected one of init, unseal, seal, rotate, key-status');
-  const handler = Object.hasOwn(SUBCOMMANDS, sub) ? SUBCOMMANDS[sub] : undefined;
-  if (!handler) throw new UsageError(`Unknown subcommand "operator ${sub}"`);
-  return handler(rest);
+  return runSubcommand(argv, { init, unseal, seal, rotate, 'key-status': keyStatus }, listedWording('operator'));
 }

@@ -1,9 +1,10 @@
 /** `coffer policy write|read|list|delete|fmt`, like `vault policy`. */
 import { readFile, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { CONNECTION_HELP, commandContext, out } from '../context.js';
+import { expectArgs, inlineWording, runSubcommand } from '../args.js';
+import { CONNECTION_HELP, commandContext } from '../context.js';
 import { readStdin } from '../kvargs.js';
-import { expectArgs, machine, subcommand } from '../mounts.js';
+import { out, structured } from '../output.js';
 
 export const help = `Usage: coffer policy <subcommand> [options] [args]
 
@@ -83,7 +84,7 @@ async function read(argv: string[]): Promise<number> {
     process.stderr.write(`No policy named: ${name}\n`);
     return 2;
   }
-  await out(ctx.format === 'table' ? `${rules.trim()}\n` : await machine({ policy: rules }, ctx.format));
+  await out(ctx.format === 'table' ? `${rules.trim()}\n` : await structured({ policy: rules }, ctx.format));
   return 0;
 }
 
@@ -92,7 +93,7 @@ async function list(argv: string[]): Promise<number> {
   expectArgs(ctx.args.positional, 0);
   const res = await (await ctx.client()).list('sys/policies/acl');
   const names = res?.data?.keys ?? [];
-  await out(ctx.format === 'table' ? names.map((n) => `${n}\n`).join('') : await machine(names, ctx.format));
+  await out(ctx.format === 'table' ? names.map((n) => `${n}\n`).join('') : await structured(names, ctx.format));
   return 0;
 }
 
@@ -144,19 +145,7 @@ function describeFsError(err: unknown): string {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const [sub, rest] = subcommand(argv, ['write', 'read', 'list', 'delete', 'fmt'], 'policy');
-  switch (sub) {
-    case 'write':
-      return write(rest);
-    case 'read':
-      return read(rest);
-    case 'list':
-      return list(rest);
-    case 'delete':
-      return remove(rest);
-    default:
-      return fmt(rest);
-  }
+  return runSubcommand(argv, { write, read, list, delete: remove, fmt }, inlineWording('policy'));
 }
 
 // --- policy fmt ----------------------------------------------------------------------------------------

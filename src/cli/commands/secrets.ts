@@ -1,17 +1,8 @@
 /** `coffer secrets enable|disable|list|tune|move`, like `vault secrets`. */
-import { CONNECTION_HELP, commandContext, out } from '../context.js';
-import {
-  ENABLE_HELP,
-  SECRETS,
-  TUNE_HELP,
-  disableMount,
-  enableMount,
-  expectArgs,
-  listMounts,
-  mountPath,
-  subcommand,
-  tuneMount,
-} from '../mounts.js';
+import { expectArgs, inlineWording, runSubcommand } from '../args.js';
+import { CONNECTION_HELP, commandContext } from '../context.js';
+import { ENABLE_HELP, SECRETS, TUNE_HELP, mountPath, mountSubcommands } from '../mounts.js';
+import { out } from '../output.js';
 
 export const help = `Usage: coffer secrets <subcommand> [options] [args]
 
@@ -86,17 +77,5 @@ async function move(argv: string[]): Promise<number> {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const [sub, rest] = subcommand(argv, ['enable', 'disable', 'list', 'tune', 'move'], 'secrets');
-  switch (sub) {
-    case 'enable':
-      return enableMount(SECRETS, rest);
-    case 'disable':
-      return disableMount(SECRETS, rest);
-    case 'list':
-      return listMounts(SECRETS, rest);
-    case 'tune':
-      return tuneMount(SECRETS, rest);
-    default:
-      return move(rest);
-  }
+  return runSubcommand(argv, { ...mountSubcommands(SECRETS), move }, inlineWording('secrets'));
 }

@@ -5,14 +5,16 @@ export const help = `Usage: coffer server [options]
 
   Starts a coffer server. With -config it reads a configuration file in Vault's shape (HCL or JSON);
   the server starts sealed and must be initialised (operator init) and unsealed (operator unseal).
-  With -dev it starts an in-memory, initialised and unsealed server with secret/ as KV version 2 and
-  prints the root token. Never use dev mode in production.
+  With -dev it starts an in-memory, initialised and unsealed server with secret/ as KV version 2,
+  prints the root token and stores it in the token helper (~/.coffer-token), so later coffer commands
+  are authenticated. Never use dev mode in production.
 
 Options:
   -config=FILE                Path to a configuration file (HCL or .json).
   -dev                        Start in dev mode.
   -dev-root-token-id=TOKEN    Root token to use in dev mode (default: random).
   -dev-listen-address=ADDR    Address to listen on in dev mode (default: 127.0.0.1:8200).
+  -dev-no-store-token         Do not store the root token in the token helper; only print it.
   -log-level=LEVEL            trace, debug, info, warn or error (default: info).
 
 Examples:
@@ -26,6 +28,7 @@ export async function run(argv: string[]): Promise<number> {
     { name: 'dev', kind: 'bool' },
     { name: 'dev-root-token-id', kind: 'string' },
     { name: 'dev-listen-address', kind: 'string' },
+    { name: 'dev-no-store-token', kind: 'bool' },
     { name: 'log-level', kind: 'string' },
   ]);
   if (positional.length) {
@@ -60,6 +63,16 @@ export async function run(argv: string[]): Promise<number> {
     const e = err as NodeJS.ErrnoException;
     process.stderr.write(`Error starting server: ${e.code === 'EADDRINUSE' ? 'address already in use' : e.message}\n`);
     return 1;
+  }
+
+  // The banner tells the user the CLI is already authenticated, so (as vault server -dev does) make it so.
+  if (dev && server.rootToken && flags['dev-no-store-token'] !== true) {
+    const { writeTokenHelper } = await import('../../client/env.js');
+    try {
+      writeTokenHelper(server.rootToken);
+    } catch (err) {
+      process.stderr.write(`Error storing root token in the token helper: ${(err as Error).message}\n`);
+    }
   }
 
   const out = process.stdout;

@@ -1,0 +1,372 @@
+/**
+ * `postgresql-database-plugin`: PostgreSQL through node-postgres, one pool per configured connection.
+ *
+ * Behaviour follows Vault's plugin: connection_url with {{username}}/{{password}} (URL-escaped unless
+ * disable_escaping), a username_template (default `v-<display>-<role>-<random>-<time>`, 63 chars), creation
+ * statements required, renewals via `ALTER ROLE ... VALID UNTIL`, password changes via `ALTER ROLE ... WITH
+ * PASSWORD`, and a default revocation that revokes privileges and drops the role. Beyond Vault: revocation first
+ * terminates the user's open sessions, statements are split with a real tokenizer (quotes, comments, $$ bodies),
+ * and a failed creation runs the rollback statements then makes sure the user does not exist.
+ */
+import { createHash, createHmac, pbkdf2, randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import { z } from 'zod';
+import { bool, duration, int } from '../../../../core/fields.js';
+import { expandStatements, formatExpiration, renderStatement } from '../../statements.js';
+import { checkGeneratedUsername, UsernameTemplate, validateUsernameTemplate } from '../../username.js';
+import {
+  checkNoPlaceholders,
+  type Database,
+  DatabaseError,
+  type DeleteUserRequest,
+  flag,
+  type InitializeRequest,
+  type InitializeResponse,
+  type NewUserRequest,
+  type NewUserResponse,
+  num,
+  type PluginDefinition,
+  str,
+  toDatabaseError,
+  type UpdateUserRequest,
+} from '../plugin.js';
+
+export const DEFAULT_USERNAME_TEMPLATE =
+  '{{ printf "v-%s-%s-%s-%s" (.DisplayName | truncate 8) (.RoleName | truncate 8) (random 20) (unix_time) | truncate 63 }}';
+const DEFAULT_EXPIRATION_STATEMENT = `ALTER ROLE "{{name}}" VALID UNTIL '{{expiration}}';`;
+const DEFAULT_CHANGE_PASSWORD_STATEMENT = `ALTER ROLE "{{username}}" WITH PASSWORD '{{password}}';`;
+const DEFAULT_MAX_OPEN = 4;
+const CONNECT_TIMEOUT_MS = 10_000;
+
+const pbkdf2Async = promisify(pbkdf2);
+
+/** A SCRAM-SHA-256 verifier, so that the clear password never reaches the server (password_authentication). */
+export async function scramSha256(password: string): Promise<string> {
+  const salt = randomBytes(16);
+  const iterations = 4096;
+  const salted = await pbkdf2Async(password.normalize('NFKC'), salt, iterations, 32, 'sha256');
+  const clientKey = createHmac('sha256', salted).update('Client Key').digest();
+  const storedKey = createHash('sha256').update(clientKey).digest();
+  const serverKey = createHmac('sha256', salted).update('Server Key').digest();
+  return `SCRAM-SHA-256$${iterations}:${salt.toString('base64')}$${storedKey.toString('base64')}:${serverKey.toString('base64')}`;
+}
+
+const quoteIdent = (s: string) => `"${s.replace(/"/g, '""')}"`;
+
+/** pgx-style rendering of a server error (`ERROR: message (SQLSTATE 42601)`), or the network error. */
+function formatPgError(err: unknown): string {
+  const e = err as { message?: string; code?: string; severity?: string };
+  if (e && typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code) && e.severity) {
+    return `${e.severity}: ${e.message} (SQLSTATE ${e.code})`;
+  }
+  return e?.message || e?.code || String(err);
+}
+
+const MAX_ATTEMPTS = 8;
+
+/** Conflicts between concurrent transactions that succeed when retried. */
+const isRetryable = (err: unknown) => {
+  const e = err as { code?: string; message?: string };
+  return e?.code === '40001' || e?.code === '40P01' || (e?.code === 'XX000' && /tuple concurrently (updated|deleted)/.test(e.message ?? ''));
+};
+
+const isServerError = (err: unknown) => {
+  const code = (err as { code?: unknown })?.code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code);
+};
+
+/** Parses a libpq key/value DSN (`host=... port=... user=... dbname=...`) into pg's client config. */
+function parseKeyValueDsn(dsn: string, subst: (v: string) => string): pg.PoolConfig {
+  const out: Record<string, string> = {};
+  const re = /\s*([A-Za-z_]+)\s*=\s*('((?:[^'\\]|\\.)*)'|\S+)/gy;
+  let m: RegExpExecArray | null;
+  let consumed = 0;
+  while ((m = re.exec(dsn)) !== null) {
+    out[m[1]] = subst(m[3] !== undefined ? m[3].replace(/\\(.)/g, '$1') : m[2]);
+    consumed = re.lastIndex;
+  }
+  if (dsn.slice(consumed).trim() !== '') throw new DatabaseError('invalid connection_url: expected a postgres:// URL or key=value pairs');
+  const config: pg.PoolConfig = {};
+  if (out.host) config.host = out.host;
+  if (out.port) config.port = parseInt(out.port, 10);
+  if (out.user) config.user = out.user;
+  if (out.password !== undefined) config.password = out.password;
+  if (out.dbname) config.database = out.dbname;
+  if (out.application_name) config.application_name = out.application_name;
+  if (out.connect_timeout) config.connectionTimeoutMillis = parseInt(out.connect_timeout, 10) * 1000;
+  const sslmode = out.sslmode ?? 'prefer';
+  if (sslmode === 'disable' || sslmode === 'allow' || sslmode === 'prefer') config.ssl = false;
+  else if (sslmode === 'require') config.ssl = { rejectUnauthorized: false };
+  else config.ssl = { rejectUnauthorized: true, ...(sslmode === 'verify-ca' ? { checkServerIdentity: () => undefined } : {}) };
+  return config;
+}
+
+class PostgreSQL implements Database {
+  private pool: pg.Pool | null = null;
+  private template = new UsernameTemplate(DEFAULT_USERNAME_TEMPLATE);
+  private scram = false;
+  private rootPassword = '';
+
+  async initialize(req: InitializeRequest): Promise<InitializeResponse> {
+    const details = req.config;
+    const url = str(details, 'connection_url');
+    if (!url) throw new DatabaseError('connection_url cannot be empty');
+    const username = str(details, 'username');
+    const password = str(details, 'password');
+    checkNoPlaceholders(username, password);
+    this.rootPassword = password;
+
+    const templateSource = str(details, 'username_template') || DEFAULT_USERNAME_TEMPLATE;
+    try {
+      this.template = validateUsernameTemplate(templateSource);
+    } catch (err) {
+      throw new DatabaseError(`unable to initialize username template: ${(err as Error).message}`);
+    }
+    const auth = str(details, 'password_authentication') || 'password';
+    if (auth !== 'password' && auth !== 'scram-sha-256') {
+      throw new DatabaseError(`'${auth}' is not a valid password authentication type`);
+    }
+    this.scram = auth === 'scram-sha-256';
+
+    const escape = flag(details, 'disable_escaping') ? (s: string) => s : encodeURIComponent;
+    let config: pg.PoolConfig;
+    if (/^postgres(ql)?:\/\//i.test(url)) {
+      const connectionString = url.split('{{username}}').join(escape(username)).split('{{password}}').join(escape(password));
+      config = { connectionString };
+    } else {
+      config = parseKeyValueDsn(url, (v) => v.split('{{username}}').join(username).split('{{password}}').join(password));
+    }
+    const maxOpen = num(details, 'max_open_connections', 0) || DEFAULT_MAX_OPEN;
+    const lifetime = num(details, 'max_connection_lifetime', 0);
+    const pool = new pg.Pool({
+      application_name: 'coffer',
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      idleTimeoutMillis: 30_000,
+      ...config,
+      max: maxOpen,
+      maxLifetimeSeconds: lifetime,
+      // Idle pooled connections never keep the process alive.
+      allowExitOnIdle: true,
+    });
+    // An idle client whose server goes away emits 'error' on the pool; without a listener Node would crash.
+    pool.on('error', () => undefined);
+    this.pool = pool;
+
+    if (req.verifyConnection) {
+      try {
+        const client = await pool.connect();
+        try {
+          await client.query('SELECT 1');
+        } finally {
+          client.release();
+        }
+      } catch (err) {
+        await this.close();
+        throw toDatabaseError(err, { root: [password] }, 'error verifying connection', formatPgError);
+      }
+    }
+    return { config: details };
+  }
+
+  private getPool(): pg.Pool {
+    if (!this.pool) throw new DatabaseError('plugin is not initialized');
+    return this.pool;
+  }
+
+  /** Runs `fn` inside one transaction on one pooled connection. */
+  private async transaction(fn: (client: pg.PoolClient) => Promise<void>): Promise<void> {
+    const client = await this.getPool().connect();
+    let broken = false;
+    try {
+      await client.query('BEGIN');
+      await fn(client);
+      await client.query('COMMIT');
+    } catch (err) {
+      broken = !isServerError(err);
+      if (!broken) await client.query('ROLLBACK').catch(() => (broken = true));
+      throw err;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  /**
+   * Runs the statements in one transaction. Concurrent GRANTs on the same objects make PostgreSQL fail one of
+   * them with "tuple concurrently updated" (and contention can bring serialization failures or deadlocks); the
+   * transaction rolled back as a whole, so it is retried after a short random pause.
+   */
+  private async runStatements(statements: string[], vars: Record<string, string>): Promise<void> {
+    // Rendered up front: a template error must not leave half the statements applied.
+    const queries = expandStatements(statements, 'postgres').map((query) => renderStatement(query, vars));
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.transaction(async (client) => {
+          for (const query of queries) await client.query(query);
+        });
+        return;
+      } catch (err) {
+        if (attempt >= MAX_ATTEMPTS || !isRetryable(err)) throw err;
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(200, 5 * 2 ** attempt)));
+      }
+    }
+  }
+
+  private async roleExists(username: string): Promise<boolean> {
+    const res = await this.getPool().query('SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1', [username]);
+    return (res.rowCount ?? 0) > 0;
+  }
+
+  private async terminateSessions(username: string): Promise<void> {
+    await this.getPool()
+      .query('SELECT pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity WHERE usename = $1 AND pid <> pg_backend_pid()', [username])
+      .catch(() => undefined);
+  }
+
+  async newUser(req: NewUserRequest): Promise<NewUserResponse> {
+    const statements = req.statements.filter((s) => s.trim() !== '');
+    if (statements.length === 0) throw new DatabaseError('empty creation statements');
+    let username: string;
+    try {
+      const template = req.usernameTemplate ? new UsernameTemplate(req.usernameTemplate) : this.template;
+      username = template.generate({ DisplayName: req.usernameConfig.displayName, RoleName: req.usernameConfig.roleName });
+      checkGeneratedUsername(username);
+    } catch (err) {
+      throw new DatabaseError(`unable to generate username: ${(err as Error).message}`);
+    }
+    const vars = {
+      name: username,
+      username,
+      password: this.scram ? await scramSha256(req.password) : req.password,
+      expiration: formatExpiration(req.expiration),
+    };
+    const secrets = { root: [this.rootPassword], generated: [req.password, vars.password] };
+    try {
+      await this.runStatements(statements, vars);
+    } catch (err) {
+      if (isServerError(err)) await this.rollback(username, req.rollbackStatements);
+      throw toDatabaseError(err, secrets, 'failed to execute query', formatPgError);
+    }
+    return { username };
+  }
+
+  /** After a failed creation: the rollback statements, then make sure the (freshly named) user is gone. */
+  private async rollback(username: string, rollbackStatements: string[]): Promise<void> {
+    const vars = { name: username, username };
+    if (rollbackStatements.some((s) => s.trim() !== '')) {
+      await this.runStatements(rollbackStatements, vars).catch(() => undefined);
+    }
+    try {
+      if (await this.roleExists(username)) await this.defaultDeleteUser(username);
+    } catch {
+      // best effort: the creation error is what the caller needs to see
+    }
+  }
+
+  async updateUser(req: UpdateUserRequest): Promise<void> {
+    if (!req.username) throw new DatabaseError('missing username');
+    if (!req.password && !req.expiration) throw new DatabaseError('no changes requested');
+    if (req.password) {
+      const newPassword = req.password.newPassword;
+      if (!newPassword) throw new DatabaseError('missing password');
+      const password = this.scram ? await scramSha256(newPassword) : newPassword;
+      const statements = req.password.statements.some((s) => s.trim()) ? req.password.statements : [DEFAULT_CHANGE_PASSWORD_STATEMENT];
+      try {
+        await this.runStatements(statements, { name: req.username, username: req.username, password });
+      } catch (err) {
+        throw toDatabaseError(err, { root: [this.rootPassword], generated: [newPassword, password] }, 'failed to change password', formatPgError);
+      }
+    }
+    if (req.expiration) {
+      const statements = req.expiration.statements.some((s) => s.trim()) ? req.expiration.statements : [DEFAULT_EXPIRATION_STATEMENT];
+      const vars = { name: req.username, username: req.username, expiration: formatExpiration(req.expiration.newExpiration) };
+      try {
+        await this.runStatements(statements, vars);
+      } catch (err) {
+        throw toDatabaseError(err, { root: [this.rootPassword] }, 'failed to change expiration', formatPgError);
+      }
+    }
+  }
+
+  async deleteUser(req: DeleteUserRequest): Promise<void> {
+    const secrets = { root: [this.rootPassword] };
+    try {
+      // Idempotent: a user that is already gone is revoked. Unreachable database: this throws.
+      if (!(await this.roleExists(req.username))) return;
+      await this.terminateSessions(req.username);
+      const statements = req.statements.filter((s) => s.trim() !== '');
+      if (statements.length === 0) {
+        await this.defaultDeleteUser(req.username);
+      } else {
+        const vars = { name: req.username, username: req.username };
+        try {
+          await this.runStatements(statements, vars);
+        } catch (err) {
+          // `DROP ROLE` refused because the role still holds privileges (the usual `DROP ROLE IF EXISTS` after
+          // `GRANT SELECT ...`): strip them as the default revocation does, then run the statements again.
+          if ((err as { code?: string }).code !== '2BP01') throw err;
+          await this.revokePrivileges(req.username);
+          await this.runStatements(statements, vars);
+        }
+      }
+    } catch (err) {
+      throw toDatabaseError(err, secrets, '', formatPgError);
+    }
+  }
+
+  /**
+   * Vault's default revocation: revoke what the role holds in every schema it has grants in (and public), revoke
+   * CONNECT on the current database, then drop the role. Revokes continue past errors to remove as much access as
+   * possible; the drop decides success.
+   */
+  private async defaultDeleteUser(username: string): Promise<void> {
+    await this.revokePrivileges(username);
+    await this.getPool().query(`DROP ROLE IF EXISTS ${quoteIdent(username)}`);
+  }
+
+  private async revokePrivileges(username: string): Promise<void> {
+    const pool = this.getPool();
+    const role = quoteIdent(username);
+    const schemas = await pool.query<{ schema: string }>(
+      `SELECT DISTINCT table_schema AS schema FROM information_schema.role_table_grants WHERE grantee = $1
+       UNION SELECT DISTINCT table_schema FROM information_schema.role_column_grants WHERE grantee = $1
+       UNION SELECT nspname FROM pg_catalog.pg_namespace WHERE nspname = 'public'`,
+      [username],
+    );
+    const statements: string[] = [];
+    for (const { schema } of schemas.rows) {
+      const s = quoteIdent(schema);
+      statements.push(
+        `REVOKE ALL PRIVILEGES ON ALL TABLES IN SCHEMA ${s} FROM ${role}`,
+        `REVOKE ALL PRIVILEGES ON ALL SEQUENCES IN SCHEMA ${s} FROM ${role}`,
+        `REVOKE USAGE ON SCHEMA ${s} FROM ${role}`,
+      );
+    }
+    const db = await pool.query<{ db: string }>('SELECT current_database() AS db');
+    if (db.rows[0]?.db) statements.push(`REVOKE CONNECT ON DATABASE ${quoteIdent(db.rows[0].db)} FROM ${role}`);
+    for (const statement of statements) await pool.query(statement).catch(() => undefined);
+  }
+
+  async close(): Promise<void> {
+    const pool = this.pool;
+    this.pool = null;
+    if (pool && !pool.ended) await pool.end().catch(() => undefined);
+  }
+}
+
+export const postgresqlPlugin: PluginDefinition = {
+  name: 'postgresql-database-plugin',
+  fields: {
+    connection_url: z.string(),
+    username: z.string(),
+    password: z.string(),
+    max_open_connections: int(),
+    max_idle_connections: int(),
+    max_connection_lifetime: duration(),
+    disable_escaping: bool(),
+    username_template: z.string(),
+    password_authentication: z.string(),
+  },
+  secretFields: ['password', 'private_key'],
+  create: () => new PostgreSQL(),
+};
