@@ -305,7 +305,7 @@ export async function run(log: (m: string) => void = (m) => process.stdout.write
 
   let server: ChildServer | null = null;
   try {
-    server = await spawnListening('coffer', [COFFER_BIN, 'server', '-dev', `-dev-root-token-id=${token}`, '-dev-listen-address=127.0.0.1:0', '-log-level=error']);
+    server = await spawnListening('coffer', [COFFER_BIN, 'server', '-dev', '-dev-no-store-token', `-dev-root-token-id=${token}`, '-dev-listen-address=127.0.0.1:0', '-log-level=error']);
     log(`  coffer dev server: ${server.addr} (pid ${server.child.pid})`);
     const put = await fetch(`${server.addr}/v1/${SECRET_PATH}`, {
       method: 'POST',

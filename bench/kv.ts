@@ -133,6 +133,7 @@ export async function run(log: (m: string) => void = (m) => process.stdout.write
       COFFER_BIN,
       'server',
       '-dev',
+      '-dev-no-store-token',
       `-dev-root-token-id=${token}`,
       '-dev-listen-address=127.0.0.1:0',
       '-log-level=error',

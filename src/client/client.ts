@@ -3,7 +3,8 @@
  * Terraform provider, the Argo CD plugin and the tests talk to a server.
  */
 import { readFileSync } from 'node:fs';
-import { Agent, request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { createAgent, send } from './transport.js';
 import { CofferApiError, CofferConnectionError } from './errors.js';
 
 export interface ClientOptions {
@@ -71,7 +72,7 @@ const RETRYABLE_METHODS = new Set(['GET', 'HEAD']);
 export class CofferClient {
   readonly address: string;
   token: string | undefined;
-  private readonly dispatcher: Dispatcher | undefined;
+  private readonly dispatcher: Dispatcher;
   private readonly timeoutMs: number;
   private readonly maxRetries: number;
 
@@ -81,17 +82,14 @@ export class CofferClient {
     this.timeoutMs = options.timeoutMs ?? 60_000;
     this.maxRetries = options.maxRetries ?? 2;
     const ca = options.caCertPem ?? (options.caCertFile ? readFileSync(options.caCertFile, 'utf8') : undefined);
-    const needsAgent = ca || options.skipVerify || options.clientCertFile;
-    this.dispatcher = needsAgent
-      ? new Agent({
-          connect: {
-            ca,
-            rejectUnauthorized: !options.skipVerify,
-            cert: options.clientCertFile ? readFileSync(options.clientCertFile) : undefined,
-            key: options.clientKeyFile ? readFileSync(options.clientKeyFile) : undefined,
-          },
-        })
-      : undefined;
+    this.dispatcher = createAgent({
+      connect: {
+        ca,
+        rejectUnauthorized: !options.skipVerify,
+        cert: options.clientCertFile ? readFileSync(options.clientCertFile) : undefined,
+        key: options.clientKeyFile ? readFileSync(options.clientKeyFile) : undefined,
+      },
+    });
   }
 
   withToken(token: string | undefined): CofferClient {
@@ -115,11 +113,10 @@ export class CofferClient {
     for (let attempt = 1; ; attempt++) {
       let res: Dispatcher.ResponseData;
       try {
-        res = await request(url, {
+        res = await send(this.dispatcher, url, {
           method: method as Dispatcher.HttpMethod,
           headers,
           body,
-          dispatcher: this.dispatcher,
           signal: AbortSignal.timeout(this.timeoutMs),
         });
       } catch (err) {

@@ -103,7 +103,7 @@ listener "tcp" {
 });
 
 test('dev mode: -dev-root-token-id and -dev-listen-address, secret/ is kv v2, SIGTERM exits 0', async () => {
-  const proc = await spawnServer(['-dev', '-dev-root-token-id=dev-root', '-dev-listen-address=127.0.0.1:0', '-log-level=error']);
+  const proc = await spawnServer(['-dev', '-dev-no-store-token', '-dev-root-token-id=dev-root', '-dev-listen-address=127.0.0.1:0', '-log-level=error']);
   try {
     assert.match(proc.stdout(), /Root Token: dev-root/);
     const headers = { 'x-vault-token': 'dev-root' };

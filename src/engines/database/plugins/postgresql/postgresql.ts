@@ -63,13 +63,28 @@ function formatPgError(err: unknown): string {
   return e?.message || e?.code || String(err);
 }
 
-const MAX_ATTEMPTS = 8;
+const MAX_ATTEMPTS = 10;
 
 /** Conflicts between concurrent transactions that succeed when retried. */
 const isRetryable = (err: unknown) => {
   const e = err as { code?: string; message?: string };
   return e?.code === '40001' || e?.code === '40P01' || (e?.code === 'XX000' && /tuple concurrently (updated|deleted)/.test(e.message ?? ''));
 };
+
+/** An arbitrary advisory-lock key ("coffer" in ASCII) serialising statement lists that conflicted once. */
+const CONFLICT_LOCK_KEY = '109330110506354';
+
+/** Runs `fn`, again after a short random pause when it fails with a transient conflict. */
+async function retrying<T>(fn: (attempt: number) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn(attempt);
+    } catch (err) {
+      if (attempt >= MAX_ATTEMPTS || !isRetryable(err)) throw err;
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(200, 5 * 2 ** attempt)));
+    }
+  }
+}
 
 const isServerError = (err: unknown) => {
   const code = (err as { code?: unknown })?.code;
@@ -192,24 +207,21 @@ class PostgreSQL implements Database {
   }
 
   /**
-   * Runs the statements in one transaction. Concurrent GRANTs on the same objects make PostgreSQL fail one of
-   * them with "tuple concurrently updated" (and contention can bring serialization failures or deadlocks); the
-   * transaction rolled back as a whole, so it is retried after a short random pause.
+   * Runs the statements in one transaction. Concurrent GRANTs/REVOKEs on the same objects make PostgreSQL fail
+   * one of them with "tuple concurrently updated" (contention can also bring serialization failures or
+   * deadlocks); the transaction rolled back as a whole, so it is retried after a short random pause.
    */
   private async runStatements(statements: string[], vars: Record<string, string>): Promise<void> {
     // Rendered up front: a template error must not leave half the statements applied.
-    const queries = expandStatements(statements, 'postgres').map((query) => renderStatement(query, vars));
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.transaction(async (client) => {
-          for (const query of queries) await client.query(query);
-        });
-        return;
-      } catch (err) {
-        if (attempt >= MAX_ATTEMPTS || !isRetryable(err)) throw err;
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(200, 5 * 2 ** attempt)));
-      }
-    }
+    await this.runQueries(expandStatements(statements, 'postgres').map((query) => renderStatement(query, vars)));
+  }
+
+  private runQueries(queries: string[]): Promise<void> {
+    return retrying((attempt) => this.transaction(async (client) => {
+      // After a conflict, retries queue behind a transaction-scoped advisory lock, so they stop colliding.
+      if (attempt > 1) await client.query('SELECT pg_advisory_xact_lock($1)', [CONFLICT_LOCK_KEY]);
+      for (const query of queries) await client.query(query);
+    }));
   }
 
   private async roleExists(username: string): Promise<boolean> {
@@ -320,11 +332,30 @@ class PostgreSQL implements Database {
    * possible; the drop decides success.
    */
   private async defaultDeleteUser(username: string): Promise<void> {
-    await this.revokePrivileges(username);
-    await this.getPool().query(`DROP ROLE IF EXISTS ${quoteIdent(username)}`);
+    const revokes = await this.revocationStatements(username);
+    const drop = `DROP ROLE IF EXISTS ${quoteIdent(username)}`;
+    try {
+      await this.runQueries([...revokes, drop]);
+    } catch (err) {
+      if (!isServerError(err)) throw err;
+      // Some revoke cannot succeed: remove as much access as possible one statement at a time; the drop decides.
+      await this.revokeOneByOne(revokes);
+      await retrying(() => this.getPool().query(drop));
+    }
   }
 
+  /** Strips the role's privileges (before a custom revocation's DROP ROLE is run again). */
   private async revokePrivileges(username: string): Promise<void> {
+    const revokes = await this.revocationStatements(username);
+    await this.runQueries(revokes).catch(() => this.revokeOneByOne(revokes));
+  }
+
+  private async revokeOneByOne(statements: string[]): Promise<void> {
+    for (const statement of statements) await retrying(() => this.getPool().query(statement)).catch(() => undefined);
+  }
+
+  /** What the role holds: every schema it has grants in, public, and CONNECT on the current database. */
+  private async revocationStatements(username: string): Promise<string[]> {
     const pool = this.getPool();
     const role = quoteIdent(username);
     const schemas = await pool.query<{ schema: string }>(
@@ -344,7 +375,7 @@ class PostgreSQL implements Database {
     }
     const db = await pool.query<{ db: string }>('SELECT current_database() AS db');
     if (db.rows[0]?.db) statements.push(`REVOKE CONNECT ON DATABASE ${quoteIdent(db.rows[0].db)} FROM ${role}`);
-    for (const statement of statements) await pool.query(statement).catch(() => undefined);
+    return statements;
   }
 
   async close(): Promise<void> {
