@@ -1,12 +1,13 @@
 /**
  * The operator-facing commands run as real `coffer` processes, output and exit codes checked exactly as the
  * vault CLI has them:
- *  - against `coffer server -config` child processes: status (exit 0 / 2 / 1), operator init (table with the
- *    advice text, -format=json, -status), unseal (argument, stdin line, hidden prompt on a terminal, -reset),
- *    seal, rotate, key-status;
+ *  - against `coffer server -config` child processes: status (exit 0 / 2 / 1; Cluster Name and Cluster ID
+ *    once unsealed), operator init (table with the advice text, -format=json, -status), unseal (argument, stdin
+ *    line, hidden prompt on a terminal, -reset), seal, rotate, key-status;
  *  - against a dev server: login (token helper file with mode 0600, later commands using it, -no-store,
- *    -token-only, stdin, other methods), token create/lookup/renew/revoke/capabilities, lease commands
- *    (sys/leases/* is not served yet: the CLI must report the server's 404 cleanly), a missing server.
+ *    -token-only, stdin, other methods), token create/lookup/renew/revoke (-mode=path through
+ *    sys/leases/revoke-prefix)/capabilities, lease lookup/renew/revoke on real leases issued by a test engine
+ *    registered in this process (the dev server runs here), a missing server.
  */
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,10 +16,55 @@ import { mkdtempSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync }
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { Backend, BackendFactory } from '../../src/core/backend.js';
+import { secretEngines } from '../../src/engines/index.js';
 import { COFFER_BIN, runCoffer, spawnServer, type ServerProcess } from '../helpers/process.js';
 import { client, startDevServer, type TestServer } from '../helpers/server.js';
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'coffer-ops-cli-'));
+
+/** Vault's cluster_id: a random UUID. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+/**
+ * A secrets engine issuing leased credentials, for the lease commands (the dev server runs in this process, so
+ * registering it here makes `leasetest` mountable). Its "backing system" is these sets: `creds/ROLE` issues a
+ * user with `secret: {ttl, renewable, internal}`; the lease manager's revoke and renew calls are recorded.
+ */
+const issuedUsers = new Set<string>();
+const revokedUsers = new Set<string>();
+const renewedUsers = new Set<string>();
+/** While on, the engine's revoke fails (for -prefix vs -force -prefix). */
+const failRevoke = { on: false };
+let userCounter = 0;
+const leaseEngine: BackendFactory = {
+  type: 'leasetest',
+  create(): Backend {
+    return {
+      paths: [
+        {
+          pattern: 'creds/(?<role>[\\w-]+)',
+          operations: {
+            read: async (req) => {
+              const user = `${req.params.role}-${++userCounter}`;
+              issuedUsers.add(user);
+              return { data: { username: user }, secret: { ttl: Number(req.data.ttl ?? 0), renewable: true, internal: { user } } };
+            },
+          },
+        },
+      ],
+      async revoke(_req, internal) {
+        if (failRevoke.on) throw new Error('backing system unreachable');
+        revokedUsers.add(internal.user as string);
+      },
+      async renew(_req, internal) {
+        renewedUsers.add(internal.user as string);
+        return { ttl: 0, renewable: true };
+      },
+    };
+  },
+};
+secretEngines.push(leaseEngine);
 
 /** Environment of every CLI run: no address or token inherited from the test's own environment. */
 function baseEnv(addr: string, home: string, extra: Record<string, string> = {}): Record<string, string> {
@@ -102,8 +148,15 @@ describe('coffer ops commands', { concurrency: true }, () => {
       ]);
     }
 
-    const unsealedTable = () =>
-      kvTable([
+    /**
+     * The unsealed table: as vault prints it, Cluster Name and Cluster ID come after Storage Type once the
+     * server reports them (only when unsealed). The id is the one sys/seal-status reports now, a UUID.
+     */
+    async function unsealedTable(): Promise<string> {
+      const status = (await anon().get('sys/seal-status')).body;
+      assert.equal(status.cluster_name, 'coffer-cluster');
+      assert.match(status.cluster_id, UUID);
+      return kvTable([
         ['Seal Type', 'shamir'],
         ['Initialized', 'true'],
         ['Sealed', 'false'],
@@ -112,8 +165,21 @@ describe('coffer ops commands', { concurrency: true }, () => {
         ['Version', '0.1.0'],
         ['Build Date', buildDate],
         ['Storage Type', 'sqlite'],
+        ['Cluster Name', 'coffer-cluster'],
+        ['Cluster ID', status.cluster_id],
         ['HA Enabled', 'false'],
       ]);
+    }
+
+    /** While sealed (or not initialized) neither sys/seal-status nor sys/health names the cluster, as in vault. */
+    async function assertNoClusterFields(): Promise<void> {
+      const status = (await anon().get('sys/seal-status')).body;
+      const health = (await anon().get('sys/health')).body;
+      for (const body of [status, health]) {
+        assert.equal(body.sealed, true);
+        assert.ok(!('cluster_name' in body) && !('cluster_id' in body), JSON.stringify(body));
+      }
+    }
 
     before(async () => {
       const proc = await spawnServer([`-config=${configFile('server-a')}`, '-log-level=error']);
@@ -129,6 +195,7 @@ describe('coffer ops commands', { concurrency: true }, () => {
       assert.equal(res.stderr, '');
       assert.equal(res.stdout, await sealedTable(0, 0, 0, false));
       assert.equal(res.code, 2, res.stderr);
+      await assertNoClusterFields();
     });
 
     test('operator init -status: exit 2 before init', async () => {
@@ -173,9 +240,10 @@ describe('coffer ops commands', { concurrency: true }, () => {
       assert.deepEqual(await run(['operator', 'init', '-status', '-format=json']), { code: 0, stdout: '{\n  "initialized": true\n}\n', stderr: '' });
     });
 
-    test('status after init: still sealed (exit 2) with the progress 0/3', async () => {
+    test('status after init: still sealed (exit 2) with the progress 0/3, no cluster rows', async () => {
       const res = await run(['status']);
       assert.deepEqual(res, { code: 2, stdout: await sealedTable(5, 3, 0), stderr: '' });
+      await assertNoClusterFields();
     });
 
     test('operator unseal KEY (argument) and -reset print the seal status', async () => {
@@ -233,15 +301,23 @@ describe('coffer ops commands', { concurrency: true }, () => {
       assert.equal((await anon().get('sys/seal-status')).body.progress, 2);
     });
 
-    test('the third share unseals: unseal table, then status exit 0 (table and json)', async () => {
+    test('the third share unseals: unseal table, then status exit 0 (table and json) with Cluster Name and ID', async () => {
       const res = await run(['operator', 'unseal', keys[4]]);
-      assert.deepEqual(res, { code: 0, stdout: unsealedTable(), stderr: '' });
-      assert.deepEqual(await run(['status']), { code: 0, stdout: unsealedTable(), stderr: '' });
+      assert.deepEqual(res, { code: 0, stdout: await unsealedTable(), stderr: '' });
+      const status = await run(['status']);
+      assert.deepEqual(status, { code: 0, stdout: await unsealedTable(), stderr: '' });
+      const api = (await anon().get('sys/seal-status')).body;
+      assert.match(status.stdout, new RegExp(`\\nStorage Type    sqlite\\nCluster Name    coffer-cluster\\nCluster ID      ${api.cluster_id}\\nHA Enabled      false\\n$`));
+      // sys/health names the same cluster.
+      const health = await anon().get('sys/health');
+      assert.equal(health.status, 200);
+      assert.deepEqual([health.body.cluster_name, health.body.cluster_id], ['coffer-cluster', api.cluster_id]);
       const json = await run(['status', '-format=json']);
       assert.equal(json.code, 0, json.stderr);
-      const api = (await anon().get('sys/seal-status')).body;
       const leader = (await anon().get('sys/leader')).body;
-      assert.deepEqual(JSON.parse(json.stdout), { ...api, ha_enabled: false, active_time: leader.active_time });
+      const parsed = JSON.parse(json.stdout);
+      assert.deepEqual(parsed, { ...api, ha_enabled: false, active_time: leader.active_time });
+      assert.deepEqual([parsed.cluster_name, parsed.cluster_id], ['coffer-cluster', api.cluster_id]);
     });
 
     test('operator key-status, rotate (a new term), key-status -format=json', async () => {
@@ -271,6 +347,7 @@ describe('coffer ops commands', { concurrency: true }, () => {
       assert.equal(denied.stderr, `Error sealing: Error making API request.\n\nURL: PUT ${addr}/v1/sys/seal\nCode: 403. Errors:\n\n* permission denied\n`);
       assert.deepEqual(await run(['operator', 'seal'], { env: { VAULT_TOKEN: rootToken } }), { code: 0, stdout: 'Success! Coffer is sealed.\n', stderr: '' });
       assert.deepEqual(await run(['status']), { code: 2, stdout: await sealedTable(5, 3, 0), stderr: '' });
+      await assertNoClusterFields();
     });
 
     test('operator unseal with no KEY on a terminal prompts without echoing the key', async (t) => {
@@ -375,12 +452,30 @@ describe('coffer ops commands', { concurrency: true }, () => {
     }
 
     const lookupApi = async (token: string) => (await rootApi().post('auth/token/lookup', { token })).body.data;
+    const tokenStatus = async (token: string) => (await rootApi().post('auth/token/lookup', { token })).status;
+
+    /** Credentials from the lease engine mounted at dyn/, read with the root token: the lease id and the user. */
+    async function issue(role: string, ttl = 3600): Promise<{ leaseId: string; user: string }> {
+      const res = await rootApi().get(`dyn/creds/${role}?ttl=${ttl}`);
+      assert.equal(res.status, 200, res.text);
+      assert.match(res.body.lease_id, new RegExp(`^dyn/creds/${role}/[A-Za-z0-9]+$`));
+      assert.deepEqual([res.body.lease_duration, res.body.renewable], [ttl, true]);
+      assert.ok(issuedUsers.has(res.body.data.username));
+      return { leaseId: res.body.lease_id, user: res.body.data.username };
+    }
+    const leaseLookupApi = (leaseId: string) => rootApi().put('sys/leases/lookup', { lease_id: leaseId });
+    /** The CLI's report of an API error; the vault CLI sends every sys/leases call as a PUT. */
+    const apiError = (what: string, p: string, code: number, message: string) =>
+      `${what}: Error making API request.\n\nURL: PUT ${srv.addr}/v1/${p}\nCode: ${code}. Errors:\n\n* ${message}\n`;
+    const QUEUED = 'All revocation operations queued successfully!\n';
 
     before(async () => {
       srv = await startDevServer();
       devServer = srv;
       home = path.join(tmp, 'home-dev');
       mkdirSync(home);
+      const mount = await rootApi().post('sys/mounts/dyn', { type: 'leasetest' });
+      assert.equal(mount.status, 204, mount.text);
     });
 
     test('login TOKEN: success text and token table; the token helper file has mode 0600', async () => {
@@ -671,7 +766,7 @@ describe('coffer ops commands', { concurrency: true }, () => {
       assert.ok(none.stderr.startsWith('Not enough arguments (expected 1-2, got 0)\n'), none.stderr);
     });
 
-    test('token revoke TOKEN, -accessor, -self, -mode=orphan; -mode=path reports the missing sys/leases API', async () => {
+    test('token revoke TOKEN, -accessor, -self, -mode=orphan', async () => {
       const ok = 'Success! Revoked token (if it existed)\n';
       const a = await newToken({ policies: ['default'] });
       assert.deepEqual(await run(['token', 'revoke', a.token]), { code: 0, stdout: ok, stderr: '' });
@@ -692,11 +787,40 @@ describe('coffer ops commands', { concurrency: true }, () => {
       assert.deepEqual(await run(['token', 'revoke', '-mode=orphan', parent.token]), { code: 0, stdout: ok, stderr: '' });
       assert.equal((await rootApi().post('auth/token/lookup', { token: parent.token })).status, 400);
       assert.equal((await rootApi().post('auth/token/lookup', { token: child.token })).status, 200, 'the child outlives its parent');
+    });
 
-      const byPath = await run(['token', 'revoke', '-mode=path', 'auth/token/create']);
-      assert.equal(byPath.code, 2, byPath.stderr);
-      assert.equal(byPath.stdout, '');
-      assert.match(byPath.stderr, new RegExp(`^Error revoking token: Error making API request\\.\\n\\nURL: POST ${srv.addr}/v1/sys/leases/revoke-prefix/auth/token/create\\nCode: 404\\.`));
+    test('token revoke -mode=path: sys/leases/revoke-prefix revokes the tokens created on that path, as vault does', async () => {
+      const ok = 'Success! Revoked token (if it existed)\n';
+      const maker = await newToken({ policies: ['child-maker'] });
+      const made = [await newToken({ policies: ['default'] }), await newToken({ policies: ['default'] }, maker.token)];
+      const roleToken = (await rootApi().post('auth/token/create/deployer', { policies: ['dev'] })).body.auth.client_token as string;
+      const orphan = (await rootApi().post('auth/token/create-orphan', { policies: ['default'] })).body.auth.client_token as string;
+      assert.equal(await tokenStatus(roleToken), 200);
+
+      // revoke-prefix needs sudo: a default token is refused (exit 2, the server's 403, nothing revoked).
+      const denied = await run(['token', 'revoke', '-mode=path', 'auth/token/create'], { env: { COFFER_TOKEN: orphan } });
+      assert.deepEqual(denied, {
+        code: 2,
+        stdout: '',
+        stderr: apiError('Error revoking token', 'sys/leases/revoke-prefix/auth/token/create', 403, 'permission denied'),
+      });
+      assert.equal(await tokenStatus(made[0].token), 200);
+
+      assert.deepEqual(await run(['token', 'revoke', '-mode=path', 'auth/token/create']), { code: 0, stdout: ok, stderr: '' });
+      // Gone: those made at auth/token/create (whoever the parent), at auth/token/create/ROLE, and their children.
+      for (const t of [maker.token, made[0].token, made[1].token, roleToken]) assert.equal(await tokenStatus(t), 400, t);
+      const gone = await run(['token', 'lookup', made[0].token]);
+      assert.deepEqual(gone, {
+        code: 2,
+        stdout: '',
+        stderr: `Error looking up token: Error making API request.\n\nURL: POST ${srv.addr}/v1/auth/token/lookup\nCode: 400. Errors:\n\n* bad token\n`,
+      });
+      // auth/token/create-orphan is another path, and the root token (auth/token/root) is untouched.
+      assert.equal(await tokenStatus(orphan), 200, 'create-orphan is another prefix');
+      assert.deepEqual(await run(['token', 'lookup', '-field=path']), { code: 0, stdout: 'auth/token/root', stderr: '' });
+      // A path with no tokens: still a success, as in vault.
+      assert.deepEqual(await run(['token', 'revoke', '-mode=path', 'auth/token/create']), { code: 0, stdout: ok, stderr: '' });
+      assert.equal(await tokenStatus(orphan), 200);
     });
 
     test('token revoke usage errors and unknown subcommands: exit 1 with the help', async () => {
@@ -722,32 +846,192 @@ describe('coffer ops commands', { concurrency: true }, () => {
       assert.ok(help.stdout.startsWith('Usage: coffer token <subcommand>'));
     });
 
-    test('lease renew/revoke/lookup: the server has no sys/leases yet, reported cleanly (exit 2, stderr)', async () => {
-      const notFound = (what: string, url: string) =>
-        `${what}: Error making API request.\n\nURL: POST ${srv.addr}/v1/${url}\nCode: 404. Errors:\n\n* unsupported path\n`;
-      const id = 'database/creds/readonly/2f6a614c';
-      const [renew, revoke, prefix, force, lookup] = await Promise.all([
-        run(['lease', 'renew', '-increment=1h', id]),
-        run(['lease', 'revoke', '-sync', id]),
-        run(['lease', 'revoke', '-prefix', 'database/creds/readonly']),
-        run(['lease', 'revoke', '-force', '-prefix', 'database/creds/readonly']),
-        run(['lease', 'lookup', id]),
-      ]);
-      assert.deepEqual(renew, { code: 2, stdout: '', stderr: notFound(`Error renewing ${id}`, 'sys/leases/renew') });
-      assert.deepEqual(revoke, { code: 2, stdout: '', stderr: notFound(`Error revoking lease ${id}`, 'sys/leases/revoke') });
-      assert.deepEqual(prefix, {
+    test('lease lookup ID: the data table as vault prints it (keys sorted, <nil>, ttl as a duration); json; -field', async () => {
+      const { leaseId } = await issue('ro');
+      const res = await run(['lease', 'lookup', leaseId]);
+      assert.equal(res.stderr, '');
+      assert.equal(res.code, 0, res.stderr);
+      const d = (await leaseLookupApi(leaseId)).body.data;
+      assert.equal(Date.parse(d.expire_time) - Date.parse(d.issue_time), 3600_000);
+      const ttl = /^ttl\s+(\S+)$/m.exec(res.stdout)?.[1] ?? '';
+      assert.match(ttl, /^(1h|59m5\ds)$/);
+      // Every key of the response's data, as vault's table does: vault's six plus coffer's irrevocable and
+      // revoke_attempts (revoke_error only once a revocation failed).
+      assert.equal(
+        res.stdout,
+        kvTable([
+          ['expire_time', d.expire_time],
+          ['id', leaseId],
+          ['irrevocable', 'false'],
+          ['issue_time', d.issue_time],
+          ['last_renewal', '<nil>'],
+          ['renewable', 'true'],
+          ['revoke_attempts', '0'],
+          ['ttl', ttl],
+        ]),
+      );
+
+      const json = await run(['lease', 'lookup', '-format=json', leaseId]);
+      assert.equal(json.code, 0, json.stderr);
+      const env = JSON.parse(json.stdout);
+      assert.ok(env.data.ttl > 3590 && env.data.ttl <= 3600, String(env.data.ttl));
+      assert.deepEqual(env.data, { ...d, ttl: env.data.ttl });
+      assert.deepEqual(await run(['lease', 'lookup', '-field=issue_time', leaseId]), { code: 0, stdout: d.issue_time, stderr: '' });
+    });
+
+    test('lease lookup of an unknown lease: exit 2 with the server\'s 400', async () => {
+      const id = 'dyn/creds/ro/2f6a614c';
+      assert.deepEqual(await run(['lease', 'lookup', id]), {
         code: 2,
         stdout: '',
-        stderr: notFound('Error revoking leases with prefix database/creds/readonly', 'sys/leases/revoke-prefix/database/creds/readonly'),
+        stderr: apiError(`error looking up lease id ${id}`, 'sys/leases/lookup', 400, 'invalid lease'),
       });
-      assert.deepEqual(force, {
+    });
+
+    test('lease renew -increment: the lease table (lease_id, lease_duration, lease_renewable); -i; the engine renews', async () => {
+      const { leaseId, user } = await issue('app', 600);
+      const res = await run(['lease', 'renew', '-increment=1h', leaseId]);
+      assert.deepEqual(res, {
+        code: 0,
+        stdout: kvTable([
+          ['lease_id', leaseId],
+          ['lease_duration', '1h'],
+          ['lease_renewable', 'true'],
+        ]),
+        stderr: '',
+      });
+      assert.ok(renewedUsers.has(user), 'the engine was asked to renew');
+      const after1h = (await leaseLookupApi(leaseId)).body.data;
+      assert.ok(after1h.ttl > 3590, String(after1h.ttl));
+      assert.notEqual(after1h.last_renewal, null);
+
+      const json = await run(['lease', 'renew', '-i=90m', '-format=json', leaseId]);
+      assert.equal(json.code, 0, json.stderr);
+      const env = JSON.parse(json.stdout);
+      assert.deepEqual([env.lease_id, env.lease_duration, env.renewable, env.data], [leaseId, 5400, true, null]);
+      // lookup shows the renewal now.
+      const d = (await leaseLookupApi(leaseId)).body.data;
+      const look = await run(['lease', 'lookup', leaseId]);
+      assert.equal(look.code, 0, look.stderr);
+      assert.equal(/^last_renewal\s+(\S+)$/m.exec(look.stdout)?.[1], d.last_renewal);
+      assert.ok(Date.parse(d.last_renewal) >= Date.parse(after1h.last_renewal));
+    });
+
+    test('lease renew of an unknown lease: exit 2 with the server\'s 400', async () => {
+      const id = 'dyn/creds/app/2f6a614c';
+      assert.deepEqual(await run(['lease', 'renew', '-increment=1h', id]), {
         code: 2,
         stdout: '',
-        stderr:
-          'Warning! Force-removing leases can cause coffer to become out of sync with\nsecret engines!\n' +
-          notFound('Error force revoking leases with prefix database/creds/readonly', 'sys/leases/revoke-force/database/creds/readonly'),
+        stderr: apiError(`Error renewing ${id}`, 'sys/leases/renew', 400, 'lease not found or lease is not renewable'),
       });
-      assert.deepEqual(lookup, { code: 2, stdout: '', stderr: notFound(`error looking up lease id ${id}`, 'sys/leases/lookup') });
+    });
+
+    test('lease revoke ID (queued) and -sync ID: the engine revokes, the lease is gone; unknown ids succeed', async () => {
+      const a = await issue('rev');
+      const b = await issue('rev');
+      assert.deepEqual(await run(['lease', 'revoke', a.leaseId]), { code: 0, stdout: QUEUED, stderr: '' });
+      // Coffer revokes before answering even when not asked to wait.
+      assert.ok(revokedUsers.has(a.user));
+      assert.equal((await leaseLookupApi(a.leaseId)).status, 400);
+      assert.ok(!revokedUsers.has(b.user), 'only that lease');
+      assert.equal((await leaseLookupApi(b.leaseId)).status, 200);
+
+      assert.deepEqual(await run(['lease', 'revoke', '-sync', b.leaseId]), { code: 0, stdout: `Success! Revoked lease: ${b.leaseId}\n`, stderr: '' });
+      assert.ok(revokedUsers.has(b.user));
+      // A revoked lease can no longer be looked up or renewed.
+      assert.deepEqual(await run(['lease', 'lookup', b.leaseId]), {
+        code: 2,
+        stdout: '',
+        stderr: apiError(`error looking up lease id ${b.leaseId}`, 'sys/leases/lookup', 400, 'invalid lease'),
+      });
+      assert.deepEqual(await run(['lease', 'renew', b.leaseId]), {
+        code: 2,
+        stdout: '',
+        stderr: apiError(`Error renewing ${b.leaseId}`, 'sys/leases/renew', 400, 'lease not found or lease is not renewable'),
+      });
+      // Revoking an id that does not exist succeeds, as in vault.
+      assert.deepEqual(await run(['lease', 'revoke', '-sync', 'dyn/creds/rev/2f6a614c']), {
+        code: 0,
+        stdout: 'Success! Revoked lease: dyn/creds/rev/2f6a614c\n',
+        stderr: '',
+      });
+    });
+
+    test('lease revoke -prefix (queued) and -sync -prefix: every lease under the prefix, nothing beside it', async () => {
+      const bulk = [await issue('bulk'), await issue('bulk')];
+      const beside = await issue('bulk-other'); // same leading characters, another path
+      assert.deepEqual(await run(['lease', 'revoke', '-prefix', 'dyn/creds/bulk']), { code: 0, stdout: QUEUED, stderr: '' });
+      for (const l of bulk) {
+        assert.ok(revokedUsers.has(l.user), l.user);
+        assert.equal((await leaseLookupApi(l.leaseId)).status, 400);
+      }
+      assert.ok(!revokedUsers.has(beside.user));
+      assert.equal((await leaseLookupApi(beside.leaseId)).status, 200);
+
+      const more = [await issue('more'), await issue('more')];
+      assert.deepEqual(await run(['lease', 'revoke', '-sync', '-prefix', 'dyn/creds/more']), {
+        code: 0,
+        stdout: 'Success! Revoked any leases with prefix: dyn/creds/more\n',
+        stderr: '',
+      });
+      for (const l of more) {
+        assert.ok(revokedUsers.has(l.user), l.user);
+        assert.equal((await leaseLookupApi(l.leaseId)).status, 400);
+      }
+      assert.equal((await leaseLookupApi(beside.leaseId)).status, 200);
+      // revoke-prefix needs sudo.
+      const t = await newToken({ policies: ['default'] });
+      assert.deepEqual(await run(['lease', 'revoke', '-prefix', 'dyn/creds/bulk-other'], { env: { COFFER_TOKEN: t.token } }), {
+        code: 2,
+        stdout: '',
+        stderr: apiError('Error revoking leases with prefix dyn/creds/bulk-other', 'sys/leases/revoke-prefix/dyn/creds/bulk-other', 403, 'permission denied'),
+      });
+      assert.equal((await leaseLookupApi(beside.leaseId)).status, 200);
+    });
+
+    test('lease revoke -force -prefix removes leases the engine cannot revoke, where -prefix fails (exit 2)', async () => {
+      const stuck = await issue('stuck');
+      const warning = 'Warning! Force-removing leases can cause coffer to become out of sync with\nsecret engines!\n';
+      failRevoke.on = true;
+      try {
+        assert.deepEqual(await run(['lease', 'revoke', '-prefix', 'dyn/creds/stuck']), {
+          code: 2,
+          stdout: '',
+          stderr: apiError(
+            'Error revoking leases with prefix dyn/creds/stuck',
+            'sys/leases/revoke-prefix/dyn/creds/stuck',
+            400,
+            'failed to revoke 1 lease(s) under "dyn/creds/stuck"; retry, or use revoke-force',
+          ),
+        });
+        assert.equal((await leaseLookupApi(stuck.leaseId)).status, 200, 'kept after the failure');
+
+        const t = await newToken({ policies: ['default'] });
+        assert.deepEqual(await run(['lease', 'revoke', '-force', '-prefix', 'dyn/creds/stuck'], { env: { COFFER_TOKEN: t.token } }), {
+          code: 2,
+          stdout: '',
+          stderr:
+            warning +
+            apiError('Error force revoking leases with prefix dyn/creds/stuck', 'sys/leases/revoke-force/dyn/creds/stuck', 403, 'permission denied'),
+        });
+        assert.equal((await leaseLookupApi(stuck.leaseId)).status, 200);
+
+        assert.deepEqual(await run(['lease', 'revoke', '-force', '-prefix', 'dyn/creds/stuck']), {
+          code: 0,
+          stdout: 'Success! Force revoked any leases with prefix: dyn/creds/stuck\n',
+          stderr: warning,
+        });
+        assert.equal((await leaseLookupApi(stuck.leaseId)).status, 400);
+        assert.ok(!revokedUsers.has(stuck.user), 'removed from coffer without the engine revoking it: what -force is for');
+        // -f is the short form; nothing left under the prefix is still a success.
+        assert.deepEqual(await run(['lease', 'revoke', '-f', '-prefix', 'dyn/creds/stuck']), {
+          code: 0,
+          stdout: 'Success! Force revoked any leases with prefix: dyn/creds/stuck\n',
+          stderr: warning,
+        });
+      } finally {
+        failRevoke.on = false;
+      }
     });
 
     test('lease usage errors: missing ID, -force without -prefix, bad increment (exit 1 with help)', async () => {

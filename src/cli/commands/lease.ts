@@ -7,6 +7,7 @@ import { commandContext, CONNECTION_HELP, OUTPUT_HELP, type CommandContext } fro
 import { api } from '../errors.js';
 import { UsageError } from '../flags.js';
 import { out, printSecret, wrapAtLength } from '../output.js';
+import type { CofferClient, Envelope } from '../../client/client.js';
 
 export const help = `Usage: coffer lease <subcommand> [options] ID
 
@@ -33,6 +34,11 @@ Options:
 ${OUTPUT_HELP}
 ${CONNECTION_HELP}`;
 
+/** Every sys/leases call goes out as a PUT, as the vault CLI sends them (the method shows in error messages). */
+async function put(client: CofferClient, path: string, body: Record<string, unknown>): Promise<Envelope | null> {
+  return ((await client.call('PUT', path, { body })).json ?? null) as Envelope | null;
+}
+
 function leaseId(ctx: CommandContext): string {
   const args = ctx.args.positional;
   if (args.length === 0) throw new UsageError('Missing ID!');
@@ -46,7 +52,7 @@ async function renew(argv: string[]): Promise<number> {
   ]);
   const id = leaseId(ctx);
   const increment = durationFlag(ctx, 'increment') ?? durationFlag(ctx, 'i') ?? 0;
-  const res = await api(`Error renewing ${id}`, async () => (await ctx.client()).write('sys/leases/renew', { lease_id: id, increment }));
+  const res = await api(`Error renewing ${id}`, async () => put(await ctx.client(), 'sys/leases/renew', { lease_id: id, increment }));
   return printSecret(ctx, res);
 }
 
@@ -67,16 +73,16 @@ async function revoke(argv: string[]): Promise<number> {
   const prefixPath = id.replace(/^\/+/, '');
   if (force) {
     process.stderr.write(wrapAtLength('Warning! Force-removing leases can cause coffer to become out of sync with secret engines!') + '\n');
-    await api(`Error force revoking leases with prefix ${id}`, () => client.write(`sys/leases/revoke-force/${prefixPath}`, {}));
+    await api(`Error force revoking leases with prefix ${id}`, () => put(client, `sys/leases/revoke-force/${prefixPath}`, {}));
     await out(`Success! Force revoked any leases with prefix: ${id}\n`);
     return 0;
   }
   if (prefix) {
-    await api(`Error revoking leases with prefix ${id}`, () => client.write(`sys/leases/revoke-prefix/${prefixPath}`, { sync }));
+    await api(`Error revoking leases with prefix ${id}`, () => put(client, `sys/leases/revoke-prefix/${prefixPath}`, { sync }));
     await out(sync ? `Success! Revoked any leases with prefix: ${id}\n` : 'All revocation operations queued successfully!\n');
     return 0;
   }
-  await api(`Error revoking lease ${id}`, () => client.write('sys/leases/revoke', { lease_id: id, sync }));
+  await api(`Error revoking lease ${id}`, () => put(client, 'sys/leases/revoke', { lease_id: id, sync }));
   await out(sync ? `Success! Revoked lease: ${id}\n` : 'All revocation operations queued successfully!\n');
   return 0;
 }
@@ -84,7 +90,7 @@ async function revoke(argv: string[]): Promise<number> {
 async function lookup(argv: string[]): Promise<number> {
   const ctx = commandContext(argv, []);
   const id = leaseId(ctx);
-  const res = await api(`error looking up lease id ${id}`, async () => (await ctx.client()).write('sys/leases/lookup', { lease_id: id }));
+  const res = await api(`error looking up lease id ${id}`, async () => put(await ctx.client(), 'sys/leases/lookup', { lease_id: id }));
   return printSecret(ctx, res);
 }
 

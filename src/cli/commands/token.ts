@@ -175,7 +175,7 @@ async function revoke(argv: string[]): Promise<number> {
     if (self) await client.write('auth/token/revoke-self', {});
     else if (accessor) await client.write('auth/token/revoke-accessor', { accessor: token });
     else if (mode === 'orphan') await client.write('auth/token/revoke-orphan', { token });
-    else if (mode === 'path') await client.write(`sys/leases/revoke-prefix/${token.replace(/^\/+/, '')}`, {});
+    else if (mode === 'path') await client.call('PUT', `sys/leases/revoke-prefix/${token.replace(/^\/+/, '')}`, { body: {} }); // a PUT, as vault sends it
     else await client.write('auth/token/revoke', { token });
   });
   await out('Success! Revoked token (if it existed)\n');

@@ -121,8 +121,9 @@ export function sealPaths(core: Core): PathSpec[] {
               replication_dr_mode: 'disabled',
               server_time_utc: Math.floor(Date.now() / 1000),
               version: core.version,
-              cluster_name: 'coffer-cluster',
-              cluster_id: core.clusterId ?? undefined,
+              // Only once unsealed, as Vault reports them.
+              cluster_name: core.sealed ? undefined : 'coffer-cluster',
+              cluster_id: core.sealed ? undefined : (core.clusterId ?? undefined),
             },
             status,
           );
