@@ -168,7 +168,9 @@ export class LeaseManager {
     const warnings: string[] = [];
     const req = this.engineRequest(entry, live, 'update', { increment });
     const granted = await live.backend.renew(req, entry.internal);
-    let ttl = increment > 0 ? increment : granted.ttl > 0 ? granted.ttl : live.system.defaultLeaseTTL();
+    // The engine knows its own limits (a role's max_ttl) and answers with the TTL it granted; 0 leaves it to
+    // the request's increment, then the mount default.
+    let ttl = granted.ttl > 0 ? granted.ttl : increment > 0 ? increment : live.system.defaultLeaseTTL();
     if (ttl > remaining) {
       warnings.push(`TTL of "${ttl}s" exceeded the effective max_ttl of "${remaining}s"; TTL value is capped accordingly`);
       ttl = remaining;
