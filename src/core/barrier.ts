@@ -120,12 +120,12 @@ export const SEAL_PREFIX = 'core/seal/';
  * server holds nothing decryptable in memory.
  */
 class PlaintextCache {
-  private readonly entries = new Map<string, Buffer>();
+  private readonly entries = new Map<string, { bytes: Buffer; text?: string }>();
   private bytes = 0;
 
   constructor(private readonly maxEntries: number, private readonly maxBytes: number) {}
 
-  get(key: string): Buffer | undefined {
+  get(key: string): { bytes: Buffer; text?: string } | undefined {
     const hit = this.entries.get(key);
     if (hit) {
       // Refresh recency (Map keeps insertion order; the first entry is the least recently used).
@@ -138,7 +138,7 @@ class PlaintextCache {
   set(key: string, value: Buffer): void {
     this.drop(key);
     if (value.length > this.maxBytes / 64) return; // large values would evict everything else
-    this.entries.set(key, value);
+    this.entries.set(key, { bytes: value });
     this.bytes += value.length;
     while (this.entries.size > this.maxEntries || this.bytes > this.maxBytes) {
       this.drop(this.entries.keys().next().value!);
@@ -149,12 +149,12 @@ class PlaintextCache {
     const old = this.entries.get(key);
     if (!old) return;
     this.entries.delete(key);
-    this.bytes -= old.length;
-    old.fill(0);
+    this.bytes -= old.bytes.length;
+    old.bytes.fill(0);
   }
 
   clear(): void {
-    for (const value of this.entries.values()) value.fill(0);
+    for (const value of this.entries.values()) value.bytes.fill(0);
     this.entries.clear();
     this.bytes = 0;
   }
@@ -202,13 +202,21 @@ export class Barrier implements Storage {
   async get(key: string): Promise<Buffer | null> {
     this.currentKeyring();
     const cached = this.cache.get(key);
-    if (cached) return Buffer.from(cached);
+    if (cached) return Buffer.from(cached.bytes);
     const generation = this.writeGeneration;
     const blob = await this.physical.get(key);
     if (!blob) return null;
     const plain = this.decrypt(key, blob);
     if (generation === this.writeGeneration) this.cache.set(key, Buffer.from(plain));
     return plain;
+  }
+
+  /** Like get(), as text; cached values are decoded once and shared (strings are immutable, so no copy). */
+  async getText(key: string): Promise<string | null> {
+    this.currentKeyring();
+    const cached = this.cache.get(key);
+    if (cached) return (cached.text ??= cached.bytes.toString('utf8'));
+    return (await this.get(key))?.toString('utf8') ?? null;
   }
 
   async put(key: string, value: Buffer): Promise<void> {

@@ -10,6 +10,8 @@ export interface StorageOp {
 
 export interface Storage {
   get(key: string): Promise<Buffer | null>;
+  /** Optional: the value as UTF-8 text, for stores that can serve it without copying (JSON records). */
+  getText?(key: string): Promise<string | null>;
   put(key: string, value: Buffer): Promise<void>;
   delete(key: string): Promise<void>;
   /** Direct children of `prefix` (which ends in `/` or is empty): leaf names, and folder names ending in `/`. */

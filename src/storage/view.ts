@@ -12,6 +12,7 @@ export class StorageView implements Storage {
   }
 
   get(key: string) { return this.inner.get(this.full(key)); }
+  getText(key: string) { return this.inner.getText ? this.inner.getText(this.full(key)) : this.get(key).then((b) => b?.toString('utf8') ?? null); }
   put(key: string, value: Buffer) { return this.inner.put(this.full(key), value); }
   delete(key: string) { return this.inner.delete(this.full(key)); }
   list(prefix: string) { return this.inner.list(this.full(prefix)); }
@@ -24,8 +25,9 @@ export class StorageView implements Storage {
   }
 
   async getJSON<T>(key: string): Promise<T | null> {
-    const raw = await this.get(key);
-    return raw ? (JSON.parse(raw.toString('utf8')) as T) : null;
+    // The barrier can hand out its cached text directly, saving a copy and a decode per read.
+    const text = this.inner.getText ? await this.inner.getText(this.full(key)) : (await this.get(key))?.toString('utf8');
+    return text ? (JSON.parse(text) as T) : null;
   }
 
   putJSON(key: string, value: unknown): Promise<void> {
