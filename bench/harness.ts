@@ -5,6 +5,7 @@
  * an event loop with it. Children are registered and killed on every exit path, failures included.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
@@ -185,7 +186,7 @@ export interface RunFigures {
 }
 
 /** utime+stime of a process in ms from /proc/PID/stat, or NaN off Linux. */
-function processCpuMs(pid: number | undefined): number {
+export function processCpuMs(pid: number | undefined): number {
   if (pid === undefined) return NaN;
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -253,7 +254,7 @@ export async function runLoad(target: LoadTarget, seconds: number, s: LoadSettin
 }
 
 /** Response times in ms, grown by doubling; percentiles by sorting once. */
-class LatencyRecorder {
+export class LatencyRecorder {
   private values = new Float64Array(1 << 16);
   private n = 0;
   private sorted = false;
@@ -266,6 +267,17 @@ class LatencyRecorder {
     }
     this.values[this.n++] = ms;
     this.sorted = false;
+  }
+
+  get count(): number {
+    return this.n;
+  }
+
+  /** Largest value recorded, NaN when none. */
+  get max(): number {
+    let m = NaN;
+    for (let i = 0; i < this.n; i++) if (!(this.values[i] <= m)) m = this.values[i];
+    return m;
   }
 
   percentile(p: number): number {
@@ -331,3 +343,121 @@ export function table(headers: string[], rows: string[][], alignRight: boolean[]
 export const fmtInt = (n: number) => Math.round(n).toLocaleString('en-US');
 export const fmtMs = (n: number) => n.toFixed(2);
 export const fmtPct = (n: number) => `${(n * 100).toFixed(1)} %`;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Hand-driven load (operations autocannon cannot express: multi-request sequences, non-HTTP baselines)
+// ---------------------------------------------------------------------------------------------------------------
+
+export interface JsonAnswer {
+  status: number;
+  /** Parsed body, or null when empty or not JSON. */
+  json: unknown;
+  text: string;
+}
+
+/**
+ * One HTTP request with a JSON body over `agent` (give it `keepAlive: true` so that measured requests reuse
+ * connections). Never throws on a non-2xx status; network errors reject.
+ */
+export function httpJson(
+  agent: http.Agent,
+  addr: string,
+  method: string,
+  urlPath: string,
+  opts: { token?: string; body?: unknown; timeoutMs?: number } = {},
+): Promise<JsonAnswer> {
+  const url = new URL(urlPath, addr);
+  const payload = opts.body === undefined ? undefined : Buffer.from(JSON.stringify(opts.body));
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        agent,
+        host: url.hostname,
+        port: url.port,
+        path: `${url.pathname}${url.search}`,
+        method,
+        headers: {
+          ...(opts.token ? { 'x-vault-token': opts.token } : {}),
+          ...(payload ? { 'content-type': 'application/json', 'content-length': String(payload.length) } : {}),
+        },
+        timeout: opts.timeoutMs ?? 30_000,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (d: Buffer) => chunks.push(d));
+        res.on('error', reject);
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let json: unknown = null;
+          try {
+            json = text ? JSON.parse(text) : null;
+          } catch {
+            json = null;
+          }
+          resolve({ status: res.statusCode ?? 0, json, text });
+        });
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`${method} ${urlPath}: no answer within ${opts.timeoutMs ?? 30_000} ms`)));
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+export interface ClosedLoopFigures {
+  /** Completed operations per second over the run's wall time. */
+  rate: number;
+  ops: number;
+  wallMs: number;
+  /** Per-operation latency (ms) of the completed operations. */
+  latency: LatencyRecorder;
+  /** Extra recorders the operation filled in (per step), by name. */
+  steps: Map<string, LatencyRecorder>;
+  /** Operations that reported failure (returned false); not in `ops`, `rate` or `latency`. */
+  failures: number;
+}
+
+/**
+ * `concurrency` workers each run `op` back to back until `seconds` have passed (an operation under way then is
+ * finished and counted). An operation that resolves to `false` is an expected kind of failure (an error answer
+ * the benchmark reports): counted in `failures`, left out of the rate and the latencies. An operation that
+ * throws stops every worker and rejects: figures from such a run would mean nothing. `op` may time its own
+ * steps through `step(name, ms)`.
+ */
+export async function closedLoop(
+  concurrency: number,
+  seconds: number,
+  op: (worker: number, step: (name: string, ms: number) => void) => Promise<void | boolean>,
+): Promise<ClosedLoopFigures> {
+  const latency = new LatencyRecorder();
+  const steps = new Map<string, LatencyRecorder>();
+  const step = (name: string, ms: number) => {
+    let r = steps.get(name);
+    if (!r) steps.set(name, (r = new LatencyRecorder()));
+    r.add(ms);
+  };
+  let failed: unknown = null;
+  let failures = 0;
+  const t0 = performance.now();
+  const deadline = t0 + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: concurrency }, async (_, worker) => {
+      while (failed === null && performance.now() < deadline) {
+        const s = performance.now();
+        try {
+          if ((await op(worker, step)) === false) {
+            failures++;
+            continue;
+          }
+        } catch (err) {
+          failed ??= err;
+          return;
+        }
+        latency.add(performance.now() - s);
+      }
+    }),
+  );
+  const wallMs = performance.now() - t0;
+  if (failed !== null) throw failed;
+  return { rate: (latency.count * 1000) / wallMs, ops: latency.count, wallMs, latency, steps, failures };
+}

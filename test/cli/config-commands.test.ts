@@ -2,51 +2,16 @@
  * `coffer secrets|auth|policy|audit ...` run as real child processes against an in-process dev server, with
  * stdout, stderr and exit codes checked exactly against what the vault CLI prints for the same commands.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { client, startDevServer, type TestServer } from '../helpers/server.js';
-import { runCoffer } from '../helpers/process.js';
+import { cliDevServer } from '../helpers/cli.js';
+import { client } from '../helpers/server.js';
 
-// An inherited output format would change every table below.
-delete process.env.COFFER_FORMAT;
-delete process.env.VAULT_FORMAT;
-
-let srv: TestServer;
-let root: ReturnType<typeof client>;
-let dir: string;
-let env: Record<string, string>;
-
-before(async () => {
-  srv = await startDevServer();
-  root = client(srv.addr, srv.token);
-  dir = mkdtempSync(path.join(tmpdir(), 'coffer-config-cli-'));
-  // The VAULT_ names, as a runbook written for vault sets them; the COFFER_ ones blanked so an inherited
-  // environment cannot win, and HOME away from any real token helper file.
-  env = { VAULT_ADDR: srv.addr, VAULT_TOKEN: srv.token, COFFER_ADDR: '', COFFER_TOKEN: '', HOME: dir };
-});
-
-after(async () => {
-  // Audit devices first, so nothing writes into the directory while it is removed.
-  if (root) for (const p of Object.keys((await root.get('sys/audit')).body?.data ?? {})) await root.delete(`sys/audit/${p}`);
-  await srv?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
-
-function coffer(args: string[], input?: string) {
-  return runCoffer(args, { input, env });
-}
-
-/** Runs, expects exit 0 and an empty stderr, returns stdout. */
-async function ok(args: string[], input?: string): Promise<string> {
-  const r = await coffer(args, input);
-  assert.equal(r.code, 0, `coffer ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
-  assert.equal(r.stderr, '', `coffer ${args.join(' ')} wrote to stderr`);
-  return r.stdout;
-}
+const cli = cliDevServer('coffer-config-cli-');
+const { coffer, ok } = cli;
 
 /** Runs and expects a usage error: exit 1, the message, then the command's help, nothing on stdout. */
 async function usage(args: string[], message: string, helpStart: string) {
@@ -64,7 +29,7 @@ async function apiError(args: string[], method: string, apiPath: string, code: n
     {
       code: 2,
       stdout: '',
-      stderr: `Error: Error making API request.\n\nURL: ${method} ${srv.addr}/v1/${apiPath}\nCode: ${code}. Errors:\n\n* ${message}\n`,
+      stderr: `Error: Error making API request.\n\nURL: ${method} ${cli.srv.addr}/v1/${apiPath}\nCode: ${code}. Errors:\n\n* ${message}\n`,
     },
   );
 }
@@ -72,7 +37,7 @@ async function apiError(args: string[], method: string, apiPath: string, code: n
 const lines = (...l: string[]) => l.join('\n') + '\n';
 
 async function mounts(table: 'mounts' | 'auth'): Promise<Record<string, any>> {
-  const res = await root.get(`sys/${table}`);
+  const res = await cli.root.get(`sys/${table}`);
   assert.equal(res.status, 200, res.text);
   return res.body.data;
 }
@@ -165,7 +130,7 @@ describe('coffer secrets', () => {
     assert.deepEqual(row(detailed, 'sys/').slice(3, 5), ['n/a', 'n/a']);
     assert.equal(row(detailed, 'sys/')[9], 'map[]');
     // The vault CLI's own tune (its Go API client) sends "" for each TTL it leaves alone: accepted, unchanged.
-    const vaultStyle = await root.post('sys/mounts/ttl-kv/tune', { default_lease_ttl: '', max_lease_ttl: '', options: null, force_no_cache: false });
+    const vaultStyle = await cli.root.post('sys/mounts/ttl-kv/tune', { default_lease_ttl: '', max_lease_ttl: '', options: null, force_no_cache: false });
     assert.equal(vaultStyle.status, 204, vaultStyle.text);
     assert.deepEqual((await mounts('mounts'))['ttl-kv/'].config, { default_lease_ttl: 1800, max_lease_ttl: 43200, force_no_cache: false });
     // Every line is padded the same way: the UUID column starts at the same offset on each row.
@@ -279,7 +244,7 @@ describe('coffer auth', () => {
       ) + '\n',
     );
     // Back to the system defaults, as vault's "system" value does.
-    const reset = await root.post('sys/auth/token/tune', { default_lease_ttl: 'system', max_lease_ttl: 'system' });
+    const reset = await cli.root.post('sys/auth/token/tune', { default_lease_ttl: 'system', max_lease_ttl: 'system' });
     assert.equal(reset.status, 204, reset.text);
   });
 
@@ -313,7 +278,7 @@ path "secret/metadata/my-app/*" {
 describe('coffer policy', () => {
   test('write from a heredoc on stdin, read it back, list it', async () => {
     // As in: coffer policy write My-App - <<EOF ... EOF (names are lowercased, with a warning, like vault).
-    const r = await coffer(['policy', 'write', 'My-App', '-'], APP_POLICY);
+    const r = await coffer(['policy', 'write', 'My-App', '-'], { input: APP_POLICY });
     assert.deepEqual(r, { code: 0, stdout: 'Success! Uploaded policy: my-app\n', stderr: 'Policy name was converted from "My-App" to "my-app"\n' });
     const [read, readJson, readYaml, list, listJson, listYaml] = await Promise.all([
       ok(['policy', 'read', 'my-app']),
@@ -332,22 +297,22 @@ describe('coffer policy', () => {
   });
 
   test('write from a file; the policy is enforced for a token holding it', async () => {
-    const file = path.join(dir, 'ops.hcl');
+    const file = path.join(cli.dir, 'ops.hcl');
     writeFileSync(file, 'path "kv/data/ops/*" { capabilities = ["create", "update", "read"] }\n');
     assert.equal(await ok(['policy', 'write', 'ops', file]), 'Success! Uploaded policy: ops\n');
-    const created = await root.post('auth/token/create', { policies: ['ops'] });
+    const created = await cli.root.post('auth/token/create', { policies: ['ops'] });
     assert.equal(created.status, 200, created.text);
-    const caps = await client(srv.addr, created.body.auth.client_token).post('sys/capabilities-self', { paths: ['kv/data/ops/x'] });
+    const caps = await client(cli.srv.addr, created.body.auth.client_token).post('sys/capabilities-self', { paths: ['kv/data/ops/x'] });
     assert.deepEqual(caps.body.data['kv/data/ops/x'], ['create', 'read', 'update']);
   });
 
   test('read of a missing policy, bad policies and unreadable files exit 2', async () => {
     assert.deepEqual(await coffer(['policy', 'read', 'nope']), { code: 2, stdout: '', stderr: 'No policy named: nope\n' });
-    const bad = await coffer(['policy', 'write', 'bad', '-'], 'path "x" {\n  capabilities = ["read", "bogus"]\n}\n');
+    const bad = await coffer(['policy', 'write', 'bad', '-'], { input: 'path "x" {\n  capabilities = ["read", "bogus"]\n}\n' });
     assert.equal(bad.code, 2);
     assert.equal(bad.stdout, '');
     assert.match(bad.stderr, /^Error: Error making API request\.\n\nURL: POST .*\/v1\/sys\/policies\/acl\/bad\nCode: 400\. Errors:\n\n\* failed to parse policy: .*invalid capability "bogus"\n$/);
-    const missing = path.join(dir, 'absent.hcl');
+    const missing = path.join(cli.dir, 'absent.hcl');
     assert.deepEqual(await coffer(['policy', 'write', 'x', missing]), {
       code: 2,
       stdout: '',
@@ -363,7 +328,7 @@ describe('coffer policy', () => {
   });
 
   test('fmt rewrites a messy file canonically, keeping block order and comments, and is idempotent', async () => {
-    const file = path.join(dir, 'messy.hcl');
+    const file = path.join(cli.dir, 'messy.hcl');
     writeFileSync(
       file,
       [
@@ -422,7 +387,7 @@ describe('coffer policy', () => {
   });
 
   test('fmt turns a JSON policy into HCL', async () => {
-    const file = path.join(dir, 'p.json');
+    const file = path.join(cli.dir, 'p.json');
     writeFileSync(file, JSON.stringify({ path: { 'secret/*': { capabilities: ['read'] }, 'sys/*': { policy: 'deny' } } }));
     assert.equal(await ok(['policy', 'fmt', file]), `Success! Formatted policy: ${file}\n`);
     assert.equal(readFileSync(file, 'utf8'), lines('path "secret/*" {', '  capabilities = ["read"]', '}', '', 'path "sys/*" {', '  policy = "deny"', '}'));
@@ -437,18 +402,18 @@ describe('coffer policy', () => {
     ];
     await Promise.all(
       cases.map(async ([name, text, message]) => {
-        const file = path.join(dir, name);
+        const file = path.join(cli.dir, name);
         writeFileSync(file, text);
         assert.deepEqual(await coffer(['policy', 'fmt', file]), { code: 2, stdout: '', stderr: `Error: failed to parse policy file "${file}": ${message}\n` });
         assert.equal(readFileSync(file, 'utf8'), text);
       }),
     );
-    const unclosed = path.join(dir, 'unclosed.hcl');
+    const unclosed = path.join(cli.dir, 'unclosed.hcl');
     writeFileSync(unclosed, 'path "x" {\n  capabilities = ["read"]\n');
     const r = await coffer(['policy', 'fmt', unclosed]);
     assert.equal(r.code, 2);
     assert.ok(r.stderr.startsWith(`Error: failed to parse policy file "${unclosed}": `), r.stderr);
-    const missing = path.join(dir, 'missing.hcl');
+    const missing = path.join(cli.dir, 'missing.hcl');
     assert.deepEqual(await coffer(['policy', 'fmt', missing]), { code: 2, stdout: '', stderr: `Error: cannot read policy file "${missing}": no such file or directory\n` });
   });
 
@@ -474,8 +439,8 @@ describe('coffer audit', () => {
   });
 
   test('enable file devices, list them, disable them', async () => {
-    const logFile = path.join(dir, 'audit.log');
-    const second = path.join(dir, 'second.log');
+    const logFile = path.join(cli.dir, 'audit.log');
+    const second = path.join(cli.dir, 'second.log');
     const enabled = await Promise.all([
       ok(['audit', 'enable', 'file', `file_path=${logFile}`]),
       ok(['audit', 'enable', '-path=ops/second', '-description=ops copy', 'file', `file_path=${second}`, 'mode=0640']),

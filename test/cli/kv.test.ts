@@ -3,51 +3,22 @@
  * for byte against what the vault CLI prints (headers, Key/Value tables, "n/a" for empty cells, messages,
  * exit codes).
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { client, startDevServer, type TestServer } from '../helpers/server.js';
-import { runCoffer } from '../helpers/process.js';
+import { cliDevServer } from '../helpers/cli.js';
 
-let srv: TestServer;
-let root: ReturnType<typeof client>;
-let dir: string;
-let env: Record<string, string>;
-
-before(async () => {
-  srv = await startDevServer();
-  root = client(srv.addr, srv.token);
-  dir = mkdtempSync(path.join(tmpdir(), 'coffer-kv-test-'));
-  // The VAULT_ names, as a runbook written for vault sets them; COFFER_ ones blanked so that an inherited
-  // environment cannot take precedence, and HOME pointed away from any real token helper file.
-  env = { VAULT_ADDR: srv.addr, VAULT_TOKEN: srv.token, COFFER_ADDR: '', COFFER_TOKEN: '', HOME: dir };
+const cli = cliDevServer('coffer-kv-test-', async ({ root }) => {
   const mounted = await root.post('sys/mounts/kv1', { type: 'kv' });
   assert.equal(mounted.status, 204, mounted.text);
 });
-
-after(async () => {
-  await srv?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
-
-function coffer(args: string[], opts: { input?: string; env?: Record<string, string> } = {}) {
-  return runCoffer(args, { input: opts.input, env: { ...env, ...(opts.env ?? {}) } });
-}
-
-/** Runs and expects success with nothing on stderr; returns stdout. */
-async function ok(args: string[], opts: { input?: string; env?: Record<string, string> } = {}): Promise<string> {
-  const r = await coffer(args, opts);
-  assert.equal(r.code, 0, `coffer ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
-  assert.equal(r.stderr, '', `coffer ${args.join(' ')} wrote to stderr`);
-  return r.stdout;
-}
+const { coffer, ok } = cli;
 
 async function keyMetadata(mountAndKey: string): Promise<any> {
   const [mount, ...rest] = mountAndKey.split('/');
-  const res = await root.get(`${mount}/metadata/${rest.join('/')}`);
+  const res = await cli.root.get(`${mount}/metadata/${rest.join('/')}`);
   assert.equal(res.status, 200, res.text);
   return res.body.data;
 }
@@ -107,7 +78,7 @@ describe('coffer kv', { concurrency: true }, () => {
     assert.equal(await ok(['kv', 'get', '-field=password', 'secret/my-api/config']), PASSWORD);
 
     // -format=json is the server's envelope.
-    const api = await root.get('secret/data/my-api/config');
+    const api = await cli.root.get('secret/data/my-api/config');
     const json = JSON.parse(await ok(['kv', 'get', '-format=json', 'secret/my-api/config']));
     delete json.request_id;
     delete api.body.request_id;
@@ -151,7 +122,7 @@ describe('coffer kv', { concurrency: true }, () => {
     const patched = await ok(['kv', 'patch', 'secret/versioned', 'a=patched']);
     const m3 = (await keyMetadata('secret/versioned')).versions['3'];
     assert.equal(patched, lines('==== Secret Path ====', 'secret/data/versioned', '') + metadataBlock(m3, 3));
-    assert.deepEqual((await root.get('secret/data/versioned')).body.data.data, { a: 'patched', b: 'two' });
+    assert.deepEqual((await cli.root.get('secret/data/versioned')).body.data.data, { a: 'patched', b: 'two' });
 
     // -cas on patch: a stale version is refused by the server.
     const stale = await coffer(['kv', 'patch', '-cas=1', 'secret/versioned', 'a=x']);
@@ -160,9 +131,9 @@ describe('coffer kv', { concurrency: true }, () => {
 
     // -method=rw reads, merges and writes back; -remove-data drops a key.
     await ok(['kv', 'patch', '-method=rw', '-mount=secret', 'versioned', 'c=three']);
-    assert.deepEqual((await root.get('secret/data/versioned')).body.data.data, { a: 'patched', b: 'two', c: 'three' });
+    assert.deepEqual((await cli.root.get('secret/data/versioned')).body.data.data, { a: 'patched', b: 'two', c: 'three' });
     await ok(['kv', 'patch', '-remove-data=a', 'secret/versioned', 'b=2']);
-    const latest = (await root.get('secret/data/versioned')).body.data;
+    const latest = (await cli.root.get('secret/data/versioned')).body.data;
     assert.deepEqual(latest.data, { b: '2', c: 'three' });
     assert.equal(latest.metadata.version, 5);
 
@@ -175,14 +146,14 @@ describe('coffer kv', { concurrency: true }, () => {
   });
 
   test('kv patch falls back to read-then-write when the policy lacks "patch"', async () => {
-    const policy = await root.put('sys/policies/acl/kv-no-patch', {
+    const policy = await cli.root.put('sys/policies/acl/kv-no-patch', {
       policy: 'path "secret/data/limited/*" { capabilities = ["create", "read", "update"] }',
     });
     assert.equal(policy.status, 204, policy.text);
-    const created = await root.post('auth/token/create', { policies: ['kv-no-patch'] });
+    const created = await cli.root.post('auth/token/create', { policies: ['kv-no-patch'] });
     assert.equal(created.status, 200, created.text);
     const token = created.body.auth.client_token as string;
-    assert.equal((await root.post('secret/data/limited/x', { data: { a: '1', b: '1' } })).status, 200);
+    assert.equal((await cli.root.post('secret/data/limited/x', { data: { a: '1', b: '1' } })).status, 200);
 
     const r = await coffer(['kv', 'patch', 'secret/limited/x', 'a=2'], { env: { VAULT_TOKEN: token } });
     assert.equal(r.code, 0, r.stderr);
@@ -192,7 +163,7 @@ describe('coffer kv', { concurrency: true }, () => {
     );
     const m2 = (await keyMetadata('secret/limited/x')).versions['2'];
     assert.equal(r.stdout, lines('==== Secret Path ====', 'secret/data/limited/x', '') + metadataBlock(m2, 2));
-    assert.deepEqual((await root.get('secret/data/limited/x')).body.data.data, { a: '2', b: '1' });
+    assert.deepEqual((await cli.root.get('secret/data/limited/x')).body.data.data, { a: '2', b: '1' });
 
     // -method=patch means PATCH only: the 403 is the answer.
     const strict = await coffer(['kv', 'patch', '-method=patch', 'secret/limited/x', 'a=3'], { env: { VAULT_TOKEN: token } });
@@ -321,9 +292,9 @@ describe('coffer kv', { concurrency: true }, () => {
 
   test('kv list: keys and folders, -mount form, json, missing path', async () => {
     await Promise.all([
-      root.post('secret/data/listing/app/one', { data: { a: '1' } }),
-      root.post('secret/data/listing/app/two', { data: { a: '1' } }),
-      root.post('secret/data/listing/app/sub/three', { data: { a: '1' } }),
+      cli.root.post('secret/data/listing/app/one', { data: { a: '1' } }),
+      cli.root.post('secret/data/listing/app/two', { data: { a: '1' } }),
+      cli.root.post('secret/data/listing/app/sub/three', { data: { a: '1' } }),
     ]);
     const expected = lines('Keys', '----', 'one', 'sub/', 'two');
     const [a, b, c] = await Promise.all([
@@ -347,7 +318,7 @@ describe('coffer kv', { concurrency: true }, () => {
 
   test('values from files and stdin: key=@file, key=-, and a lone - with a JSON object', async () => {
     const pem = '-----BEGIN CERTIFICATE-----\nMIIB "quoted" {{not a template}}\n-----END CERTIFICATE-----\n';
-    const file = path.join(dir, 'cert.pem');
+    const file = path.join(cli.dir, 'cert.pem');
     writeFileSync(file, pem);
     await ok(['kv', 'put', 'secret/files/tls', `cert=@${file}`, 'name=web server']);
     // Raw field output: byte for byte the file, its own trailing newline and nothing more.
@@ -355,21 +326,21 @@ describe('coffer kv', { concurrency: true }, () => {
     assert.equal(await ok(['kv', 'get', '-field=name', 'secret/files/tls']), 'web server');
 
     await ok(['kv', 'put', 'secret/files/stdin', 'token=-', 'kind=api'], { input: 's3cr3t from "stdin"' });
-    assert.deepEqual((await root.get('secret/data/files/stdin')).body.data.data, {
+    assert.deepEqual((await cli.root.get('secret/data/files/stdin')).body.data.data, {
       token: 's3cr3t from "stdin"',
       kind: 'api',
     });
 
     const body = { user: 'svc', nested: { list: [1, 2], flag: true }, tmpl: '{{ .Env.HOME }}' };
     await ok(['kv', 'put', 'secret/files/json', '-'], { input: JSON.stringify(body) });
-    assert.deepEqual((await root.get('secret/data/files/json')).body.data.data, body);
+    assert.deepEqual((await cli.root.get('secret/data/files/json')).body.data.data, body);
     // Non-string values: table cells in Go's %v form; -field as JSON.
     const table = await ok(['kv', 'get', 'secret/files/json']);
     assert.ok(table.endsWith(lines('Key       Value', '---       -----', 'nested    map[flag:true list:[1 2]]', 'tmpl      {{ .Env.HOME }}', 'user      svc')), table);
     assert.equal(await ok(['kv', 'get', '-field=nested', 'secret/files/json']), '{"list":[1,2],"flag":true}');
 
     // key=@file for a file that does not exist: a usage error.
-    const noFile = await coffer(['kv', 'put', 'secret/files/x', `a=@${path.join(dir, 'missing.txt')}`]);
+    const noFile = await coffer(['kv', 'put', 'secret/files/x', `a=@${path.join(cli.dir, 'missing.txt')}`]);
     assert.equal(noFile.code, 1);
     assert.match(noFile.stderr, /missing\.txt/);
   });
@@ -445,7 +416,7 @@ describe('coffer kv', { concurrency: true }, () => {
   test('environment: COFFER_ADDR/COFFER_TOKEN win over VAULT_ADDR/VAULT_TOKEN; server errors exit 2', async () => {
     await ok(['kv', 'put', 'secret/env/check', 'who=coffer']);
     const out = await ok(['kv', 'get', '-field=who', 'secret/env/check'], {
-      env: { COFFER_ADDR: srv.addr, COFFER_TOKEN: srv.token, VAULT_ADDR: 'http://127.0.0.1:1', VAULT_TOKEN: 'not-a-token' },
+      env: { COFFER_ADDR: cli.srv.addr, COFFER_TOKEN: cli.srv.token, VAULT_ADDR: 'http://127.0.0.1:1', VAULT_TOKEN: 'not-a-token' },
     });
     assert.equal(out, 'coffer');
 

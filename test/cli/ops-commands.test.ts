@@ -16,8 +16,7 @@ import { mkdtempSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync }
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Backend, BackendFactory } from '../../src/core/backend.js';
-import { secretEngines } from '../../src/engines/index.js';
+import { registerLeaseEngine } from '../helpers/lease-engine.js';
 import { COFFER_BIN, runCoffer, spawnServer, type ServerProcess } from '../helpers/process.js';
 import { client, startDevServer, type TestServer } from '../helpers/server.js';
 
@@ -27,44 +26,11 @@ const tmp = mkdtempSync(path.join(tmpdir(), 'coffer-ops-cli-'));
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 /**
- * A secrets engine issuing leased credentials, for the lease commands (the dev server runs in this process, so
- * registering it here makes `leasetest` mountable). Its "backing system" is these sets: `creds/ROLE` issues a
- * user with `secret: {ttl, renewable, internal}`; the lease manager's revoke and renew calls are recorded.
+ * The engine issuing the leases for the lease commands (the dev server runs in this process, so registering it
+ * here makes it mountable); its revoke and renew calls are recorded, and its revoke can be made to fail (for
+ * -prefix vs -force -prefix).
  */
-const issuedUsers = new Set<string>();
-const revokedUsers = new Set<string>();
-const renewedUsers = new Set<string>();
-/** While on, the engine's revoke fails (for -prefix vs -force -prefix). */
-const failRevoke = { on: false };
-let userCounter = 0;
-const leaseEngine: BackendFactory = {
-  type: 'leasetest',
-  create(): Backend {
-    return {
-      paths: [
-        {
-          pattern: 'creds/(?<role>[\\w-]+)',
-          operations: {
-            read: async (req) => {
-              const user = `${req.params.role}-${++userCounter}`;
-              issuedUsers.add(user);
-              return { data: { username: user }, secret: { ttl: Number(req.data.ttl ?? 0), renewable: true, internal: { user } } };
-            },
-          },
-        },
-      ],
-      async revoke(_req, internal) {
-        if (failRevoke.on) throw new Error('backing system unreachable');
-        revokedUsers.add(internal.user as string);
-      },
-      async renew(_req, internal) {
-        renewedUsers.add(internal.user as string);
-        return { ttl: 0, renewable: true };
-      },
-    };
-  },
-};
-secretEngines.push(leaseEngine);
+const leases = registerLeaseEngine('leasetest-ops');
 
 /** Environment of every CLI run: no address or token inherited from the test's own environment. */
 function baseEnv(addr: string, home: string, extra: Record<string, string> = {}): Record<string, string> {
@@ -267,7 +233,7 @@ describe('coffer ops commands', { concurrency: true }, () => {
       child.stdin.write(`${keys[1]}\nignored second line\n`);
       const code = await new Promise<number | null>((resolve) => {
         const timer = setTimeout(() => child.kill('SIGKILL'), 15_000); // still waiting for the pipe to close: fail
-        child.on('exit', (c) => {
+        child.on('close', (c) => { // 'close': stdout/stderr fully read
           clearTimeout(timer);
           resolve(c);
         });
@@ -372,7 +338,7 @@ describe('coffer ops commands', { concurrency: true }, () => {
       });
       const code = await new Promise<number | null>((resolve) => {
         const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-        child.on('exit', (c) => {
+        child.on('close', (c) => { // 'close': stdout/stderr fully read
           clearTimeout(timer);
           resolve(c);
         });
@@ -460,7 +426,7 @@ describe('coffer ops commands', { concurrency: true }, () => {
       assert.equal(res.status, 200, res.text);
       assert.match(res.body.lease_id, new RegExp(`^dyn/creds/${role}/[A-Za-z0-9]+$`));
       assert.deepEqual([res.body.lease_duration, res.body.renewable], [ttl, true]);
-      assert.ok(issuedUsers.has(res.body.data.username));
+      assert.ok(leases.issued.has(res.body.data.username));
       return { leaseId: res.body.lease_id, user: res.body.data.username };
     }
     const leaseLookupApi = (leaseId: string) => rootApi().put('sys/leases/lookup', { lease_id: leaseId });
@@ -474,7 +440,7 @@ describe('coffer ops commands', { concurrency: true }, () => {
       devServer = srv;
       home = path.join(tmp, 'home-dev');
       mkdirSync(home);
-      const mount = await rootApi().post('sys/mounts/dyn', { type: 'leasetest' });
+      const mount = await rootApi().post('sys/mounts/dyn', { type: leases.type });
       assert.equal(mount.status, 204, mount.text);
     });
 
@@ -900,7 +866,7 @@ describe('coffer ops commands', { concurrency: true }, () => {
         ]),
         stderr: '',
       });
-      assert.ok(renewedUsers.has(user), 'the engine was asked to renew');
+      assert.ok(leases.renewed.has(user), 'the engine was asked to renew');
       const after1h = (await leaseLookupApi(leaseId)).body.data;
       assert.ok(after1h.ttl > 3590, String(after1h.ttl));
       assert.notEqual(after1h.last_renewal, null);
@@ -931,13 +897,13 @@ describe('coffer ops commands', { concurrency: true }, () => {
       const b = await issue('rev');
       assert.deepEqual(await run(['lease', 'revoke', a.leaseId]), { code: 0, stdout: QUEUED, stderr: '' });
       // Coffer revokes before answering even when not asked to wait.
-      assert.ok(revokedUsers.has(a.user));
+      assert.ok(leases.revoked.has(a.user));
       assert.equal((await leaseLookupApi(a.leaseId)).status, 400);
-      assert.ok(!revokedUsers.has(b.user), 'only that lease');
+      assert.ok(!leases.revoked.has(b.user), 'only that lease');
       assert.equal((await leaseLookupApi(b.leaseId)).status, 200);
 
       assert.deepEqual(await run(['lease', 'revoke', '-sync', b.leaseId]), { code: 0, stdout: `Success! Revoked lease: ${b.leaseId}\n`, stderr: '' });
-      assert.ok(revokedUsers.has(b.user));
+      assert.ok(leases.revoked.has(b.user));
       // A revoked lease can no longer be looked up or renewed.
       assert.deepEqual(await run(['lease', 'lookup', b.leaseId]), {
         code: 2,
@@ -962,10 +928,10 @@ describe('coffer ops commands', { concurrency: true }, () => {
       const beside = await issue('bulk-other'); // same leading characters, another path
       assert.deepEqual(await run(['lease', 'revoke', '-prefix', 'dyn/creds/bulk']), { code: 0, stdout: QUEUED, stderr: '' });
       for (const l of bulk) {
-        assert.ok(revokedUsers.has(l.user), l.user);
+        assert.ok(leases.revoked.has(l.user), l.user);
         assert.equal((await leaseLookupApi(l.leaseId)).status, 400);
       }
-      assert.ok(!revokedUsers.has(beside.user));
+      assert.ok(!leases.revoked.has(beside.user));
       assert.equal((await leaseLookupApi(beside.leaseId)).status, 200);
 
       const more = [await issue('more'), await issue('more')];
@@ -975,7 +941,7 @@ describe('coffer ops commands', { concurrency: true }, () => {
         stderr: '',
       });
       for (const l of more) {
-        assert.ok(revokedUsers.has(l.user), l.user);
+        assert.ok(leases.revoked.has(l.user), l.user);
         assert.equal((await leaseLookupApi(l.leaseId)).status, 400);
       }
       assert.equal((await leaseLookupApi(beside.leaseId)).status, 200);
@@ -992,7 +958,7 @@ describe('coffer ops commands', { concurrency: true }, () => {
     test('lease revoke -force -prefix removes leases the engine cannot revoke, where -prefix fails (exit 2)', async () => {
       const stuck = await issue('stuck');
       const warning = 'Warning! Force-removing leases can cause coffer to become out of sync with\nsecret engines!\n';
-      failRevoke.on = true;
+      leases.failRevoke = true;
       try {
         assert.deepEqual(await run(['lease', 'revoke', '-prefix', 'dyn/creds/stuck']), {
           code: 2,
@@ -1022,7 +988,7 @@ describe('coffer ops commands', { concurrency: true }, () => {
           stderr: warning,
         });
         assert.equal((await leaseLookupApi(stuck.leaseId)).status, 400);
-        assert.ok(!revokedUsers.has(stuck.user), 'removed from coffer without the engine revoking it: what -force is for');
+        assert.ok(!leases.revoked.has(stuck.user), 'removed from coffer without the engine revoking it: what -force is for');
         // -f is the short form; nothing left under the prefix is still a success.
         assert.deepEqual(await run(['lease', 'revoke', '-f', '-prefix', 'dyn/creds/stuck']), {
           code: 0,
@@ -1030,7 +996,7 @@ describe('coffer ops commands', { concurrency: true }, () => {
           stderr: warning,
         });
       } finally {
-        failRevoke.on = false;
+        leases.failRevoke = false;
       }
     });
 

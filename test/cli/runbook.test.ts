@@ -11,31 +11,16 @@
  * Then the bad-input cases as separate tests: unknown command or flag, missing server, missing -field; and
  * token revocation through `lease revoke -prefix auth/token/create`.
  */
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { client, startDevServer, type TestServer } from '../helpers/server.js';
+import { cliDevServer } from '../helpers/cli.js';
 import { COFFER_BIN, runCoffer } from '../helpers/process.js';
 
-let srv: TestServer;
-let root: ReturnType<typeof client>;
-let tmp: string;
-
-before(async () => {
-  srv = await startDevServer();
-  root = client(srv.addr, srv.token);
-  tmp = mkdtempSync(path.join(tmpdir(), 'coffer-runbook-'));
-});
-
-after(async () => {
-  // Audit devices first, so that nothing writes into the directory while it is removed.
-  if (root) for (const p of Object.keys((await root.get('sys/audit')).body?.data ?? {})) await root.delete(`sys/audit/${p}`);
-  await srv?.close();
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
-});
+// A dev server; the runbook's directory, its HOME and the bad-input cases' HOME go into the temporary directory.
+const cli = cliDevServer('coffer-runbook-');
 
 // ---------------------------------------------------------------------------------------------------------------
 // The runbook. Plain bash as an operator writes it for vault; only the word `vault` is replaced. No backticks
@@ -324,7 +309,7 @@ function runScript(dir: string, env: Record<string, string>, timeoutMs = 50_000)
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('exit', (code, signal) => {
+    child.on('close', (code, signal) => { // 'close': stdout/stderr fully read
       clearTimeout(timer);
       resolve({ code: code ?? signal ?? -1, stdout, stderr });
     });
@@ -337,11 +322,11 @@ function runScript(dir: string, env: Record<string, string>, timeoutMs = 50_000)
 
 describe('a vault runbook with `coffer` in place of `vault`', () => {
   test('runs end to end and every command prints what vault prints', async () => {
-    const dir = path.join(tmp, 'runbook');
-    const home = path.join(tmp, 'home');
-    const bin = path.join(tmp, 'bin');
+    const dir = path.join(cli.dir, 'runbook');
+    const home = path.join(cli.dir, 'home');
+    const bin = path.join(cli.dir, 'bin');
     for (const d of [dir, home, bin]) mkdirSync(d);
-    const callLog = path.join(tmp, 'coffer-calls.log');
+    const callLog = path.join(cli.dir, 'coffer-calls.log');
     const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
     // The `coffer` on PATH: logs its subcommand (to count the runbook's commands) and execs the CLI.
     writeFileSync(path.join(bin, 'coffer'), `#!/bin/sh\necho "$1 $2" >> ${q(callLog)}\nexec ${q(process.execPath)} ${q(COFFER_BIN)} "$@"\n`);
@@ -353,8 +338,8 @@ describe('a vault runbook with `coffer` in place of `vault`', () => {
       PATH: [bin, path.dirname(process.execPath), process.env.PATH ?? '/usr/bin:/bin'].join(path.delimiter),
       HOME: home,
       LANG: 'C.UTF-8',
-      VAULT_ADDR: srv.addr,
-      VAULT_TOKEN: srv.token,
+      VAULT_ADDR: cli.srv.addr,
+      VAULT_TOKEN: cli.srv.token,
     };
     const started = Date.now();
     const res = await runScript(dir, env);
@@ -373,11 +358,11 @@ describe('a vault runbook with `coffer` in place of `vault`', () => {
     assert.equal(calls.length, 51, 'one coffer command per step');
 
     // ---- what the server knows now, to fill in run-time values ------------------------------------------------
-    const seal = (await root.get('sys/seal-status')).body;
-    const mounts = (await root.get('sys/mounts')).body.data;
-    const dbMeta = (await root.get('apps/metadata/billing/db')).body.data;
-    const tlsMeta = (await root.get('apps/metadata/billing/tls')).body.data;
-    const apiMeta = (await root.get('apps/metadata/billing/api')).body.data;
+    const seal = (await cli.root.get('sys/seal-status')).body;
+    const mounts = (await cli.root.get('sys/mounts')).body.data;
+    const dbMeta = (await cli.root.get('apps/metadata/billing/db')).body.data;
+    const tlsMeta = (await cli.root.get('apps/metadata/billing/tls')).body.data;
+    const apiMeta = (await cli.root.get('apps/metadata/billing/api')).body.data;
     const [v1, v2] = [dbMeta.versions['1'], dbMeta.versions['2']];
 
     const expectStep = (id: string, stdout: string, stderr = '') => {
@@ -386,7 +371,7 @@ describe('a vault runbook with `coffer` in place of `vault`', () => {
     };
     const secretPath = (p: string, header: string) => lines(header, p, '');
     const permissionDenied = (prefix: string, method: string, p: string) =>
-      `${prefix}: Error making API request.\n\nURL: ${method} ${srv.addr}/v1/${p}\nCode: 403. Errors:\n\n* permission denied\n`;
+      `${prefix}: Error making API request.\n\nURL: ${method} ${cli.srv.addr}/v1/${p}\nCode: 403. Errors:\n\n* permission denied\n`;
 
     // 01 status
     expectStep(
@@ -430,8 +415,8 @@ describe('a vault runbook with `coffer` in place of `vault`', () => {
     assert.equal(readFileSync(path.join(dir, 'cert.out'), 'utf8'), CERT);
     expectStep('08', secretPath('apps/data/billing/api', '==== Secret Path ====') + metadataBlock(apiMeta.versions['1'].created_time, '', 1));
     expectStep('09', `${API_KEY}\n`);
-    assert.deepEqual((await root.get('apps/data/billing/tls')).body.data.data, { certificate: CERT, issuer: 'Billing CA "G2"' });
-    assert.deepEqual((await root.get('apps/data/billing/api')).body.data.data, { key: API_KEY });
+    assert.deepEqual((await cli.root.get('apps/data/billing/tls')).body.data.data, { certificate: CERT, issuer: 'Billing CA "G2"' });
+    assert.deepEqual((await cli.root.get('apps/data/billing/api')).body.data.data, { key: API_KEY });
 
     // 10-12 policy from a heredoc, read back exactly, listed
     expectStep('10', 'Success! Uploaded policy: billing-read\n');
@@ -529,7 +514,7 @@ describe('a vault runbook with `coffer` in place of `vault`', () => {
     // vault says "Error writing data to legacy/config: ..."; coffer's generic commands say "Error: ..." (reported).
     assert.match(
       err.get('36') ?? '',
-      new RegExp(`^(Error|Error writing data to legacy/config): Error making API request\\.\\n\\nURL: POST ${srv.addr}/v1/legacy/config\\nCode: 403\\. Errors:\\n\\n\\* permission denied\\n$`),
+      new RegExp(`^(Error|Error writing data to legacy/config): Error making API request\\.\\n\\nURL: POST ${cli.srv.addr}/v1/legacy/config\\nCode: 403\\. Errors:\\n\\n\\* permission denied\\n$`),
     );
 
     // 37 token lookup of the stored token
@@ -571,7 +556,7 @@ describe('a vault runbook with `coffer` in place of `vault`', () => {
     // 40-41 revoke as admin; the revoked token (still in the token helper) is refused
     expectStep('40', 'Success! Revoked token (if it existed)\n');
     expectStep('41', 'exit code 2\n', permissionDenied('Error looking up token', 'GET', 'auth/token/lookup-self'));
-    assert.equal((await root.post('auth/token/lookup', { token })).status, 400, 'the token is revoked');
+    assert.equal((await cli.root.post('auth/token/lookup', { token })).status, 400, 'the token is revoked');
     // 42 lease revoke -prefix (vault's asynchronous form and message)
     expectStep('42', 'All revocation operations queued successfully!\n');
 
@@ -614,8 +599,8 @@ describe('a vault runbook with `coffer` in place of `vault`', () => {
 describe('bad input in a runbook', () => {
   let home: string;
   const env = (extra: Record<string, string> = {}) => ({
-    COFFER_ADDR: srv.addr,
-    COFFER_TOKEN: srv.token,
+    COFFER_ADDR: cli.srv.addr,
+    COFFER_TOKEN: cli.srv.token,
     VAULT_ADDR: '',
     VAULT_TOKEN: '',
     COFFER_FORMAT: '',
@@ -626,9 +611,9 @@ describe('bad input in a runbook', () => {
   const coffer = (args: string[], extra: Record<string, string> = {}) => runCoffer(args, { env: env(extra) });
 
   before(async () => {
-    home = path.join(tmp, 'home-bad-input');
+    home = path.join(cli.dir, 'home-bad-input');
     mkdirSync(home);
-    const put = await root.post('secret/data/ci/deploy', { data: { password: DB_PASSWORD } });
+    const put = await cli.root.post('secret/data/ci/deploy', { data: { password: DB_PASSWORD } });
     assert.equal(put.status, 200, put.text);
   });
 
@@ -701,7 +686,7 @@ describe('bad input in a runbook', () => {
   // Vault keeps every service token as a lease under the path that created it, so `lease revoke -prefix
   // auth/token/create` revokes the tokens made there; coffer does the same.
   test('lease revoke -prefix auth/token/create revokes the tokens created there, as in vault', async () => {
-    const created = await root.post('auth/token/create', { policies: ['default'], ttl: '30m' });
+    const created = await cli.root.post('auth/token/create', { policies: ['default'], ttl: '30m' });
     assert.equal(created.status, 200, created.text);
     const token = created.body.auth.client_token as string;
     assert.deepEqual(await coffer(['lease', 'revoke', '-sync', '-prefix', 'auth/token/create']), {
@@ -709,6 +694,6 @@ describe('bad input in a runbook', () => {
       stdout: 'Success! Revoked any leases with prefix: auth/token/create\n',
       stderr: '',
     });
-    assert.equal((await root.post('auth/token/lookup', { token })).status, 400, 'the token was revoked with its lease');
+    assert.equal((await cli.root.post('auth/token/lookup', { token })).status, 400, 'the token was revoked with its lease');
   });
 });

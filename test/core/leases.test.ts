@@ -9,44 +9,13 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Backend, BackendFactory } from '../../src/core/backend.js';
-import { secretEngines } from '../../src/engines/index.js';
 import { startServer, type RunningServer } from '../../src/server/server.js';
 import { MAX_ATTEMPTS } from '../../src/core/leases/manager.js';
+import { registerLeaseEngine } from '../helpers/lease-engine.js';
 import { client, startDevServer } from '../helpers/server.js';
 
-const live = new Set<string>();
-const failing = { on: false, revokeCalls: 0 };
-let counter = 0;
-
-const testEngine: BackendFactory = {
-  type: 'leasetest',
-  create(): Backend {
-    return {
-      paths: [
-        {
-          pattern: 'creds/(?<role>[\\w-]+)',
-          operations: {
-            read: async (req) => {
-              const user = `${req.params.role}-${++counter}`;
-              live.add(user);
-              return { data: { username: user }, secret: { ttl: Number(req.data.ttl ?? 0), renewable: true, internal: { user } } };
-            },
-          },
-        },
-      ],
-      async revoke(_req, internal) {
-        failing.revokeCalls++;
-        if (failing.on) throw new Error('backing system unreachable');
-        live.delete(internal.user as string);
-      },
-      async renew() {
-        return { ttl: 0, renewable: true };
-      },
-    };
-  },
-};
-secretEngines.push(testEngine);
+const engine = registerLeaseEngine('leasetest');
+const { live } = engine;
 
 const until = async (cond: () => boolean | Promise<boolean>, ms = 8000) => {
   const end = Date.now() + ms;
@@ -61,7 +30,7 @@ test('lease manager over the API', async (t) => {
   const srv = await startDevServer();
   srv.server.core.leases.retryBaseMs = 100;
   const root = client(srv.addr, srv.token);
-  assert.equal((await root.post('sys/mounts/dyn', { type: 'leasetest', config: { max_lease_ttl: '60s' } })).status, 204);
+  assert.equal((await root.post('sys/mounts/dyn', { type: engine.type, config: { max_lease_ttl: '60s' } })).status, 204);
   t.after(() => srv.close());
 
   await t.test('an issued secret gets a lease id under its path, with lookup and list', async () => {
@@ -112,6 +81,10 @@ test('lease manager over the API', async (t) => {
     assert.equal((await root.put('sys/leases/revoke', { lease_id: res.body.lease_id })).status, 204);
     assert.ok(!live.has(res.body.data.username));
     assert.equal((await root.put('sys/leases/revoke', { lease_id: 'dyn/creds/renew/unknown' })).status, 204);
+    // sync=false queues the revocation; the scheduler carries it out right away.
+    const queued = await root.get('dyn/creds/async?ttl=50');
+    assert.equal((await root.put('sys/leases/revoke', { lease_id: queued.body.lease_id, sync: false })).status, 204);
+    await until(() => !live.has(queued.body.data.username));
     assert.equal((await root.put('sys/leases/renew', { lease_id: res.body.lease_id })).status, 400);
   });
 
@@ -149,20 +122,20 @@ test('lease manager over the API', async (t) => {
 
   await t.test('a failing revocation retries with backoff, then succeeds once the backend is back', async () => {
     const res = await root.get('dyn/creds/flaky?ttl=1');
-    failing.on = true;
-    failing.revokeCalls = 0;
+    engine.failRevoke = true;
+    engine.revokeCalls = 0;
     await until(async () => (await root.put('sys/leases/lookup', { lease_id: res.body.lease_id })).body.data.revoke_attempts >= 2);
     const look = await root.put('sys/leases/lookup', { lease_id: res.body.lease_id });
     assert.equal(look.body.data.revoke_error, 'backing system unreachable');
     assert.equal(look.body.data.irrevocable, false);
-    failing.on = false;
+    engine.failRevoke = false;
     await until(() => !live.has(res.body.data.username));
     assert.equal((await root.put('sys/leases/lookup', { lease_id: res.body.lease_id })).status, 400);
   });
 
   await t.test('after repeated failures a lease is irrevocable: kept, visible, counted; revoke-force removes it', async () => {
     const res = await root.get('dyn/creds/dead?ttl=1');
-    failing.on = true;
+    engine.failRevoke = true;
     await until(async () => (await root.put('sys/leases/lookup', { lease_id: res.body.lease_id })).body.data.irrevocable === true, 15000);
     const look = await root.put('sys/leases/lookup', { lease_id: res.body.lease_id });
     assert.equal(look.body.data.revoke_attempts, MAX_ATTEMPTS);
@@ -171,7 +144,7 @@ test('lease manager over the API', async (t) => {
     assert.equal((await root.put('sys/leases/revoke-prefix/dyn/creds/dead')).status, 400);
     assert.equal((await root.put('sys/leases/revoke-force/dyn/creds/dead')).status, 204);
     assert.equal((await root.put('sys/leases/lookup', { lease_id: res.body.lease_id })).status, 400);
-    failing.on = false;
+    engine.failRevoke = false;
     live.delete(res.body.data.username);
   });
 
@@ -199,7 +172,7 @@ test('leases survive a restart; those that expired while down are revoked at sta
     const init = (await anon.put('sys/init', { secret_shares: 1, secret_threshold: 1 })).body;
     await anon.put('sys/unseal', { key: init.keys[0] });
     let root = client(srv.addresses[0], init.root_token);
-    await root.post('sys/mounts/dyn', { type: 'leasetest' });
+    await root.post('sys/mounts/dyn', { type: engine.type });
     const shortLived = (await root.get('dyn/creds/restart?ttl=2')).body;
     const longLived = (await root.get('dyn/creds/restart?ttl=300')).body;
     await srv.close();

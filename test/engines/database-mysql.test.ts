@@ -6,67 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import mysql from 'mysql2/promise';
-import type { MountInfo, Request, Response, SecretLease } from '../../src/core/backend.js';
-import { CofferError } from '../../src/core/errors.js';
-import { dispatch, matchPath, resolveWriteOperation } from '../../src/core/router.js';
-import { databaseBackend, type DatabaseBackend } from '../../src/engines/database/index.js';
-import { MemoryStorage } from '../../src/storage/memory.js';
-import { StorageView } from '../../src/storage/view.js';
-
-// ---- engine harness (the core's steps: match, create-vs-update, validate, handler; revoke/renew direct) ------
-
-type Verb = 'read' | 'write' | 'delete' | 'list';
-
-interface Harness {
-  backend: DatabaseBackend;
-  storage: StorageView;
-  call(verb: Verb, path: string, data?: Record<string, unknown>): Promise<Response | null>;
-  fail(verb: Verb, path: string, data?: Record<string, unknown>): Promise<CofferError>;
-  revoke(internal: Record<string, unknown>): Promise<void>;
-  renew(internal: Record<string, unknown>, increment?: number): Promise<SecretLease>;
-  close(): Promise<void>;
-}
-
-async function harness(): Promise<Harness> {
-  const backend = databaseBackend();
-  const storage = new StorageView(new MemoryStorage(), 'logical/db/');
-  const mount: MountInfo = {
-    path: 'database/', type: 'database', accessor: 'database_1234', uuid: 'db-uuid', description: '',
-    config: { default_lease_ttl: 0, max_lease_ttl: 0 }, options: {},
-  };
-  await backend.initialize!(storage, mount);
-  const request = (operation: Request['operation'], path: string, data: Record<string, unknown>): Request => ({
-    operation, path, params: {}, data: structuredClone(data), query: {}, headers: {}, storage, mount,
-    system: { defaultLeaseTTL: () => 2764800, maxLeaseTTL: () => 2764800 },
-    caller: { policies: ['root'], sudo: true, remoteAddr: '127.0.0.1', displayName: 'token' },
-    requestId: 'req-1',
-  });
-  const h: Harness = {
-    backend,
-    storage,
-    async call(verb, path, data = {}) {
-      const match = matchPath(backend, path);
-      if (!match) throw new CofferError(404, 'unsupported path');
-      const req = request(verb === 'write' ? 'update' : verb, path, data);
-      req.params = match.params;
-      if (verb === 'write') req.operation = await resolveWriteOperation(match.spec, req);
-      return dispatch(match.spec, req);
-    },
-    async fail(verb, path, data) {
-      try {
-        await h.call(verb, path, data);
-      } catch (err) {
-        assert.ok(err instanceof CofferError, `expected CofferError, got ${String(err)}`);
-        return err;
-      }
-      assert.fail(`${verb} ${path} should have failed`);
-    },
-    revoke: (internal) => backend.revoke!(request('delete', 'creds/x', {}), internal),
-    renew: (internal, increment = 0) => backend.renew!(request('update', 'creds/x', { increment }), internal),
-    close: () => backend.cleanup!(),
-  };
-  return h;
-}
+import { databaseHarness as harness, type DatabaseHarness } from '../helpers/engine-harness.js';
 
 // ---- helpers ---------------------------------------------------------------------------------------------
 
@@ -91,7 +31,7 @@ describe('database engine: MariaDB', { timeout: 60_000 }, () => {
   let root: mysql.Connection;
   const db = `coffer_t_${suffix()}`;
   const readonlyCreation = `CREATE USER '{{name}}'@'%' IDENTIFIED BY '{{password}}'; GRANT SELECT ON ${db}.* TO '{{name}}'@'%';`;
-  const configure = (h: Harness, name: string, extra: Record<string, unknown> = {}) =>
+  const configure = (h: DatabaseHarness, name: string, extra: Record<string, unknown> = {}) =>
     h.call('write', `config/${name}`, {
       plugin_name: 'mysql-database-plugin', connection_url: DSN, username: 'root', password: '', allowed_roles: '*', ...extra,
     });

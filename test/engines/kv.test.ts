@@ -1,65 +1,15 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Backend, MountInfo, Operation, Request, Response } from '../../src/core/backend.js';
+import type { Response } from '../../src/core/backend.js';
 import { CofferError } from '../../src/core/errors.js';
-import { dispatch, matchPath, resolveWriteOperation } from '../../src/core/router.js';
+import { matchPath } from '../../src/core/router.js';
 import { kvFactory, kvV2Factory } from '../../src/engines/kv/index.js';
-import { MemoryStorage } from '../../src/storage/memory.js';
-import { StorageView } from '../../src/storage/view.js';
+import { engineHarness } from '../helpers/engine-harness.js';
 
-type Verb = 'read' | 'write' | 'patch' | 'delete' | 'list';
-
-interface Harness {
-  backend: Backend;
-  storage: StorageView;
-  /** Runs one request the way the core does: match, create-vs-update by existence, validate, handler. */
-  call(verb: Verb, path: string, data?: Record<string, unknown>): Promise<Response | null>;
-  /** Like call, but expects a CofferError and returns it. */
-  fail(verb: Verb, path: string, data?: Record<string, unknown>): Promise<CofferError>;
-  lastOperation?: Operation;
-}
-
-function harness(type: 'kv' | 'kv-v2', options: Record<string, string> = {}): Harness {
+/** A fresh kv engine mounted at `secret/` (`kv` takes its version from `options`, as at enable time). */
+function harness(type: 'kv' | 'kv-v2', options: Record<string, string> = {}) {
   const backend = type === 'kv' ? kvFactory.create(options) : kvV2Factory.create(options);
-  const storage = new StorageView(new MemoryStorage(), 'logical/0000/');
-  const mount: MountInfo = {
-    path: 'secret/', type, accessor: 'kv_1234', uuid: '0000', description: '',
-    config: { default_lease_ttl: 0, max_lease_ttl: 0 }, options,
-  };
-  const h: Harness = {
-    backend,
-    storage,
-    async call(verb, path, data = {}) {
-      const match = matchPath(backend, path);
-      if (!match) throw new CofferError(404, 'unsupported path');
-      const req: Request = {
-        operation: verb === 'write' ? 'update' : verb,
-        path,
-        params: match.params,
-        data: structuredClone(data),
-        query: {},
-        headers: {},
-        storage,
-        mount,
-        system: { defaultLeaseTTL: () => 2764800, maxLeaseTTL: () => 2764800 },
-        caller: { policies: ['root'], sudo: true, remoteAddr: '127.0.0.1' },
-        requestId: 'req-1',
-      };
-      if (verb === 'write') req.operation = await resolveWriteOperation(match.spec, req);
-      h.lastOperation = req.operation;
-      return dispatch(match.spec, req);
-    },
-    async fail(verb, path, data) {
-      try {
-        await h.call(verb, path, data);
-      } catch (err) {
-        assert.ok(err instanceof CofferError, `expected CofferError, got ${String(err)}`);
-        return err;
-      }
-      assert.fail(`${verb} ${path} should have failed`);
-    },
-  };
-  return h;
+  return engineHarness(backend, { mount: { path: 'secret/', type, accessor: 'kv_1234', uuid: '0000', options } });
 }
 
 const RFC3339_NANO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;

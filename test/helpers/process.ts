@@ -51,6 +51,7 @@ export function runCoffer(args: string[], opts: { input?: string; env?: Record<s
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
     child.stdin.end(opts.input ?? '');
-    child.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    // 'close', not 'exit': only 'close' guarantees stdout and stderr were read to the end.
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
   });
 }

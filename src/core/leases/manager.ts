@@ -225,11 +225,24 @@ export class LeaseManager {
       const leaseId = (await this.view.get(`token/${tokenId}/${key}`))?.toString();
       if (leaseId) {
         const entry = await this.read(leaseId);
-        // A failing engine must not block revoking the token: the lease stays queued and keeps retrying.
-        if (entry) await this.revokeEntry(entry, false).catch(() => this.queue?.schedule(entry.lease_id, Date.now() + this.retryBaseMs));
+        // A failing engine must not block revoking the token: the lease stays queued and keeps retrying. It is
+        // made due now (and stored so, for restarts): expire() retries only leases past their expiry, so a
+        // lease still inside its TTL would otherwise wait for its natural expiry with its token long gone.
+        if (entry) await this.revokeEntry(entry, false).catch(() => this.revokeLater(entry, this.retryBaseMs));
       }
       await this.view.delete(`token/${tokenId}/${key}`);
     }
+  }
+
+  /**
+   * Makes a lease due now (stored so, for restarts) and leaves the revocation to the scheduler, with its
+   * retries: for `sys/leases/revoke` with `sync=false`, and for leases whose synchronous revocation failed.
+   */
+  async revokeLater(entryOrId: LeaseEntry | string, delayMs = 0): Promise<void> {
+    const entry = typeof entryOrId === 'string' ? await this.read(entryOrId) : entryOrId;
+    if (!entry) return;
+    await this.save({ ...entry, expire_time: Math.min(entry.expire_time, Date.now()) });
+    this.queue?.schedule(entry.lease_id, Date.now() + delayMs);
   }
 
   /** Revokes every lease of a mount (before the mount is disabled); failures are forced out with it. */

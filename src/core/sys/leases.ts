@@ -24,8 +24,10 @@ export function leasePaths(core: Core): PathSpec[] {
     const { entry, ttl, warnings } = await core.leases.renew(leaseId(req), req.data.increment ?? 0);
     return { lease: { id: entry.lease_id, duration: ttl, renewable: entry.renewable }, warnings };
   };
+  // Vault revokes synchronously by default; `sync=false` queues the revocation (with the scheduler's retries).
   const revoke = async (req: Request<LeaseFields>) => {
-    await core.leases.revoke(leaseId(req));
+    if (req.data.sync === false) await core.leases.revokeLater(leaseId(req));
+    else await core.leases.revoke(leaseId(req));
     return null;
   };
   const prefixed = (force: boolean) => async (req: Request) => {
