@@ -140,6 +140,10 @@ test('lease manager over the API', async (t) => {
     const look = await root.put('sys/leases/lookup', { lease_id: res.body.lease_id });
     assert.equal(look.body.data.revoke_attempts, MAX_ATTEMPTS);
     assert.ok((await root.get('sys/leases/count')).body.data.irrevocable >= 1);
+    const metrics = await root.get('sys/metrics');
+    const gauge = (name: string) => metrics.body.Gauges.find((g: { Name: string }) => g.Name === name)?.Value;
+    assert.ok(gauge('coffer.expire.num_irrevocable_leases') >= 1);
+    assert.match((await root.get('sys/metrics?format=prometheus')).text, /^coffer_expire_num_irrevocable_leases [1-9]/m);
     assert.ok(live.has(res.body.data.username), 'never silently dropped');
     assert.equal((await root.put('sys/leases/revoke-prefix/dyn/creds/dead')).status, 400);
     assert.equal((await root.put('sys/leases/revoke-force/dyn/creds/dead')).status, 204);
