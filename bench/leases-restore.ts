@@ -22,8 +22,16 @@
  *   restore finished   t0 → the first sys/leases/count answer with lease_count == the leases stored;
  *   latency            of KV reads sent between the unseal answer and the end of the restore (baseline: the
  *                      same length of window after its unseal answer, at least 2 s), p50/p99/max; a read that
- *                      takes longer than BENCH_BLOCKED_MS (100) ms counts as blocked.
+ *                      takes longer than BENCH_BLOCKED_MS (100) ms counts as blocked. The open-loop reads use new
+ *                      connections whenever the pooled ones are busy, as real clients do when a server stalls;
+ *                      alongside, one keep-alive connection opened before the unseal reads in a closed loop
+ *                      (every BENCH_PROBE_MS after the previous answer), and its worst latency is reported too.
  * Targets: time to serve < 10 s; no KV read blocked during the restore. Results: bench/results/leases-restore.json.
+ *
+ * For the diagnosis, every measured server runs with a preloaded event-loop monitor (node --import, a file in the
+ * temp dir; coffer itself is unchanged) that records each stretch over 10 ms in which the loop ran no timer: the
+ * longest such stall up to the unseal answer and within the window are reported, with a 250 ms timeline of the
+ * KV reads' worst latency in the JSON.
  *
  * Knobs: BENCH_LEASES (100000), BENCH_ROUNDS (3), BENCH_PROBE_MS (5), BENCH_BLOCKED_MS (100),
  * BENCH_CPU_PROF=1 (the measured children run under --cpu-prof; profiles in bench/results/profiles/).
@@ -34,6 +42,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { loadConfig } from '../src/server/config.js';
 import { startServer } from '../src/server/server.js';
 import {
@@ -61,6 +70,27 @@ const COUNT_POLL_MS = 50;
 const MIN_WINDOW_MS = 2000;
 const BATCH = 2000;
 const TIMELINE_MS = 250;
+/** Stalls of the server's event loop shorter than this are not recorded. */
+const STALL_MS = 10;
+
+/**
+ * Preloaded into the measured servers (node --import): a 2 ms interval timer notes every gap over STALL_MS, i.e.
+ * a stretch in which the event loop ran no timers (so answered no request), and writes them out at exit as
+ * [epoch ms at the start, length ms]. Nothing in coffer is changed.
+ */
+const LOOP_MONITOR = `
+import { writeFileSync } from 'node:fs';
+const file = process.env.BENCH_LOOP_FILE;
+const stalls = [];
+let last = performance.now();
+const timer = setInterval(() => {
+  const now = performance.now();
+  if (now - last > ${STALL_MS}) stalls.push([performance.timeOrigin + last, now - last]);
+  last = now;
+}, 2);
+timer.unref();
+process.on('exit', () => { if (file) writeFileSync(file, JSON.stringify(stalls)); });
+`;
 
 function envInt(name: string, fallback: number, min: number): number {
   const raw = process.env[name];
@@ -98,8 +128,16 @@ interface RestartFigures {
   maxAny: number;
   /** Largest latency of a sys/leases/count poll in the window. */
   countPollMax: number;
+  /** Event-loop stalls of the server (from the preloaded monitor), ms after t0: [start, length]. */
+  stalls: [number, number][];
+  /** Longest stall overlapping t0 → unseal answered, and longest one starting inside the window. */
+  unsealStallMs: number;
+  windowStallMs: number;
   /** KV reads with a status other than 200 or 503 (sealed), or network errors. */
   errors: number;
+  /** The same KV read, closed loop on one keep-alive connection opened before the unseal: reads in the window, max. */
+  persistentReads: number;
+  persistentMax: number;
   /** Resident memory of the server after the restore (kB, VmRSS). */
   rssKb: number;
   /** KV reads by send time in TIMELINE_MS buckets from t0: [bucket start ms, reads, max latency ms]. */
@@ -139,6 +177,8 @@ export async function run(log: (m: string) => void = (m) => process.stdout.write
     );
     return file;
   };
+  const monitorFile = path.join(dir, 'loop-monitor.mjs');
+  writeFileSync(monitorFile, LOOP_MONITOR);
   const subjectDb = path.join(dir, 'leases.db');
   const baselineDb = path.join(dir, 'empty.db');
   const subjectCfg = writeConfig(path.join(dir, 'leases.json'), subjectDb);
@@ -213,10 +253,17 @@ export async function run(log: (m: string) => void = (m) => process.stdout.write
 
     // ---- measurement -----------------------------------------------------------------------------------------
     const restart = async (label: string, cfg: string, expected: number): Promise<RestartFigures> => {
-      const srv = await spawnListening(`coffer (${label})`, [...nodeFlags, COFFER_BIN, 'server', `-config=${cfg}`]);
+      const loopFile = path.join(dir, `loop-${label}-${randomBytes(4).toString('hex')}.json`);
+      const srv = await spawnListening(`coffer (${label})`, [...nodeFlags, '--import', pathToFileURL(monitorFile).href, COFFER_BIN, 'server', `-config=${cfg}`], {
+        env: { BENCH_LOOP_FILE: loopFile },
+      });
       child = srv;
       const addr = srv.addr;
       const probeAgent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+      // One connection that is already open when the unseal starts: what a client with a pooled connection sees.
+      const steadyAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      const steady: Sample[] = [];
+      let steadyRunning = true;
       const samples: Sample[] = [];
       const polls: Sample[] = [];
       const pending = new Set<Promise<void>>();
@@ -264,10 +311,20 @@ export async function run(log: (m: string) => void = (m) => process.stdout.write
       };
 
       try {
-        // Let the sealed server settle, then start probing (sealed answers are quick 503s) and unseal.
+        // Open the steady connection (a sealed 503), let the server settle, then start probing and unseal.
+        await httpJson(steadyAgent, addr, 'GET', READ_PATH, { token });
         await sleep(200);
         t0 = performance.now();
         const probeTimer = setInterval(probe, probeMs);
+        const steadyLoop = (async () => {
+          while (steadyRunning) {
+            const sent = performance.now() - t0;
+            const res = await httpJson(steadyAgent, addr, 'GET', READ_PATH, { token, timeoutMs: 60_000 }).catch(() => null);
+            steady.push({ sent, done: performance.now() - t0, status: res?.status ?? 0 });
+            if (!res || (res.status !== 200 && res.status !== 503)) errors++;
+            await sleep(probeMs);
+          }
+        })();
         const pollTimer = setInterval(poll, COUNT_POLL_MS);
         let unsealMs = NaN;
         let unsealError: unknown = null;
@@ -286,13 +343,13 @@ export async function run(log: (m: string) => void = (m) => process.stdout.write
         } finally {
           clearInterval(probeTimer);
           clearInterval(pollTimer);
-          await Promise.all([...pending]);
+          steadyRunning = false;
+          await Promise.all([...pending, steadyLoop]);
         }
         if (unsealError) throw unsealError;
         if (Number.isNaN(serveMs)) throw new BenchFailure(`${label}: no KV read answered 200 within 120 s of the unseal`);
         if (Number.isNaN(restoredMs)) throw new BenchFailure(`${label}: lease_count stayed at ${lastCount}, expected ${expected}, 120 s after the unseal`);
         const rss = rssKb(srv.child.pid);
-        if (process.env.BENCH_RESTORE_DUMP) writeFileSync(`${process.env.BENCH_RESTORE_DUMP}-${label}.json`, JSON.stringify({ unsealMs, samples, polls }));
 
         // A restored lease is usable: look it up.
         if (expected > 0) {
@@ -317,8 +374,17 @@ export async function run(log: (m: string) => void = (m) => process.stdout.write
           b[2] = Math.max(b[2], Math.round((smp.done - smp.sent) * 10) / 10);
           buckets.set(at, b);
         }
+        const steadyInWindow = steady.filter((x) => x.sent >= window[0] && x.sent <= window[1]);
         const pollLat = new LatencyRecorder();
         for (const p of polls) if (p.sent >= window[0] && p.sent <= window[1]) pollLat.add(p.done - p.sent);
+        // The monitor writes its record when the server exits.
+        await srv.stop();
+        const t0Epoch = performance.timeOrigin + t0;
+        const stalls: [number, number][] = existsSync(loopFile)
+          ? (JSON.parse(readFileSync(loopFile, 'utf8')) as [number, number][]).map(([at, ms]) => [at - t0Epoch, ms])
+          : [];
+        const unsealStallMs = Math.max(0, ...stalls.filter(([at, ms]) => at < unsealMs && at + ms > 0).map(([, ms]) => ms));
+        const windowStallMs = Math.max(0, ...stalls.filter(([at]) => at >= unsealMs && at <= window[1]).map(([, ms]) => ms));
         return {
           leases: expected,
           unsealMs,
@@ -331,13 +397,19 @@ export async function run(log: (m: string) => void = (m) => process.stdout.write
           max: lat.max,
           blocked,
           maxAny: Math.max(...samples.map((x) => x.done - x.sent)),
+          stalls: stalls.filter(([at]) => at > -1000 && at <= window[1] + 1000),
+          unsealStallMs,
+          windowStallMs,
           countPollMax: pollLat.max,
           errors,
+          persistentReads: steadyInWindow.length,
+          persistentMax: Math.max(0, ...steadyInWindow.map((x) => x.done - x.sent)),
           rssKb: rss,
           timeline: [...buckets.values()].sort((a, b) => a[0] - b[0]),
         };
       } finally {
         probeAgent.destroy();
+        steadyAgent.destroy();
         await srv.stop();
         child = null;
       }
@@ -346,7 +418,9 @@ export async function run(log: (m: string) => void = (m) => process.stdout.write
     const describe = (r: RestartFigures) =>
       `unseal ${fmtMs(r.unsealMs)} ms, serving after ${fmtMs(r.serveMs)} ms, restore done after ${fmtMs(r.restoredMs)} ms | ` +
       `${r.reads} KV reads in the window: p50 ${fmtMs(r.p50)} ms, p99 ${fmtMs(r.p99)} ms, max ${fmtMs(r.max)} ms, ` +
-      `${r.blocked} over ${blockedMs} ms | count poll max ${fmtMs(r.countPollMax)} ms | errors ${r.errors} | RSS ${fmtInt(r.rssKb / 1024)} MB`;
+      `${r.blocked} over ${blockedMs} ms | one open connection: max ${fmtMs(r.persistentMax)} ms | count poll max ${fmtMs(r.countPollMax)} ms | server event loop: longest stall ` +
+      `${fmtMs(r.unsealStallMs)} ms up to the unseal answer, ${fmtMs(r.windowStallMs)} ms in the window, ` +
+      `${r.stalls.filter(([at, ms]) => at >= r.unsealMs && at <= r.window[1] && ms > 20).length} over 20 ms | errors ${r.errors} | RSS ${fmtInt(r.rssKb / 1024)} MB`;
 
     const base: RestartFigures[] = [];
     const subj: RestartFigures[] = [];
@@ -374,7 +448,7 @@ export async function run(log: (m: string) => void = (m) => process.stdout.write
     log('');
     log(
       table(
-        ['leases-restore', 'unseal ms', 'serve ms', 'restored ms', 'reads', 'p50 ms', 'p99 ms', 'max ms', `> ${blockedMs} ms`, 'RSS MB'],
+        ['leases-restore', 'unseal ms', 'serve ms', 'restored ms', 'reads', 'p50 ms', 'p99 ms', 'max ms', `> ${blockedMs} ms`, 'open conn. max ms', 'loop stall ms (unseal / window)', 'RSS MB'],
         [
           ['baseline (0 leases)', base],
           [`${fmtInt(leases)} leases`, subj],
@@ -390,10 +464,12 @@ export async function run(log: (m: string) => void = (m) => process.stdout.write
             fmtMs(med(r, 'p99')),
             fmtMs(maxOf(r, 'max')),
             String(r.reduce((n, x) => n + x.blocked, 0)),
+            fmtMs(maxOf(r, 'persistentMax')),
+            `${fmtMs(maxOf(r, 'unsealStallMs'))} / ${fmtMs(maxOf(r, 'windowStallMs'))}`,
             fmtInt(med(r, 'rssKb') / 1024),
           ];
         }),
-        [false, true, true, true, true, true, true, true, true, true],
+        [false, true, true, true, true, true, true, true, true, true, true, true],
       ),
     );
     const verdicts = [
@@ -404,6 +480,9 @@ export async function run(log: (m: string) => void = (m) => process.stdout.write
       `leases-restore: KV reads while restoring: p50 ${fmtMs(med(subj, 'p50'))} / p99 ${fmtMs(med(subj, 'p99'))} / max ${fmtMs(maxDuring)} ms ` +
         `vs baseline p50 ${fmtMs(med(base, 'p50'))} / p99 ${fmtMs(med(base, 'p99'))} / max ${fmtMs(maxOf(base, 'max'))} ms; ` +
         `${blockedTotal} of ${subj.reduce((n, r) => n + r.reads, 0)} over ${blockedMs} ms (target: none blocked) ${blockOk ? 'MET' : 'MISSED'}`,
+      `leases-restore: server event loop with ${fmtInt(leases)} leases: longest stall ${fmtMs(maxOf(subj, 'unsealStallMs'))} ms before the unseal answer, ` +
+        `${fmtMs(maxOf(subj, 'windowStallMs'))} ms while restoring (baseline ${fmtMs(maxOf(base, 'unsealStallMs'))} / ${fmtMs(maxOf(base, 'windowStallMs'))} ms); ` +
+        `KV reads on one connection opened before the unseal: max ${fmtMs(maxOf(subj, 'persistentMax'))} ms while restoring (baseline ${fmtMs(maxOf(base, 'persistentMax'))} ms)`,
     ];
     log('');
     verdicts.forEach((v) => log(v));
@@ -422,7 +501,12 @@ export async function run(log: (m: string) => void = (m) => process.stdout.write
       blocked: r.blocked,
       max_any_kv_read_ms: round(r.maxAny, 3),
       count_poll_max_ms: round(r.countPollMax, 3),
+      open_connection_reads_in_window: r.persistentReads,
+      open_connection_max_ms: round(r.persistentMax, 3),
       rss_mb: round(r.rssKb / 1024, 1),
+      loop_stall_until_unseal_answer_ms: round(r.unsealStallMs, 1),
+      loop_stall_max_in_window_ms: round(r.windowStallMs, 1),
+      loop_stalls_over_20ms: r.stalls.filter(([, ms]) => ms > 20).map(([at, ms]) => `at ${round(at, 0)} ms: ${round(ms, 1)} ms`),
       timeline_250ms: r.timeline.map(([at, n, max]) => `${at}: ${n} reads, max ${max} ms`),
     });
     const json = {
