@@ -14,7 +14,8 @@ export class ExpiryQueue {
     this.deadlines.set(id, at);
     this.heap.push({ at, id });
     this.siftUp(this.heap.length - 1);
-    this.arm();
+    // Only a new earliest deadline moves the timer (restoring 100,000 leases must not re-arm it each time).
+    if (!this.timer || this.heap[0].at === at) this.arm();
   }
 
   cancel(id: string): void {

@@ -94,22 +94,35 @@ export class SqliteStorage implements PhysicalBackend {
 
   async list(prefix: string): Promise<string[]> {
     this.flush(); // listing reads the table directly, so it must see queued writes
-    // Range scan of the prefix: the upper bound is the prefix with its last character incremented.
-    const upper = prefix === '' ? '\uffff' : prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
+    // Range scan of the prefix. When a child is a folder, the scan restarts after that folder's whole subtree
+    // instead of walking it, so listing a folder costs its direct children, not everything below it.
     const children: string[] = [];
-    let last = '';
-    for (const { key } of this.stmtRange.iterate(prefix, upper)) {
-      const rest = key.slice(prefix.length);
-      const slash = rest.indexOf('/');
-      const child = slash === -1 ? rest : rest.slice(0, slash + 1);
-      if (child !== last) children.push(child);
-      last = child;
+    let from = prefix;
+    const to = upperBound(prefix);
+    scan: for (;;) {
+      for (const { key } of this.stmtRange.iterate(from, to)) {
+        const rest = key.slice(prefix.length);
+        const slash = rest.indexOf('/');
+        if (slash === -1) {
+          children.push(rest);
+          continue;
+        }
+        const folder = rest.slice(0, slash + 1);
+        children.push(folder);
+        from = upperBound(prefix + folder);
+        continue scan; // leaving the iterator ends its statement
+      }
+      return children;
     }
-    return children;
   }
 
   async close(): Promise<void> {
     this.flush();
     this.db.close();
   }
+}
+
+/** The smallest string greater than every string starting with `prefix` ('' = no upper bound). */
+function upperBound(prefix: string): string {
+  return prefix === '' ? '\uffff' : prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
 }

@@ -38,6 +38,8 @@ export interface LeaseMountResolver {
 }
 
 export const MAX_ATTEMPTS = 6;
+/** Longest run of restore work between two yields to the event loop. */
+const RESTORE_SLICE_MS = 5;
 const MAX_BACKOFF_MS = 60_000;
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -74,19 +76,24 @@ export class LeaseManager {
   }
 
   /**
-   * Restores persisted leases in the background, in batches, yielding between them so requests keep being
-   * served. Overdue leases are scheduled at once and so revoked right away.
+   * Restores persisted leases in the background, after the unseal has answered, yielding to the event loop
+   * every few milliseconds so requests keep being served. Overdue leases are scheduled at once and so revoked
+   * right away.
    */
   private async restore(): Promise<void> {
-    const ids = await this.view.listRecursive('id/');
-    for (let i = 0; i < ids.length; i += 500) {
-      for (const key of ids.slice(i, i + 500)) {
-        const entry = await this.view.getJSON<LeaseEntry>(key);
-        if (!entry) continue;
-        if (entry.irrevocable) this.irrevocableCount++;
-        else this.queue?.schedule(entry.lease_id, entry.expire_time);
+    const yieldToRequests = () => new Promise((resolve) => setImmediate(resolve));
+    await yieldToRequests();
+    let budget = performance.now() + RESTORE_SLICE_MS;
+    const keys = await this.view.listRecursive('id/');
+    for (const key of keys) {
+      if (!this.queue) return; // sealed meanwhile
+      const entry = await this.view.getJSON<LeaseEntry>(key);
+      if (entry?.irrevocable) this.irrevocableCount++;
+      else if (entry) this.queue.schedule(entry.lease_id, entry.expire_time);
+      if (performance.now() > budget) {
+        await yieldToRequests();
+        budget = performance.now() + RESTORE_SLICE_MS;
       }
-      await new Promise((resolve) => setImmediate(resolve));
     }
   }
 
