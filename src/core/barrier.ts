@@ -6,7 +6,7 @@
  * Value layout: [version 1][term u32 BE][nonce 12][ciphertext][tag 16].
  */
 import { createCipheriv, createDecipheriv, randomBytes, randomFillSync } from 'node:crypto';
-import type { Storage, StorageOp } from '../storage/types.js';
+import type { ListPage, Storage, StorageOp } from '../storage/types.js';
 import { CofferError, sealedError } from './errors.js';
 
 const VERSION = 1;
@@ -235,9 +235,9 @@ export class Barrier implements Storage {
     await this.physical.delete(key);
   }
 
-  async list(prefix: string): Promise<string[]> {
+  async list(prefix: string, page?: ListPage): Promise<string[]> {
     this.currentKeyring();
-    return this.physical.list(prefix);
+    return this.physical.list(prefix, page);
   }
 
   async transaction(ops: StorageOp[]): Promise<void> {

@@ -1,4 +1,4 @@
-import type { PhysicalBackend, StorageOp } from './types.js';
+import type { ListPage, PhysicalBackend, StorageOp } from './types.js';
 
 /** A map-backed storage for unit tests. The dev server uses SQLite in memory instead, to run the real code. */
 export class MemoryStorage implements PhysicalBackend {
@@ -7,7 +7,7 @@ export class MemoryStorage implements PhysicalBackend {
   async get(key: string) { return this.entries.get(key) ?? null; }
   async put(key: string, value: Buffer) { this.entries.set(key, Buffer.from(value)); }
   async delete(key: string) { this.entries.delete(key); }
-  async list(prefix: string) {
+  async list(prefix: string, page?: ListPage) {
     const children = new Set<string>();
     for (const key of this.entries.keys()) {
       if (!key.startsWith(prefix)) continue;
@@ -15,7 +15,9 @@ export class MemoryStorage implements PhysicalBackend {
       const slash = rest.indexOf('/');
       children.add(slash === -1 ? rest : rest.slice(0, slash + 1));
     }
-    return [...children].sort();
+    const sorted = [...children].sort();
+    if (!page) return sorted;
+    return sorted.filter((c) => page.after === undefined || c > page.after).slice(0, page.limit);
   }
   async transaction(ops: StorageOp[]) {
     for (const op of ops) {

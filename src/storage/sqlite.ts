@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import type { PhysicalBackend, StorageOp } from './types.js';
+import type { ListPage, PhysicalBackend, StorageOp } from './types.js';
 
 /**
  * The embedded default backend. WAL with synchronous=FULL: a write is on disk (fsynced WAL) before the
@@ -92,19 +92,23 @@ export class SqliteStorage implements PhysicalBackend {
     for (const w of waiters) w.resolve();
   }
 
-  async list(prefix: string): Promise<string[]> {
+  async list(prefix: string, page?: ListPage): Promise<string[]> {
     this.flush(); // listing reads the table directly, so it must see queued writes
     // Range scan of the prefix. When a child is a folder, the scan restarts after that folder's whole subtree
     // instead of walking it, so listing a folder costs its direct children, not everything below it.
     const children: string[] = [];
-    let from = prefix;
+    const after = page?.after;
+    let from = after === undefined ? prefix : after.endsWith('/') ? upperBound(prefix + after) : `${prefix}${after}\u0000`;
     const to = upperBound(prefix);
+    const limit = page?.limit ?? Infinity;
     scan: for (;;) {
+      if (children.length >= limit) return children;
       for (const { key } of this.stmtRange.iterate(from, to)) {
         const rest = key.slice(prefix.length);
         const slash = rest.indexOf('/');
         if (slash === -1) {
           children.push(rest);
+          if (children.length >= limit) return children;
           continue;
         }
         const folder = rest.slice(0, slash + 1);

@@ -8,14 +8,22 @@ export interface StorageOp {
   value?: Buffer;
 }
 
+export interface ListPage {
+  after?: string;
+  limit: number;
+}
+
 export interface Storage {
   get(key: string): Promise<Buffer | null>;
   /** Optional: the value as UTF-8 text, for stores that can serve it without copying (JSON records). */
   getText?(key: string): Promise<string | null>;
   put(key: string, value: Buffer): Promise<void>;
   delete(key: string): Promise<void>;
-  /** Direct children of `prefix` (which ends in `/` or is empty): leaf names, and folder names ending in `/`. */
-  list(prefix: string): Promise<string[]>;
+  /**
+   * Direct children of `prefix` (which ends in `/` or is empty): leaf names, and folder names ending in `/`,
+   * sorted. With `page`, at most `limit` children that sort after `after` (for walking large folders in steps).
+   */
+  list(prefix: string, page?: ListPage): Promise<string[]>;
   /** Applies every operation or none. */
   transaction(ops: StorageOp[]): Promise<void>;
 }

@@ -1,4 +1,4 @@
-import type { Storage, StorageOp } from './types.js';
+import type { ListPage, Storage, StorageOp } from './types.js';
 
 /**
  * A Storage confined under a key prefix, with JSON helpers. Engines receive a view of their own mount's
@@ -15,7 +15,7 @@ export class StorageView implements Storage {
   getText(key: string) { return this.inner.getText ? this.inner.getText(this.full(key)) : this.get(key).then((b) => b?.toString('utf8') ?? null); }
   put(key: string, value: Buffer) { return this.inner.put(this.full(key), value); }
   delete(key: string) { return this.inner.delete(this.full(key)); }
-  list(prefix: string) { return this.inner.list(this.full(prefix)); }
+  list(prefix: string, page?: ListPage) { return this.inner.list(this.full(prefix), page); }
   transaction(ops: StorageOp[]) {
     return this.inner.transaction(ops.map((op) => ({ ...op, key: this.full(op.key) })));
   }

@@ -20,6 +20,13 @@ test('list returns direct children (folders once, with their slash) exactly like
     assert.deepEqual(await sqlite.list(prefix), await memory.list(prefix), `prefix "${prefix}"`);
   }
   assert.deepEqual(await sqlite.list('b/'), ['c', 'd/', 'd0']);
+  // Paging: children after a leaf or after a folder, in steps.
+  for (const page of [{ limit: 2 }, { after: 'c', limit: 1 }, { after: 'd/', limit: 5 }, { after: 'b0', limit: 10 }]) {
+    assert.deepEqual(await sqlite.list('b/', page), await memory.list('b/', page), JSON.stringify(page));
+    assert.deepEqual(await sqlite.list('', page), await memory.list('', page), JSON.stringify(page));
+  }
+  assert.deepEqual(await sqlite.list('b/', { after: 'c', limit: 1 }), ['d/']);
+  assert.deepEqual(await sqlite.list('', { after: 'b/', limit: 2 }), ['b0', 'bz/']);
   await sqlite.close();
 });
 

@@ -82,19 +82,35 @@ export class LeaseManager {
    */
   private async restore(): Promise<void> {
     const yieldToRequests = () => new Promise((resolve) => setImmediate(resolve));
-    await yieldToRequests();
     let budget = performance.now() + RESTORE_SLICE_MS;
-    const keys = await this.view.listRecursive('id/');
-    for (const key of keys) {
-      if (!this.queue) return; // sealed meanwhile
-      const entry = await this.view.getJSON<LeaseEntry>(key);
-      if (entry?.irrevocable) this.irrevocableCount++;
-      else if (entry) this.queue.schedule(entry.lease_id, entry.expire_time);
+    const slice = async () => {
       if (performance.now() > budget) {
         await yieldToRequests();
         budget = performance.now() + RESTORE_SLICE_MS;
       }
-    }
+    };
+    // Folders are walked a page at a time, so even a folder of 100,000 leases never means one long scan.
+    const walk = async (folder: string): Promise<void> => {
+      let after: string | undefined;
+      for (;;) {
+        const page = await this.view.list(folder, { after, limit: 500 });
+        for (const child of page) {
+          if (!this.queue) return; // sealed meanwhile
+          if (child.endsWith('/')) await walk(folder + child);
+          else {
+            const entry = await this.view.getJSON<LeaseEntry>(folder + child);
+            if (entry?.irrevocable) this.irrevocableCount++;
+            else if (entry) this.queue.schedule(entry.lease_id, entry.expire_time);
+          }
+          await slice();
+        }
+        if (page.length < 500) return;
+        after = page[page.length - 1];
+        await slice();
+      }
+    };
+    await yieldToRequests();
+    await walk('id/');
   }
 
   private async read(leaseId: string): Promise<LeaseEntry | null> {
