@@ -316,11 +316,9 @@ describe('coffer ops commands', { concurrency: true }, () => {
       await assertNoClusterFields();
     });
 
-    test('operator unseal with no KEY on a terminal prompts without echoing the key', async (t) => {
-      if (spawnSync('script', ['--version']).status !== 0) {
-        t.skip('script(1) is not available to provide a terminal');
-        return;
-      }
+    test('operator unseal with no KEY on a terminal prompts without echoing the key', async () => {
+      // script(1) (util-linux, essential on Debian) gives the CLI a real terminal.
+      assert.equal(spawnSync('script', ['--version']).status, 0, 'script(1) is needed to provide a terminal');
       const key = keys[3];
       const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
       const child = spawn('script', ['-qfec', `${quote(process.execPath)} ${quote(COFFER_BIN)} operator unseal`, '/dev/null'], {
