@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import type { PathSpec, Request } from '../backend.js';
 import type { Core } from '../core.js';
-import { CofferError, badRequest, permissionDenied } from '../errors.js';
+import { CofferError, badRequest } from '../errors.js';
 import { formatDuration } from '../duration.js';
 import { duration, stringMap } from '../fields.js';
 import { MountTable, type MountEntry, type MountKind } from '../mounts.js';

@@ -5,7 +5,7 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { StorageView } from '../../storage/view.js';
-import { CofferError, badRequest } from '../errors.js';
+import { badRequest } from '../errors.js';
 import { ExpiryQueue } from '../expiry.js';
 
 export const TOKEN_PREFIX = 'cfs.';
@@ -306,11 +306,6 @@ export class TokenStore {
     return out.sort();
   }
 
-  /** Read-only guard for callers that must refuse to operate on a missing token. */
-  static require(entry: TokenEntry | null): TokenEntry {
-    if (!entry) throw new CofferError(400, 'bad token');
-    return entry;
-  }
 }
 
 export function safeEqual(a: string, b: string): boolean {
