@@ -27,13 +27,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
+  envInt,
+  spawnDevServer,
   BenchFailure,
   COFFER_BIN,
   REPO_ROOT,
   RESULTS_DIR,
   fmtMs,
   median,
-  spawnListening,
   table,
   type BenchModuleResult,
   type ChildServer,
@@ -44,13 +45,6 @@ export const name = 'cli';
 const TARGET_MS = 300;
 const SECRET_PATH = 'secret/data/bench/x';
 
-function envInt(name: string, fallback: number, min: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer ≥ ${min}, got "${raw}"`);
-  return n;
-}
 
 /** Nearest-rank percentile. */
 function percentile(values: number[], p: number): number {
@@ -305,7 +299,7 @@ export async function run(log: (m: string) => void = (m) => process.stdout.write
 
   let server: ChildServer | null = null;
   try {
-    server = await spawnListening('coffer', [COFFER_BIN, 'server', '-dev', '-dev-no-store-token', `-dev-root-token-id=${token}`, '-dev-listen-address=127.0.0.1:0', '-log-level=error']);
+    server = await spawnDevServer(token);
     log(`  coffer dev server: ${server.addr} (pid ${server.child.pid})`);
     const put = await fetch(`${server.addr}/v1/${SECRET_PATH}`, {
       method: 'POST',

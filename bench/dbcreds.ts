@@ -52,8 +52,9 @@ import type { Database } from '../src/engines/database/plugins/plugin.js';
 import { postgresqlPlugin } from '../src/engines/database/plugins/postgresql/postgresql.js';
 import { formatExpiration } from '../src/engines/database/statements.js';
 import {
+  envInt,
+  spawnDevServer,
   BenchFailure,
-  COFFER_BIN,
   RESULTS_DIR,
   closedLoop,
   fmtInt,
@@ -63,7 +64,6 @@ import {
   loadSettings,
   median,
   processCpuMs,
-  spawnListening,
   table,
   type BenchModuleResult,
   type ChildServer,
@@ -93,13 +93,6 @@ const isRetryable = (err: unknown) => {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function envInt(name: string, fallback: number, min: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer ≥ ${min}, got "${raw}"`);
-  return n;
-}
 
 /** CPU ms (user+system) by pid of every process whose command is `postgres` (the server and its backends). */
 function postgresCpu(): Map<string, number> {
@@ -226,16 +219,7 @@ export async function run(log: (m: string) => void = (m) => process.stdout.write
     log(`  PostgreSQL ${version}; ${TABLES} tables in ${dbName}`);
 
     // ---- coffer --------------------------------------------------------------------------------------------
-    coffer = await spawnListening('coffer', [
-      ...nodeFlags,
-      COFFER_BIN,
-      'server',
-      '-dev',
-      '-dev-no-store-token',
-      `-dev-root-token-id=${token}`,
-      '-dev-listen-address=127.0.0.1:0',
-      '-log-level=error',
-    ]);
+    coffer = await spawnDevServer(token, nodeFlags);
     const addr = coffer.addr;
     log(`  coffer dev server: ${addr} (pid ${coffer.child.pid})`);
     const api = async (method: string, p: string, body?: unknown) => {

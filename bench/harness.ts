@@ -29,6 +29,13 @@ function envNumber(name: string, fallback: number, min: number): number {
   return n;
 }
 
+/** An integer knob from the environment (`BENCH_*`), refusing anything below `min`. */
+export function envInt(name: string, fallback: number, min: number): number {
+  const n = envNumber(name, fallback, min);
+  if (!Number.isInteger(n)) throw new Error(`${name} must be an integer ≥ ${min}, got "${process.env[name]}"`);
+  return n;
+}
+
 export interface LoadSettings {
   /** Seconds per measured run. */
   duration: number;
@@ -147,6 +154,23 @@ export async function spawnListening(label: string, nodeArgs: string[], opts: { 
       return stopping;
     },
   };
+}
+
+/**
+ * A `coffer server -dev` child on a random port with `token` as its root token, leaving ~/.coffer-token alone.
+ * `nodeFlags` go to node itself (e.g. --cpu-prof).
+ */
+export function spawnDevServer(token: string, nodeFlags: string[] = []): Promise<ChildServer> {
+  return spawnListening('coffer', [
+    ...nodeFlags,
+    COFFER_BIN,
+    'server',
+    '-dev',
+    '-dev-no-store-token',
+    `-dev-root-token-id=${token}`,
+    '-dev-listen-address=127.0.0.1:0',
+    '-log-level=error',
+  ]);
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -22,9 +22,9 @@ import os from 'node:os';
 import path from 'node:path';
 import type autocannon from 'autocannon';
 import {
+  spawnDevServer,
   BENCH_DIST,
   BenchFailure,
-  COFFER_BIN,
   RESULTS_DIR,
   assertClean,
   fmtInt,
@@ -128,16 +128,7 @@ export async function run(log: (m: string) => void = (m) => process.stdout.write
   let coffer: ChildServer | null = null;
   let bare: ChildServer | null = null;
   try {
-    coffer = await spawnListening('coffer', [
-      ...nodeFlags,
-      COFFER_BIN,
-      'server',
-      '-dev',
-      '-dev-no-store-token',
-      `-dev-root-token-id=${token}`,
-      '-dev-listen-address=127.0.0.1:0',
-      '-log-level=error',
-    ]);
+    coffer = await spawnDevServer(token, nodeFlags);
     log(`  coffer dev server: ${coffer.addr} (pid ${coffer.child.pid})`);
 
     // Setup: small version history so records stay small; one ~200-byte secret to read.

@@ -46,6 +46,7 @@ import { pathToFileURL } from 'node:url';
 import { loadConfig } from '../src/server/config.js';
 import { startServer } from '../src/server/server.js';
 import {
+  envInt,
   BenchFailure,
   COFFER_BIN,
   LatencyRecorder,
@@ -92,13 +93,6 @@ timer.unref();
 process.on('exit', () => { if (file) writeFileSync(file, JSON.stringify(stalls)); });
 `;
 
-function envInt(name: string, fallback: number, min: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer ≥ ${min}, got "${raw}"`);
-  return n;
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -10,7 +10,6 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -20,7 +19,7 @@ import { MAX_ATTEMPTS } from '../../src/core/leases/manager.js';
 import type { DatabaseBackend } from '../../src/engines/database/index.js';
 import { startServer, type RunningServer } from '../../src/server/server.js';
 import type { ServerConfig } from '../../src/server/config.js';
-import { startPgCluster, type PgCluster } from '../helpers/pg-cluster.js';
+import { freePort, startPgCluster, type PgCluster } from '../helpers/pg-cluster.js';
 import { bringUp, takeDown } from '../helpers/pg-cluster-control.js';
 import { client, startDevServer, type ApiResponse, type TestServer } from '../helpers/server.js';
 
@@ -38,17 +37,6 @@ async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 
     await sleep(step);
   }
   assert.fail(`not reached within ${ms} ms: ${what}`);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 const lookup = (c: Client, leaseId: string) => c.put('sys/leases/lookup', { lease_id: leaseId });

@@ -37,7 +37,8 @@ function binDir(): string {
   throw new Error('no PostgreSQL installation found under /usr/lib/postgresql');
 }
 
-function freePort(): Promise<number> {
+/** A TCP port nothing listens on right now (for private servers, or as a closed port in tests). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);

@@ -7,6 +7,7 @@
  * every secret it knows (root password, the password being set) already replaced by "[password]".
  */
 import { z } from 'zod';
+import { checkGeneratedUsername, UsernameTemplate } from '../username.js';
 
 export interface UsernameConfig {
   displayName: string;
@@ -144,5 +145,21 @@ export const flag = (config: Record<string, unknown>, key: string): boolean => {
 export function checkNoPlaceholders(username: string, password: string): void {
   if ([username, password].some((v) => v.includes('{{username}}') || v.includes('{{password}}'))) {
     throw new DatabaseError('username and/or password cannot contain the template variables');
+  }
+}
+
+/**
+ * The username for a new credential: the role's `username_template` when it has one, else the plugin's default
+ * template. A template that fails or yields an unusable name is a DatabaseError.
+ */
+export function generateUsername(req: NewUserRequest, pluginDefault: UsernameTemplate, check?: (name: string) => void): string {
+  try {
+    const template = req.usernameTemplate ? new UsernameTemplate(req.usernameTemplate) : pluginDefault;
+    const username = template.generate({ DisplayName: req.usernameConfig.displayName, RoleName: req.usernameConfig.roleName });
+    checkGeneratedUsername(username);
+    check?.(username);
+    return username;
+  } catch (err) {
+    throw new DatabaseError(`unable to generate username: ${(err as Error).message}`);
   }
 }

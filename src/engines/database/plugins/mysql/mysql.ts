@@ -13,9 +13,10 @@ import mysql from 'mysql2/promise';
 import { z } from 'zod';
 import { bool, duration, int } from '../../../../core/fields.js';
 import { expandStatements, formatExpiration, renderStatement } from '../../statements.js';
-import { checkGeneratedUsername, UsernameTemplate, validateUsernameTemplate } from '../../username.js';
+import { UsernameTemplate, validateUsernameTemplate } from '../../username.js';
 import {
   checkNoPlaceholders,
+  generateUsername,
   type Database,
   DatabaseError,
   type DeleteUserRequest,
@@ -172,14 +173,7 @@ class MySQL implements Database {
   async newUser(req: NewUserRequest): Promise<NewUserResponse> {
     const statements = req.statements.filter((s) => s.trim() !== '');
     if (statements.length === 0) throw new DatabaseError('empty creation statements');
-    let username: string;
-    try {
-      const template = req.usernameTemplate ? new UsernameTemplate(req.usernameTemplate) : this.template;
-      username = template.generate({ DisplayName: req.usernameConfig.displayName, RoleName: req.usernameConfig.roleName });
-      checkGeneratedUsername(username);
-    } catch (err) {
-      throw new DatabaseError(`unable to generate username: ${(err as Error).message}`);
-    }
+    const username = generateUsername(req, this.template);
     const vars = { name: username, username, password: req.password, expiration: formatExpiration(req.expiration) };
     try {
       await this.runStatements(statements, vars);

@@ -11,9 +11,10 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import { z } from 'zod';
 import { bool, int } from '../../../../core/fields.js';
-import { checkGeneratedUsername, UsernameTemplate, validateUsernameTemplate } from '../../username.js';
+import { UsernameTemplate, validateUsernameTemplate } from '../../username.js';
 import {
   type Database,
+  generateUsername,
   DatabaseError,
   type DeleteUserRequest,
   flag,
@@ -125,15 +126,9 @@ class RedisDB implements Database {
   }
 
   async newUser(req: NewUserRequest): Promise<NewUserResponse> {
-    let username: string;
-    try {
-      const template = req.usernameTemplate ? new UsernameTemplate(req.usernameTemplate) : this.template;
-      username = template.generate({ DisplayName: req.usernameConfig.displayName, RoleName: req.usernameConfig.roleName });
-      checkGeneratedUsername(username);
-      if (/\s/.test(username)) throw new Error('Redis user names cannot contain spaces');
-    } catch (err) {
-      throw new DatabaseError(`unable to generate username: ${(err as Error).message}`);
-    }
+    const username = generateUsername(req, this.template, (name) => {
+      if (/\s/.test(name)) throw new Error('Redis user names cannot contain spaces');
+    });
     const rules = aclRules(req.statements);
     const secrets = { root: [this.rootPassword], generated: [req.password] };
     try {
