@@ -25,7 +25,8 @@ export async function spawnServer(args: string[], timeoutMs = 15_000): Promise<S
     const timer = setTimeout(() => reject(new Error(`server did not start: ${err}`)), timeoutMs);
     child.stdout!.on('data', (d) => {
       out += d;
-      const m = /Listener: (\S+)/.exec(out);
+      // The banner comes in several chunks: wait for its last line, so callers see all of it.
+      const m = /Listener: (\S+)[\s\S]*coffer server started!/.exec(out);
       if (m) {
         clearTimeout(timer);
         resolve(m[1]);
