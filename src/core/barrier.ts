@@ -165,6 +165,12 @@ export class Barrier implements Storage {
   private readonly cache = new PlaintextCache(50_000, 64 * 1024 * 1024);
   /** Bumped by every write: a read that raced a write does not cache what it read. */
   private writeGeneration = 0;
+  /**
+   * The generation of the newest write still in flight, per key. When a write commits, it fills the cache only
+   * if no later write of the same key started meanwhile; writes of other keys do not matter (with group commit,
+   * concurrent writers always overlap, and a global check would leave most fresh writes uncached).
+   */
+  private readonly newestWrite = new Map<string, number>();
 
   constructor(private readonly physical: Storage) {}
 
@@ -207,7 +213,7 @@ export class Barrier implements Storage {
     const blob = await this.physical.get(key);
     if (!blob) return null;
     const plain = this.decrypt(key, blob);
-    if (generation === this.writeGeneration) this.cache.set(key, Buffer.from(plain));
+    if (generation === this.writeGeneration && !this.newestWrite.has(key)) this.cache.set(key, Buffer.from(plain));
     return plain;
   }
 
@@ -220,19 +226,12 @@ export class Barrier implements Storage {
   }
 
   async put(key: string, value: Buffer): Promise<void> {
-    const blob = this.encrypt(key, value);
-    const generation = ++this.writeGeneration;
-    this.cache.drop(key);
-    await this.physical.put(key, blob);
-    // Only the latest write may fill the cache; an older one finishing later would leave a stale value.
-    if (generation === this.writeGeneration) this.cache.set(key, Buffer.from(value));
+    return this.write([{ kind: 'put', key, value }], [{ kind: 'put', key, value: this.encrypt(key, value) }]);
   }
 
   async delete(key: string): Promise<void> {
     this.currentKeyring();
-    this.writeGeneration++;
-    this.cache.drop(key);
-    await this.physical.delete(key);
+    return this.write([{ kind: 'delete', key }], [{ kind: 'delete', key }]);
   }
 
   async list(prefix: string, page?: ListPage): Promise<string[]> {
@@ -242,11 +241,28 @@ export class Barrier implements Storage {
 
   async transaction(ops: StorageOp[]): Promise<void> {
     const encrypted = ops.map((op) => (op.kind === 'put' ? { ...op, value: this.encrypt(op.key, op.value!) } : op));
+    return this.write(ops, encrypted);
+  }
+
+  /** Commits `encrypted` (the ciphertexts of `ops`), then caches the plaintexts no later write superseded. */
+  private async write(ops: StorageOp[], encrypted: StorageOp[]): Promise<void> {
     const generation = ++this.writeGeneration;
-    for (const op of ops) this.cache.drop(op.key);
-    await this.physical.transaction(encrypted);
-    if (generation === this.writeGeneration) {
-      for (const op of ops) if (op.kind === 'put') this.cache.set(op.key, Buffer.from(op.value!));
+    for (const op of ops) {
+      this.cache.drop(op.key);
+      this.newestWrite.set(op.key, generation);
+    }
+    let committed = false;
+    try {
+      if (encrypted.length === 1 && encrypted[0].kind === 'put') await this.physical.put(encrypted[0].key, encrypted[0].value!);
+      else if (encrypted.length === 1) await this.physical.delete(encrypted[0].key);
+      else await this.physical.transaction(encrypted);
+      committed = true;
+    } finally {
+      for (const op of ops) {
+        if (this.newestWrite.get(op.key) !== generation) continue;
+        this.newestWrite.delete(op.key);
+        if (committed && op.kind === 'put') this.cache.set(op.key, Buffer.from(op.value!));
+      }
     }
   }
 }

@@ -103,3 +103,32 @@ test('seal: rotation adds a term; old values stay readable and new ones use the 
   for (const blob of physical.entries.values()) for (const key of ring) assert.equal(blob.includes(key), false);
   await assert.rejects(seal.initialize(3, 2), /already initialized/);
 });
+
+test('barrier cache: concurrent writes of different keys are all cached; the newest write of one key wins; failed writes are not cached', async () => {
+  const physical = new MemoryStorage();
+  const barrier = new Barrier(physical);
+  barrier.unlock(Keyring.create());
+  let physicalReads = 0;
+  const get = physical.get.bind(physical);
+  physical.get = (key: string) => {
+    physicalReads++;
+    return get(key);
+  };
+  // Ten writers at once (as group commit sees them): each one's value is served from the cache afterwards.
+  await Promise.all(Array.from({ length: 10 }, (_, i) => barrier.put(`k${i}`, Buffer.from(`v${i}`))));
+  for (let i = 0; i < 10; i++) assert.equal((await barrier.get(`k${i}`))!.toString(), `v${i}`);
+  assert.equal(physicalReads, 0);
+  // Two writes of one key in flight: the later one is what the cache (and storage) hold.
+  await Promise.all([barrier.put('same', Buffer.from('first')), barrier.put('same', Buffer.from('second'))]);
+  assert.equal((await barrier.get('same'))!.toString(), 'second');
+  assert.equal(physicalReads, 0);
+  // A write that storage rejects leaves nothing cached: the next read goes to storage and finds the old value.
+  const put = physical.put.bind(physical);
+  physical.put = async () => {
+    throw new Error('disk full');
+  };
+  await assert.rejects(barrier.put('k1', Buffer.from('lost')), /disk full/);
+  physical.put = put;
+  assert.equal((await barrier.get('k1'))!.toString(), 'v1');
+  assert.equal(physicalReads, 1);
+});
