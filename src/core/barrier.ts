@@ -119,13 +119,20 @@ export const SEAL_PREFIX = 'core/seal/';
  * entry count and bytes; every write goes through it; it is wiped whenever the barrier locks, so a sealed
  * server holds nothing decryptable in memory.
  */
+interface CachedValue {
+  bytes: Buffer;
+  text?: string;
+  /** The value parsed as JSON and deeply frozen (see getShared). */
+  parsed?: unknown;
+}
+
 class PlaintextCache {
-  private readonly entries = new Map<string, { bytes: Buffer; text?: string }>();
+  private readonly entries = new Map<string, CachedValue>();
   private bytes = 0;
 
   constructor(private readonly maxEntries: number, private readonly maxBytes: number) {}
 
-  get(key: string): { bytes: Buffer; text?: string } | undefined {
+  get(key: string): CachedValue | undefined {
     const hit = this.entries.get(key);
     if (hit) {
       // Refresh recency (Map keeps insertion order; the first entry is the least recently used).
@@ -158,6 +165,18 @@ class PlaintextCache {
     this.entries.clear();
     this.bytes = 0;
   }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+function parsedOf(entry: CachedValue): unknown {
+  return (entry.parsed ??= deepFreeze(JSON.parse((entry.text ??= entry.bytes.toString('utf8')))));
 }
 
 export class Barrier implements Storage {
@@ -223,6 +242,17 @@ export class Barrier implements Storage {
     const cached = this.cache.get(key);
     if (cached) return (cached.text ??= cached.bytes.toString('utf8'));
     return (await this.get(key))?.toString('utf8') ?? null;
+  }
+
+  /** Parsed JSON, frozen so that callers sharing one object cannot change what the next caller sees. */
+  async getShared(key: string): Promise<unknown> {
+    this.currentKeyring();
+    const cached = this.cache.get(key);
+    if (cached) return parsedOf(cached);
+    const plain = await this.get(key);
+    if (!plain) return null;
+    const filled = this.cache.get(key); // get() cached it unless a write raced the read
+    return filled ? parsedOf(filled) : deepFreeze(JSON.parse(plain.toString('utf8')));
   }
 
   async put(key: string, value: Buffer): Promise<void> {

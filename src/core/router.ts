@@ -10,6 +10,17 @@ import { validate } from './fields.js';
 interface CompiledPath {
   spec: PathSpec;
   regex: RegExp;
+  /** Literal text every match starts with: a cheap test that skips most patterns before running the regex. */
+  prefix: string;
+}
+
+/** The pattern's leading literal characters; none when an alternation could make a match start otherwise. */
+function literalPrefix(pattern: string): string {
+  if (pattern.includes('|')) return '';
+  const meta = pattern.search(/[\\^$.?*+()[\]{}]/);
+  if (meta === -1) return pattern;
+  // A quantifier applies to the character before it, which is then not certain to be there.
+  return pattern.slice(0, '?*+{'.includes(pattern[meta]) ? meta - 1 : meta);
 }
 
 const compiled = new WeakMap<Backend, CompiledPath[]>();
@@ -17,7 +28,11 @@ const compiled = new WeakMap<Backend, CompiledPath[]>();
 function compile(backend: Backend): CompiledPath[] {
   let paths = compiled.get(backend);
   if (!paths) {
-    paths = backend.paths.map((spec) => ({ spec, regex: new RegExp(`^(?:${spec.pattern})$`) }));
+    paths = backend.paths.map((spec) => ({
+      spec,
+      regex: new RegExp(`^(?:${spec.pattern})$`),
+      prefix: literalPrefix(spec.pattern),
+    }));
     compiled.set(backend, paths);
   }
   return paths;
@@ -29,7 +44,8 @@ export interface RouteMatch {
 }
 
 export function matchPath(backend: Backend, path: string): RouteMatch | null {
-  for (const { spec, regex } of compile(backend)) {
+  for (const { spec, regex, prefix } of compile(backend)) {
+    if (!path.startsWith(prefix)) continue;
     const m = regex.exec(path);
     if (m) return { spec, params: { ...(m.groups ?? {}) } };
   }

@@ -17,6 +17,11 @@ export interface Storage {
   get(key: string): Promise<Buffer | null>;
   /** Optional: the value as UTF-8 text, for stores that can serve it without copying (JSON records). */
   getText?(key: string): Promise<string | null>;
+  /**
+   * Optional: the value parsed as JSON and deeply frozen, shared between callers (parsed once while the value
+   * stays cached). For read-only use on hot paths; a caller that wants to change the record reads a copy.
+   */
+  getShared?(key: string): Promise<unknown>;
   put(key: string, value: Buffer): Promise<void>;
   delete(key: string): Promise<void>;
   /**

@@ -1,5 +1,11 @@
 import type { ListPage, Storage, StorageOp } from './types.js';
 
+export type DeepReadonly<T> = T extends (infer E)[]
+  ? readonly DeepReadonly<E>[]
+  : T extends object
+    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+    : T;
+
 /**
  * A Storage confined under a key prefix, with JSON helpers. Engines receive a view of their own mount's
  * prefix, so an engine cannot name a key outside it.
@@ -28,6 +34,12 @@ export class StorageView implements Storage {
     // The barrier can hand out its cached text directly, saving a copy and a decode per read.
     const text = this.inner.getText ? await this.inner.getText(this.full(key)) : (await this.get(key))?.toString('utf8');
     return text ? (JSON.parse(text) as T) : null;
+  }
+
+  /** Like getJSON, but frozen and possibly shared with other readers: never modify the result. */
+  async getJSONShared<T>(key: string): Promise<DeepReadonly<T> | null> {
+    if (!this.inner.getShared) return this.getJSON<DeepReadonly<T>>(key);
+    return (await this.inner.getShared(this.full(key))) as DeepReadonly<T> | null;
   }
 
   putJSON(key: string, value: unknown): Promise<void> {

@@ -6,6 +6,7 @@ import { combine, split } from '../../src/core/shamir.js';
 import { Barrier, Keyring } from '../../src/core/barrier.js';
 import { Seal } from '../../src/core/seal.js';
 import { MemoryStorage } from '../../src/storage/memory.js';
+import { StorageView } from '../../src/storage/view.js';
 import { CofferError } from '../../src/core/errors.js';
 
 function combinations<T>(items: T[], k: number): T[][] {
@@ -131,4 +132,22 @@ test('barrier cache: concurrent writes of different keys are all cached; the new
   physical.put = put;
   assert.equal((await barrier.get('k1'))!.toString(), 'v1');
   assert.equal(physicalReads, 1);
+});
+
+test('barrier shared reads: parsed once, frozen against changes; getJSON still hands out private copies', async () => {
+  const barrier = new Barrier(new MemoryStorage());
+  barrier.unlock(Keyring.create());
+  const view = new StorageView(barrier, 'logical/kv/');
+  await view.putJSON('rec', { a: { b: [1, 2] } });
+  const shared = (await view.getJSONShared<{ a: { b: number[] } }>('rec'))!;
+  assert.equal(await view.getJSONShared('rec'), shared); // the same object while cached
+  assert.throws(() => ((shared.a as { b: number[] }).b as number[]).push(3), TypeError);
+  assert.throws(() => ((shared as { a: unknown }).a = 1), TypeError);
+  const copy = (await view.getJSON<{ a: { b: number[] } }>('rec'))!;
+  copy.a.b.push(3);
+  assert.deepEqual((await view.getJSONShared<{ a: { b: number[] } }>('rec'))!.a.b, [1, 2]);
+  // A write replaces the shared object.
+  await view.putJSON('rec', { a: { b: [9] } });
+  assert.deepEqual((await view.getJSONShared<{ a: { b: number[] } }>('rec'))!.a.b, [9]);
+  assert.equal(await view.getJSONShared('missing'), null);
 });

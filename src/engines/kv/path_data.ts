@@ -65,7 +65,7 @@ async function readData(req: Request<DataBody>): Promise<Response> {
   // Reads take no lock: when a concurrent destroy or prune removes the data between the two storage reads,
   // read the metadata again and answer from that.
   for (let attempt = 0; ; attempt++) {
-    const meta = await store.getMeta(key);
+    const meta = await store.readMeta(key);
     if (!meta) throw notFound();
     const requested = req.data.version ?? 0;
     const version = requested > 0 ? requested : meta.current_version;
@@ -135,7 +135,7 @@ async function deleteData(ctx: KVContext, req: Request): Promise<null> {
 }
 
 async function dataExists(req: Request): Promise<boolean> {
-  return (await new VersionedStore(req.storage).getMeta(req.params.path)) !== null;
+  return (await new VersionedStore(req.storage).readMeta(req.params.path)) !== null;
 }
 
 export function pathData(ctx: KVContext, invalid: Handler): PathSpec[] {

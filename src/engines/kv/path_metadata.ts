@@ -99,7 +99,7 @@ export function metadataBody(meta: KeyMetadata): Record<string, unknown> {
 }
 
 async function readMetadata(req: Request): Promise<Response> {
-  const meta = await new VersionedStore(req.storage).getMeta(req.params.path);
+  const meta = await new VersionedStore(req.storage).readMeta(req.params.path);
   if (!meta) throw notFound();
   return { data: metadataBody(meta) };
 }
@@ -182,7 +182,7 @@ async function listMetadata(req: Request): Promise<Response> {
 }
 
 async function metadataExists(req: Request): Promise<boolean> {
-  return (await new VersionedStore(req.storage).getMeta(req.params.path)) !== null;
+  return (await new VersionedStore(req.storage).readMeta(req.params.path)) !== null;
 }
 
 export function pathMetadata(ctx: KVContext): PathSpec[] {

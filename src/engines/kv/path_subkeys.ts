@@ -31,7 +31,7 @@ async function readSubkeys(req: Request<SubkeysBody>): Promise<Response> {
   const key = req.params.path;
   const store = new VersionedStore(req.storage);
   for (let attempt = 0; ; attempt++) {
-    const meta = await store.getMeta(key);
+    const meta = await store.readMeta(key);
     if (!meta) throw new CofferError(404, []);
     const requested = req.data.version ?? 0;
     const version = requested > 0 ? requested : meta.current_version;

@@ -12,7 +12,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { StorageOp } from '../../storage/types.js';
-import type { StorageView } from '../../storage/view.js';
+import type { DeepReadonly, StorageView } from '../../storage/view.js';
 
 /** Versions kept per key when neither the mount nor the key sets `max_versions`. */
 export const DEFAULT_MAX_VERSIONS = 10;
@@ -233,8 +233,14 @@ export class VersionedStore {
     return this.storage.putJSON(CONFIG_KEY, config);
   }
 
+  /** The metadata as a private copy, for writers that change it. */
   getMeta(key: string): Promise<KeyMetadata | null> {
     return this.storage.getJSON<KeyMetadata>(METADATA_PREFIX + key);
+  }
+
+  /** The metadata for reading only: frozen and shared with other readers (parsed once while it stays cached). */
+  readMeta(key: string): Promise<DeepReadonly<KeyMetadata> | null> {
+    return this.storage.getJSONShared<KeyMetadata>(METADATA_PREFIX + key);
   }
 
   putMeta(meta: KeyMetadata): Promise<void> {
@@ -250,8 +256,9 @@ export class VersionedStore {
     return `${VERSIONS_PREFIX}${keyDigest(key)}/${version}`;
   }
 
-  async getVersionData(key: string, version: number): Promise<Record<string, unknown> | null> {
-    const record = await this.storage.getJSON<VersionRecord>(this.versionKey(key, version));
+  /** A version's data, frozen and shared with other readers. */
+  async getVersionData(key: string, version: number): Promise<DeepReadonly<Record<string, unknown>> | null> {
+    const record = await this.storage.getJSONShared<VersionRecord>(this.versionKey(key, version));
     return record ? record.data : null;
   }
 
