@@ -135,7 +135,7 @@ async function deleteData(ctx: KVContext, req: Request): Promise<null> {
 }
 
 async function dataExists(req: Request): Promise<boolean> {
-  return (await new VersionedStore(req.storage).readMeta(req.params.path)) !== null;
+  return new VersionedStore(req.storage).hasMeta(req.params.path);
 }
 
 export function pathData(ctx: KVContext, invalid: Handler): PathSpec[] {

@@ -182,7 +182,7 @@ async function listMetadata(req: Request): Promise<Response> {
 }
 
 async function metadataExists(req: Request): Promise<boolean> {
-  return (await new VersionedStore(req.storage).readMeta(req.params.path)) !== null;
+  return new VersionedStore(req.storage).hasMeta(req.params.path);
 }
 
 export function pathMetadata(ctx: KVContext): PathSpec[] {

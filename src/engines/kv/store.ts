@@ -221,7 +221,7 @@ export class VersionedStore {
   constructor(private readonly storage: StorageView) {}
 
   async config(): Promise<KVConfig> {
-    const stored = await this.storage.getJSON<Partial<KVConfig>>(CONFIG_KEY);
+    const stored = await this.storage.getJSONShared<Partial<KVConfig>>(CONFIG_KEY);
     return {
       max_versions: stored?.max_versions ?? 0,
       cas_required: stored?.cas_required ?? false,
@@ -236,6 +236,11 @@ export class VersionedStore {
   /** The metadata as a private copy, for writers that change it. */
   getMeta(key: string): Promise<KeyMetadata | null> {
     return this.storage.getJSON<KeyMetadata>(METADATA_PREFIX + key);
+  }
+
+  /** Whether the key has metadata (existence checks: no parsing needed). */
+  async hasMeta(key: string): Promise<boolean> {
+    return (await this.storage.getText(METADATA_PREFIX + key)) !== null;
   }
 
   /** The metadata for reading only: frozen and shared with other readers (parsed once while it stays cached). */
