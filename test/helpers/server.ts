@@ -35,7 +35,7 @@ export interface ApiOptions {
 const fromAgents = new Map<string, Agent>();
 const agentFrom = (localAddress: string) => {
   let agent = fromAgents.get(localAddress);
-  if (!agent) fromAgents.set(localAddress, (agent = new Agent({ connect: { localAddress } })));
+  if (!agent) fromAgents.set(localAddress, (agent = new Agent({ localAddress })));
   return agent;
 };
 

@@ -22,7 +22,7 @@ const metadataField = z.preprocess((v) => {
   } catch {
     return Symbol('invalid');
   }
-}, z.record(z.string(), z.string(), { message: 'must be a JSON object of string values' }));
+}, z.record(z.string(), z.string({ message: 'must be a JSON object of string values' }), { message: 'must be a JSON object of string values' }));
 
 const generateFields = z.object({
   metadata: metadataField.optional(),
