@@ -315,6 +315,52 @@ export class LatencyRecorder {
   }
 }
 
+/** Median figures of a target's measured runs. */
+export interface Measured {
+  name: string;
+  runs: RunFigures[];
+  median: { rps: number; p50: number; p99: number; cpuUsPerReq: number; serverCpuPct: number; loaderCpuPct: number };
+  errors: number;
+}
+
+export function summarise(name: string, runs: RunFigures[]): Measured {
+  const med = (k: keyof RunFigures) => median(runs.map((r) => r[k] as number));
+  return {
+    name,
+    runs,
+    median: { rps: med('rps'), p50: med('p50'), p99: med('p99'), cpuUsPerReq: med('serverCpuUsPerReq'), serverCpuPct: med('serverCpuPct'), loaderCpuPct: med('loaderCpuPct') },
+    errors: runs.reduce((n, r) => n + r.errors + r.timeouts + r.non2xx + r.mismatches, 0),
+  };
+}
+
+/**
+ * A discarded warm-up of each target, then `rounds` measured runs taking the targets in turn (baseline first),
+ * so that a slow phase of a noisy machine hits every target alike. Any error answer fails the run.
+ */
+export async function measureAlternating(targets: LoadTarget[], s: LoadSettings, log: (m: string) => void): Promise<Measured[]> {
+  if (s.warmup > 0) {
+    for (const t of targets) {
+      log(`  warm-up ${t.name} (${s.warmup} s, discarded)`);
+      assertClean(`${t.name} (warm-up)`, await runLoad(t, s.warmup, s));
+    }
+  }
+  const runs: RunFigures[][] = targets.map(() => []);
+  const width = Math.max(12, ...targets.map((t) => t.name.length));
+  for (let round = 1; round <= s.rounds; round++) {
+    for (const [i, t] of targets.entries()) {
+      const r = await runLoad(t, s.duration, s);
+      assertClean(t.name, r);
+      runs[i].push(r);
+      log(
+        `  round ${round}/${s.rounds} ${t.name.padEnd(width)} ${fmtInt(r.rps).padStart(7)} req/s  p50 ${fmtMs(r.p50)} ms  ` +
+          `p99 ${fmtMs(r.p99)} ms  server ${r.serverCpuUsPerReq.toFixed(0)} µs CPU/req (${r.serverCpuPct.toFixed(0)} % of a core), ` +
+          `load generator ${r.loaderCpuPct.toFixed(0)} %`,
+      );
+    }
+  }
+  return targets.map((t, i) => summarise(t.name, runs[i]));
+}
+
 export class BenchFailure extends Error {}
 
 /** Refuses a run with any connection error, timeout or non-2xx answer: its figures would mean nothing. */
