@@ -114,8 +114,11 @@ export async function run(log: (m: string) => void = (m) => process.stdout.write
         [false, true, true, true, true, true, true, false],
       ),
     );
+    // Server CPU per request is steadier than req/s on a shared machine: give both.
     const verdicts = logins.map(
-      (m) => `${m.name.padEnd(17)}: ${fmtInt(m.median.rps)} logins/s = ${fmtPct(m.median.rps / lookup.median.rps)} of token lookups (${fmtInt(lookup.median.rps)}/s)`,
+      (m) =>
+        `${m.name.padEnd(17)}: ${fmtInt(m.median.rps)} logins/s = ${fmtPct(m.median.rps / lookup.median.rps)} of token lookups (${fmtInt(lookup.median.rps)}/s); ` +
+        `server CPU ${m.median.cpuUsPerReq.toFixed(0)} µs per login = ${(m.median.cpuUsPerReq / lookup.median.cpuUsPerReq).toFixed(1)}× a lookup's ${lookup.median.cpuUsPerReq.toFixed(0)} µs`,
     );
     log('');
     verdicts.forEach((v) => log(v));
@@ -132,6 +135,7 @@ export async function run(log: (m: string) => void = (m) => process.stdout.write
           {
             rps: round(m.median.rps, 1),
             ratio_to_lookup: round(m.median.rps / lookup.median.rps, 4),
+            cpu_ratio_to_lookup: round(m.median.cpuUsPerReq / lookup.median.cpuUsPerReq, 2),
             p50_ms: round(m.median.p50, 3),
             p99_ms: round(m.median.p99, 3),
             errors: m.errors,

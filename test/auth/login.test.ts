@@ -11,6 +11,7 @@ import path from 'node:path';
 import { LoginRateLimiter } from '../../src/core/login/ratelimit.js';
 import { addressAllowed, cidrWithin } from '../../src/core/cidr.js';
 import { globMatch } from '../../src/auth/glob.js';
+import { parseConfigText } from '../../src/server/config.js';
 import { client, startDevServer, type TestServer } from '../helpers/server.js';
 
 let srv: TestServer;
@@ -120,6 +121,15 @@ describe('issued tokens', () => {
     }
     assert.deepEqual((await root.post('auth/approle/role/batchy', { token_type: 'weird' })).body.errors, ['invalid token_type "weird"']);
   });
+
+  test('disabling an auth method revokes the tokens its logins issued', async () => {
+    await root.post('sys/auth/doomed', { type: 'approle' });
+    const res = await loginFrom('127.0.1.8', await credentials('r', { token_policies: 'p' }, 'doomed'), 'doomed');
+    const t = client(srv.addr, res.body.auth.client_token);
+    assert.equal((await t.get('auth/token/lookup-self', { from: '127.0.1.8' })).status, 200);
+    assert.equal((await root.delete('sys/auth/doomed')).status, 204);
+    assert.equal((await t.get('auth/token/lookup-self', { from: '127.0.1.8' })).status, 403);
+  });
 });
 
 describe('failed logins', () => {
@@ -174,6 +184,14 @@ describe('failed logins', () => {
 });
 
 describe('units', () => {
+  test('config file: login_failure_limit and login_failure_window', async () => {
+    const base = 'storage "sqlite" { path = "/tmp/x.db" }\nlistener "tcp" { tls_disable = true }\n';
+    const cfg = await parseConfigText(`${base}login_failure_limit = 5\nlogin_failure_window = "2m"\n`, 'coffer.hcl');
+    assert.deepEqual(cfg.loginRateLimit, { maxFailures: 5, windowMs: 120_000 });
+    await assert.rejects(parseConfigText(`${base}login_failure_limit = 0\n`, 'coffer.hcl'), /login_failure_limit/);
+    await assert.rejects(parseConfigText(`${base}login_failure_window = "soon"\n`, 'coffer.hcl'), /invalid duration for login_failure_window/);
+  });
+
   test('LoginRateLimiter: fixed window per address, reset after the window, bounded memory', () => {
     let now = 0;
     const rl = new LoginRateLimiter({ maxFailures: 2, windowMs: 1000, maxAddresses: 3 }, () => now);
