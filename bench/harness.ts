@@ -7,6 +7,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { readFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import autocannon from 'autocannon';
@@ -359,6 +361,22 @@ export async function measureAlternating(targets: LoadTarget[], s: LoadSettings,
     }
   }
   return targets.map((t, i) => summarise(t.name, runs[i]));
+}
+
+/** `x` rounded to `digits` decimals, for results JSON. */
+export const roundTo = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
+
+/** The machine a result was measured on, for results JSON. */
+export function machineInfo(): { cpus: number; cpuModel: string; node: string; platform: string } {
+  return { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', node: process.version, platform: `${os.platform()} ${os.release()}` };
+}
+
+/** Writes bench/results/NAME.json and says where. */
+export async function writeResults(name: string, json: unknown, log: (m: string) => void): Promise<void> {
+  await mkdir(RESULTS_DIR, { recursive: true });
+  const file = path.join(RESULTS_DIR, `${name}.json`);
+  await writeFile(file, `${JSON.stringify(json, null, 2)}\n`);
+  log(`  results written to ${path.relative(process.cwd(), file) || file}`);
 }
 
 export class BenchFailure extends Error {}

@@ -14,17 +14,19 @@
  * Results go to bench/results/login.json. Knobs: as bench/kv (BENCH_DURATION, BENCH_CONNECTIONS, ...).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import {
   BENCH_DIST,
   BenchFailure,
-  RESULTS_DIR,
   fmtInt,
   fmtMs,
   fmtPct,
   loadSettings,
+  machineInfo,
+  roundTo,
+  writeResults,
   measureAlternating,
   spawnDevServer,
   spawnListening,
@@ -123,11 +125,11 @@ export async function run(log: (m: string) => void = (m) => process.stdout.write
     log('');
     verdicts.forEach((v) => log(v));
 
-    const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
+    const round = roundTo;
     const results = {
       benchmark: 'login',
       date: new Date().toISOString(),
-      machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', node: process.version, platform: `${os.platform()} ${os.release()}` },
+      machine: machineInfo(),
       settings: s,
       results: Object.fromEntries(
         measured.map((m) => [
@@ -145,10 +147,7 @@ export async function run(log: (m: string) => void = (m) => process.stdout.write
         ]),
       ),
     };
-    await mkdir(RESULTS_DIR, { recursive: true });
-    const file = path.join(RESULTS_DIR, 'login.json');
-    await writeFile(file, `${JSON.stringify(results, null, 2)}\n`);
-    log(`  results written to ${path.relative(process.cwd(), file) || file}`);
+    await writeResults('login', results, log);
     return {
       rows: measured.map((m) => ({ bench: 'login', target: m.name, rps: m.median.rps, p50: m.median.p50, p99: m.median.p99, errors: m.errors })),
       verdicts,
