@@ -252,13 +252,6 @@ export class Core {
       const data = requestData(http, operation);
       const unauthenticated = unauthenticatedSys || match.spec.unauthenticated === true;
       loginAttempt = !unauthenticatedSys && mount.entry.path.startsWith('auth/') && match.spec.unauthenticated === true;
-      if (loginAttempt) {
-        const wait = this.loginLimiter.retryAfter(http.remoteAddr);
-        if (wait > 0) {
-          loginAttempt = false; // a refused attempt does not extend the window
-          throw new CofferError(429, `too many failed login attempts from this address; try again in ${wait}s`);
-        }
-      }
       const clientToken = tokenFromHeaders(http.headers);
       const caller: CallerInfo = { policies: [], remoteAddr: http.remoteAddr, sudo: false };
       let entry: TokenEntry | null = null;
@@ -318,6 +311,15 @@ export class Core {
       // Health checks are not audited at all (as in Vault): no request line, no response line, no fail-closed.
       if (unauthenticatedSys && path === 'sys/health') auditInput = null;
       else if (auditInput) await this.audit!.logRequest(auditInput);
+
+      // Checked after the request is audited, so that refused attempts are on record too.
+      if (loginAttempt) {
+        const wait = this.loginLimiter.retryAfter(http.remoteAddr);
+        if (wait > 0) {
+          loginAttempt = false; // a refused attempt does not extend the window
+          throw new CofferError(429, `too many failed login attempts from this address; try again in ${wait}s`);
+        }
+      }
 
       // A token's last use is served first and revoked right after (Vault's revocation-pending state).
       const response = await dispatch(match.spec, req).finally(() => this.tokens.finishUse(entry));

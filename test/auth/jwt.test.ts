@@ -193,6 +193,12 @@ describe('other key sources', () => {
     assert.equal(res.status, 200, res.text);
     assert.deepEqual(res.body.auth.policies, ['default', 'from-oidc']);
     assert.equal(res.body.mount_type, 'oidc');
+    // Without bound_issuer the discovered issuer is still required.
+    await cli.root.post('sys/auth/oidc2', { type: 'oidc' });
+    await cli.root.post('auth/oidc2/config', { oidc_discovery_url: idp.issuer, oidc_discovery_ca_pem: idp.caPem });
+    await cli.root.post('auth/oidc2/role/r', { bound_audiences: 'coffer' });
+    assert.equal((await login(await idp.sign(good), 'r', 'oidc2')).status, 200);
+    refused(await login(await idp.sign({ ...good, iss: 'https://elsewhere.example.com' }), 'r', 'oidc2'), 'error validating token: invalid issuer (iss) claim');
     // A discovery document fetched from a URL that is not its issuer is refused, as go-oidc does.
     const wrong = await cli.root.post('auth/oidc/config', { oidc_discovery_url: `${idp.issuer}/other`, oidc_discovery_ca_pem: idp.caPem });
     assert.equal(wrong.status, 400, wrong.text);

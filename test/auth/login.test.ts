@@ -178,6 +178,15 @@ describe('failed logins', () => {
     // Another address logs in, and fails, normally.
     assert.equal((await loginFrom('127.0.3.2', creds)).status, 200);
     assert.equal((await loginFrom('127.0.3.2', wrong)).status, 400);
+    // Refused attempts are audited like any other request.
+    const file = path.join(dir, 'audit-429.log');
+    assert.equal((await root.post('sys/audit/limits', { type: 'file', options: { file_path: file } })).status, 204);
+    assert.equal((await loginFrom('127.0.3.1', creds)).status, 429);
+    await root.delete('sys/audit/limits');
+    const logged = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.request?.remote_address === '127.0.3.1');
+    assert.deepEqual(logged.map((e) => [e.type, e.request.path]), [['request', 'auth/approle/login'], ['response', 'auth/approle/login']]);
+    assert.match(logged[1].error, /^too many failed login attempts/);
+    assert.ok(!readFileSync(file, 'utf8').includes(creds.secret_id));
     // Authenticated requests from the limited address are not logins and are not limited.
     assert.equal((await client(srv.addr, srv.token).get('sys/auth', { from: '127.0.3.1' })).status, 200);
   });

@@ -55,7 +55,8 @@ export function loginPaths(keySource: (config: JwtConfig) => KeySource): PathSpe
 
     const claims = await verifiedClaims(jwt, config, keySource(config));
     checkTimes(claims, role, Math.floor(Date.now() / 1000));
-    checkIssuerAudienceSubject(claims, role, config.bound_issuer);
+    // With discovery and no bound_issuer, the provider's own issuer (checked equal to the URL at config time).
+    checkIssuerAudienceSubject(claims, role, config.bound_issuer || config.oidc_discovery_url.replace(/\/+$/, ''));
     checkBoundClaims(claims, role);
     checkGroups(claims, role);
     const name = userName(claims, role);
