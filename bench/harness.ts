@@ -7,6 +7,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { readFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import autocannon from 'autocannon';
@@ -313,6 +315,68 @@ export class LatencyRecorder {
     }
     return v[Math.min(this.n - 1, Math.max(0, Math.ceil((p / 100) * this.n) - 1))];
   }
+}
+
+/** Median figures of a target's measured runs. */
+export interface Measured {
+  name: string;
+  runs: RunFigures[];
+  median: { rps: number; p50: number; p99: number; cpuUsPerReq: number; serverCpuPct: number; loaderCpuPct: number };
+  errors: number;
+}
+
+export function summarise(name: string, runs: RunFigures[]): Measured {
+  const med = (k: keyof RunFigures) => median(runs.map((r) => r[k] as number));
+  return {
+    name,
+    runs,
+    median: { rps: med('rps'), p50: med('p50'), p99: med('p99'), cpuUsPerReq: med('serverCpuUsPerReq'), serverCpuPct: med('serverCpuPct'), loaderCpuPct: med('loaderCpuPct') },
+    errors: runs.reduce((n, r) => n + r.errors + r.timeouts + r.non2xx + r.mismatches, 0),
+  };
+}
+
+/**
+ * A discarded warm-up of each target, then `rounds` measured runs taking the targets in turn (baseline first),
+ * so that a slow phase of a noisy machine hits every target alike. Any error answer fails the run.
+ */
+export async function measureAlternating(targets: LoadTarget[], s: LoadSettings, log: (m: string) => void): Promise<Measured[]> {
+  if (s.warmup > 0) {
+    for (const t of targets) {
+      log(`  warm-up ${t.name} (${s.warmup} s, discarded)`);
+      assertClean(`${t.name} (warm-up)`, await runLoad(t, s.warmup, s));
+    }
+  }
+  const runs: RunFigures[][] = targets.map(() => []);
+  const width = Math.max(12, ...targets.map((t) => t.name.length));
+  for (let round = 1; round <= s.rounds; round++) {
+    for (const [i, t] of targets.entries()) {
+      const r = await runLoad(t, s.duration, s);
+      assertClean(t.name, r);
+      runs[i].push(r);
+      log(
+        `  round ${round}/${s.rounds} ${t.name.padEnd(width)} ${fmtInt(r.rps).padStart(7)} req/s  p50 ${fmtMs(r.p50)} ms  ` +
+          `p99 ${fmtMs(r.p99)} ms  server ${r.serverCpuUsPerReq.toFixed(0)} µs CPU/req (${r.serverCpuPct.toFixed(0)} % of a core), ` +
+          `load generator ${r.loaderCpuPct.toFixed(0)} %`,
+      );
+    }
+  }
+  return targets.map((t, i) => summarise(t.name, runs[i]));
+}
+
+/** `x` rounded to `digits` decimals, for results JSON. */
+export const roundTo = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
+
+/** The machine a result was measured on, for results JSON. */
+export function machineInfo(): { cpus: number; cpuModel: string; node: string; platform: string } {
+  return { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', node: process.version, platform: `${os.platform()} ${os.release()}` };
+}
+
+/** Writes bench/results/NAME.json and says where. */
+export async function writeResults(name: string, json: unknown, log: (m: string) => void): Promise<void> {
+  await mkdir(RESULTS_DIR, { recursive: true });
+  const file = path.join(RESULTS_DIR, `${name}.json`);
+  await writeFile(file, `${JSON.stringify(json, null, 2)}\n`);
+  log(`  results written to ${path.relative(process.cwd(), file) || file}`);
 }
 
 export class BenchFailure extends Error {}

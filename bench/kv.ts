@@ -17,7 +17,7 @@
  * BENCH_PIPELINING (1), BENCH_CPU_PROF=1 (run coffer under --cpu-prof; profile in bench/results/profiles/).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type autocannon from 'autocannon';
@@ -26,20 +26,19 @@ import {
   BENCH_DIST,
   BenchFailure,
   RESULTS_DIR,
-  assertClean,
   fmtInt,
   fmtMs,
   fmtPct,
   loadSettings,
-  median,
-  runLoad,
+  machineInfo,
+  roundTo,
+  writeResults,
+  measureAlternating,
   spawnListening,
   table,
   type BenchModuleResult,
   type ChildServer,
-  type LoadSettings,
   type LoadTarget,
-  type RunFigures,
 } from './harness.js';
 
 export const name = 'kv';
@@ -48,13 +47,6 @@ const TARGETS = { read: 0.5, write: 0.25 } as const;
 const WRITE_KEYS = 1000;
 const MAX_VERSIONS = 2;
 const READ_PATH = '/v1/secret/data/bench/item';
-
-interface Measured {
-  name: string;
-  runs: RunFigures[];
-  median: { rps: number; p50: number; p99: number; cpuUsPerReq: number; serverCpuPct: number; loaderCpuPct: number };
-  errors: number;
-}
 
 async function call(addr: string, token: string, method: string, p: string, body?: unknown): Promise<{ status: number; bytes: Buffer }> {
   const res = await fetch(`${addr}${p}`, {
@@ -71,46 +63,6 @@ async function expectOk(addr: string, token: string, method: string, p: string, 
     throw new BenchFailure(`setup: ${method} ${p} answered ${status}: ${bytes.toString('utf8').slice(0, 300)}`);
   }
   return bytes;
-}
-
-function summarise(name: string, runs: RunFigures[]): Measured {
-  return {
-    name,
-    runs,
-    median: {
-      rps: median(runs.map((r) => r.rps)),
-      p50: median(runs.map((r) => r.p50)),
-      p99: median(runs.map((r) => r.p99)),
-      cpuUsPerReq: median(runs.map((r) => r.serverCpuUsPerReq)),
-      serverCpuPct: median(runs.map((r) => r.serverCpuPct)),
-      loaderCpuPct: median(runs.map((r) => r.loaderCpuPct)),
-    },
-    errors: runs.reduce((n, r) => n + r.errors + r.timeouts + r.non2xx + r.mismatches, 0),
-  };
-}
-
-/** Warm-up (discarded) for both, then `rounds` measured runs alternating baseline and subject. */
-async function measurePair(baseline: LoadTarget, subject: LoadTarget, s: LoadSettings, log: (m: string) => void): Promise<[Measured, Measured]> {
-  if (s.warmup > 0) {
-    for (const t of [baseline, subject]) {
-      log(`  warm-up ${t.name} (${s.warmup} s, discarded)`);
-      assertClean(`${t.name} (warm-up)`, await runLoad(t, s.warmup, s));
-    }
-  }
-  const runs: [RunFigures[], RunFigures[]] = [[], []];
-  for (let round = 1; round <= s.rounds; round++) {
-    for (const [i, t] of [baseline, subject].entries()) {
-      const r = await runLoad(t, s.duration, s);
-      assertClean(t.name, r);
-      runs[i].push(r);
-      log(
-        `  round ${round}/${s.rounds} ${t.name.padEnd(12)} ${fmtInt(r.rps).padStart(7)} req/s  p50 ${fmtMs(r.p50)} ms  ` +
-          `p99 ${fmtMs(r.p99)} ms  server ${r.serverCpuUsPerReq.toFixed(0)} µs CPU/req (${r.serverCpuPct.toFixed(0)} % of a core), ` +
-          `load generator ${r.loaderCpuPct.toFixed(0)} %`,
-      );
-    }
-  }
-  return [summarise(baseline.name, runs[0]), summarise(subject.name, runs[1])];
 }
 
 export async function run(log: (m: string) => void = (m) => process.stdout.write(`${m}\n`)): Promise<BenchModuleResult> {
@@ -161,17 +113,17 @@ export async function run(log: (m: string) => void = (m) => process.stdout.write
     };
 
     log('read:');
-    const [bareR, cofferR] = await measurePair(
+    const [bareR, cofferR] = await measureAlternating([
       { name: 'bare read', url: `${bare.addr}${READ_PATH}`, method: 'GET', headers: readHeaders, pid: bare.child.pid },
       { name: 'coffer read', url: `${coffer.addr}${READ_PATH}`, method: 'GET', headers: readHeaders, pid: coffer.child.pid },
-      s,
+    ], s,
       log,
     );
     log('write:');
-    const [bareW, cofferW] = await measurePair(
+    const [bareW, cofferW] = await measureAlternating([
       { name: 'bare write', url: `${bare.addr}/v1/secret/data/bench/w-0`, method: 'POST', headers: writeHeaders, body: writeBody, setupRequest: variedWrite(), pid: bare.child.pid },
       { name: 'coffer write', url: `${coffer.addr}/v1/secret/data/bench/w-0`, method: 'POST', headers: writeHeaders, body: writeBody, setupRequest: variedWrite(), pid: coffer.child.pid },
-      s,
+    ], s,
       log,
     );
 
@@ -221,11 +173,11 @@ export async function run(log: (m: string) => void = (m) => process.stdout.write
     log('');
     verdicts.forEach((v) => log(v));
 
-    const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
+    const round = roundTo;
     const json = {
       benchmark: 'kv',
       date: new Date().toISOString(),
-      machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', node: process.version, platform: `${os.platform()} ${os.release()}` },
+      machine: machineInfo(),
       settings: { ...s, writeKeys: WRITE_KEYS, maxVersions: MAX_VERSIONS, valueBytes: value.length, cpuProfile: nodeFlags.length > 0 },
       bodies: { readResponseBytes: readBytes.length, writeResponseBytes: writeBytes.length, writeRequestBytes: Buffer.byteLength(writeBody) },
       results: Object.fromEntries(
@@ -257,10 +209,7 @@ export async function run(log: (m: string) => void = (m) => process.stdout.write
         write: { value: round(writeRatio, 4), target: TARGETS.write, met: writeOk },
       },
     };
-    await mkdir(RESULTS_DIR, { recursive: true });
-    const file = path.join(RESULTS_DIR, 'kv.json');
-    await writeFile(file, `${JSON.stringify(json, null, 2)}\n`);
-    log(`  results written to ${path.relative(process.cwd(), file) || file}`);
+    await writeResults('kv', json, log);
 
     return {
       rows: rows.map((m) => ({ bench: 'kv', target: m.name, rps: m.median.rps, p50: m.median.p50, p99: m.median.p99, errors: m.errors })),

@@ -80,6 +80,39 @@ export interface AuthResult {
   token_type: string;
   orphan: boolean;
   num_uses: number;
+  mfa_requirement: null;
+}
+
+/** Token types a role may ask for: coffer issues service tokens only (see README), so these all mean `service`. */
+export const SERVICE_TOKEN_TYPES = ['service', 'default', 'default-service'] as const;
+export type LoginTokenType = (typeof SERVICE_TOKEN_TYPES)[number];
+
+/**
+ * What a successful login handler returns: the token it wants issued. The core creates it (an orphan token,
+ * under the mount's TTL limits) and answers with Vault's `auth` block; auth methods never touch the token store.
+ */
+export interface LoginRequest {
+  policies: string[];
+  /** Leave out the `default` policy. */
+  noDefaultPolicy: boolean;
+  /** Seconds; 0 = the mount's default TTL. */
+  ttl: number;
+  /** Seconds; 0 = the mount's max TTL. Capped by the mount's max either way. */
+  maxTTL: number;
+  /** Seconds; a hard cap that survives renewals, 0 = none. */
+  explicitMaxTTL: number;
+  /** Seconds; > 0 makes the token periodic (renewable forever by `period`, unless explicitMaxTTL). */
+  period: number;
+  /** 0 = unlimited. */
+  numUses: number;
+  /** The token is refused when used from outside these blocks. */
+  boundCidrs: string[];
+  tokenType: LoginTokenType;
+  metadata: Record<string, string>;
+  /** Shown in token lookups after the mount path (`kubernetes-production-my-api`). */
+  displayName: string;
+  /** Role name, kept on the token (lookup `role`). */
+  role?: string;
 }
 
 export interface Response {
@@ -89,6 +122,8 @@ export interface Response {
   /** Set by the core once the lease manager registered `secret` (or by sys/leases/renew). */
   lease?: { id: string; duration: number; renewable: boolean };
   auth?: AuthResult;
+  /** Set by a login handler; the core turns it into `auth` (never both). */
+  login?: LoginRequest;
   warnings?: string[];
   /** Overrides the HTTP status (KV v2 answers 404 with metadata for a deleted version). */
   status?: number;

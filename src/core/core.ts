@@ -14,7 +14,10 @@ import { AuditBroker, type AuditRequestInput } from './audit/broker.js';
 import type { Backend, CallerInfo, Operation, Request, Response, SystemView } from './backend.js';
 import { Barrier } from './barrier.js';
 import { CofferError, badRequest, permissionDenied, sealedError } from './errors.js';
+import { addressAllowed } from './cidr.js';
 import { LeaseManager } from './leases/manager.js';
+import { issueLoginToken } from './login/issue.js';
+import { LoginRateLimiter, type LoginRateLimitOptions } from './login/ratelimit.js';
 import { MountTable, type MountEntry } from './mounts.js';
 import { PolicyStore } from './policies.js';
 import { dispatch, matchPath, resolveWriteOperation } from './router.js';
@@ -33,6 +36,8 @@ export interface CoreOptions {
   initialMounts?: { path: string; type: string; options: Record<string, string>; description: string }[];
   logger?: { info(msg: string): void; warn(msg: string): void; error(msg: string): void };
   version?: string;
+  /** Failed-login limit per remote address (429 past it). */
+  loginRateLimit?: LoginRateLimitOptions;
 }
 
 export interface CoreRequest {
@@ -82,6 +87,7 @@ export class Core {
   readonly tokens = new TokenStore();
   readonly policies = new PolicyStore();
   readonly leases = new LeaseManager();
+  readonly loginLimiter: LoginRateLimiter;
   readonly mounts: MountTable;
   audit: AuditBroker | null = null;
   readonly storageType: string;
@@ -106,6 +112,7 @@ export class Core {
     this.version = options.version ?? VERSION;
     this.initialMounts = options.initialMounts ?? [];
     this.logger = options.logger ?? { info() {}, warn() {}, error() {} };
+    this.loginLimiter = new LoginRateLimiter(options.loginRateLimit);
     this.sys = systemBackend(this);
     // Revoking a token revokes the leases it created.
     this.tokens.onRevoke((entry) => this.leases.revokeByToken(entry.id));
@@ -224,6 +231,7 @@ export class Core {
   async handle(http: CoreRequest): Promise<CoreResponse> {
     const requestId = randomUUID();
     let auditInput: AuditRequestInput | null = null;
+    let loginAttempt = false;
     try {
       const path = normalizePath(http.rawPath);
       const listRequested = http.method === 'GET' && isTrue(http.query.list);
@@ -243,12 +251,13 @@ export class Core {
 
       const data = requestData(http, operation);
       const unauthenticated = unauthenticatedSys || match.spec.unauthenticated === true;
+      loginAttempt = !unauthenticatedSys && mount.entry.path.startsWith('auth/') && match.spec.unauthenticated === true;
       const clientToken = tokenFromHeaders(http.headers);
       const caller: CallerInfo = { policies: [], remoteAddr: http.remoteAddr, sudo: false };
       let entry: TokenEntry | null = null;
       if (!unauthenticated) {
         entry = clientToken ? await this.tokens.lookup(clientToken) : null;
-        if (!entry) throw permissionDenied();
+        if (!entry || !addressAllowed(http.remoteAddr, entry.bound_cidrs)) throw permissionDenied();
         Object.assign(caller, {
           tokenId: entry.id,
           accessor: entry.accessor,
@@ -303,8 +312,18 @@ export class Core {
       if (unauthenticatedSys && path === 'sys/health') auditInput = null;
       else if (auditInput) await this.audit!.logRequest(auditInput);
 
+      // Checked after the request is audited, so that refused attempts are on record too.
+      if (loginAttempt) {
+        const wait = this.loginLimiter.retryAfter(http.remoteAddr);
+        if (wait > 0) {
+          loginAttempt = false; // a refused attempt does not extend the window
+          throw new CofferError(429, `too many failed login attempts from this address; try again in ${wait}s`);
+        }
+      }
+
       // A token's last use is served first and revoked right after (Vault's revocation-pending state).
       const response = await dispatch(match.spec, req).finally(() => this.tokens.finishUse(entry));
+      if (response?.login) await this.completeLogin(response, req, path);
       if (response?.secret && mount.backend.revoke) await this.registerLease(response, path, req, entry?.id ?? '');
       const result = this.envelope(response, requestId, mount.entry.type, operation);
       if (auditInput) {
@@ -319,6 +338,8 @@ export class Core {
       return result;
     } catch (err) {
       const failure = errorResponse(err, this.logger);
+      // Only the caller's own mistakes count towards the limit, not a peer (TokenReview, JWKS) being down.
+      if (loginAttempt && (failure.status === 400 || failure.status === 403)) this.loginLimiter.recordFailure(http.remoteAddr);
       if (auditInput) {
         try {
           await this.audit?.logResponse({ ...auditInput, status: failure.status, error: (failure.body as { errors: string[] }).errors.join('; ') });
@@ -328,6 +349,14 @@ export class Core {
       }
       return failure;
     }
+  }
+
+  /** Issues the token a login handler asked for and answers with Vault's `auth` block instead. */
+  private async completeLogin(response: Response, req: Request, path: string): Promise<void> {
+    const { auth, warnings } = await issueLoginToken(this.tokens, response.login!, req.mount, req.system, path);
+    delete response.login;
+    response.auth = auth;
+    if (warnings.length) response.warnings = [...(response.warnings ?? []), ...warnings];
   }
 
   /** Puts a freshly issued secret under a lease; if that fails the secret is revoked rather than left orphaned. */

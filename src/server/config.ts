@@ -24,6 +24,8 @@ export interface ServerConfig {
   maxLeaseTTL: number;
   ui: boolean;
   logLevel: string;
+  /** Failed logins allowed per remote address and window before 429 (defaults: 10 per 60 s). */
+  loginRateLimit?: { maxFailures?: number; windowMs?: number };
 }
 
 export const DEFAULT_MAX_REQUEST_SIZE = 32 * 1024 * 1024;
@@ -64,6 +66,8 @@ const fileSchema = z
     ui: boolish.optional(),
     disable_mlock: boolish.optional(),
     log_level: z.string().optional(),
+    login_failure_limit: z.union([z.number().int().positive(), z.string().regex(/^[1-9]\d*$/)]).optional(),
+    login_failure_window: durationField,
   })
   .passthrough();
 
@@ -143,9 +147,13 @@ export async function parseConfigText(text: string, filename: string): Promise<S
   const maxLeaseTTL = ttl(c.max_lease_ttl, 'max_lease_ttl', DEFAULT_TTL);
   if (defaultLeaseTTL > maxLeaseTTL) throw new ConfigError(`${filename}: default_lease_ttl is greater than max_lease_ttl`);
 
+  const window = ttl(c.login_failure_window, 'login_failure_window', 60);
+  if (window < 1) throw new ConfigError(`${filename}: login_failure_window must be at least 1s`);
+
   return {
     listeners,
     storage: { type: 'sqlite', path },
+    loginRateLimit: { maxFailures: c.login_failure_limit !== undefined ? Number(c.login_failure_limit) : undefined, windowMs: window * 1000 },
     apiAddr: c.api_addr,
     defaultLeaseTTL,
     maxLeaseTTL,

@@ -39,6 +39,7 @@ export async function startServer(config: ServerConfig, dev?: DevOptions): Promi
     storageType: config.storage.type,
     defaultLeaseTTL: config.defaultLeaseTTL,
     maxLeaseTTL: config.maxLeaseTTL,
+    loginRateLimit: config.loginRateLimit,
     initialMounts: dev ? [{ path: 'secret/', type: 'kv', options: { version: '2' }, description: 'key/value secret storage' }] : [],
     logger: { info: (m) => logger.info(m), warn: (m) => logger.warn(m), error: (m) => logger.error(m) },
   });

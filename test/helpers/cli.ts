@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { runCoffer } from './process.js';
+import type { ServerConfig } from '../../src/server/config.js';
 import { client, startDevServer, type TestServer } from './server.js';
 
 export type ApiClient = ReturnType<typeof client>;
@@ -44,7 +45,12 @@ export interface CliDevServer {
  * directory while it is removed), stop the server and remove the directory. `setup` runs in the same hook once
  * the server is up (a second top-level `before` would not wait for this one: Node 20 runs them side by side).
  */
-export function cliDevServer(tmpPrefix: string, setup?: (cli: CliDevServer) => Promise<void>): CliDevServer {
+export function cliDevServer(
+  tmpPrefix: string,
+  setup?: (cli: CliDevServer) => Promise<void>,
+  /** Server settings over the dev defaults (e.g. a higher failed-login limit for suites that fail many logins). */
+  serverOverrides: Partial<ServerConfig> = {},
+): CliDevServer {
   // An inherited output format would change every table the tests expect.
   delete process.env.COFFER_FORMAT;
   delete process.env.VAULT_FORMAT;
@@ -59,7 +65,7 @@ export function cliDevServer(tmpPrefix: string, setup?: (cli: CliDevServer) => P
   };
 
   before(async () => {
-    srv = await startDevServer();
+    srv = await startDevServer(serverOverrides);
     root = client(srv.addr, srv.token);
     dir = mkdtempSync(path.join(tmpdir(), tmpPrefix));
     env = { VAULT_ADDR: srv.addr, VAULT_TOKEN: srv.token, COFFER_ADDR: '', COFFER_TOKEN: '', HOME: dir };

@@ -1,5 +1,5 @@
 /** Starts a real coffer server in this process on a random port, and a small HTTP helper for tests. */
-import { request } from 'undici';
+import { Agent, request } from 'undici';
 import { startServer, devConfig, type RunningServer } from '../../src/server/server.js';
 import type { ServerConfig } from '../../src/server/config.js';
 
@@ -28,7 +28,16 @@ export interface ApiOptions {
   body?: unknown;
   rawBody?: string | Buffer;
   headers?: Record<string, string>;
+  /** Local address to connect from (any 127.0.0.0/8 address reaches a server bound to 127.0.0.1 on Linux). */
+  from?: string;
 }
+
+const fromAgents = new Map<string, Agent>();
+const agentFrom = (localAddress: string) => {
+  let agent = fromAgents.get(localAddress);
+  if (!agent) fromAgents.set(localAddress, (agent = new Agent({ localAddress })));
+  return agent;
+};
 
 /** One HTTP call to the server; `path` is relative to /v1/. */
 export async function api(addr: string, method: string, path: string, opts: ApiOptions = {}): Promise<ApiResponse> {
@@ -39,7 +48,7 @@ export async function api(addr: string, method: string, path: string, opts: ApiO
     body = JSON.stringify(opts.body);
     headers['content-type'] ??= 'application/json';
   }
-  const res = await request(`${addr}/v1/${path}`, { method: method as any, headers, body });
+  const res = await request(`${addr}/v1/${path}`, { method: method as any, headers, body, dispatcher: opts.from ? agentFrom(opts.from) : undefined });
   const text = await res.body.text();
   let parsed: unknown = undefined;
   try {

@@ -15,14 +15,15 @@ Subcommands:
     tune       Tune an auth method's configuration
 
 coffer auth enable [options] TYPE
-  $ coffer auth enable -path=people -description="staff logins" userpass
-  Success! Enabled userpass auth method at: people/
+  TYPE is kubernetes, jwt (or oidc, the same method) or approle.
+  $ coffer auth enable -path=gitlab -description="GitLab pipelines" jwt
+  Success! Enabled jwt auth method at: gitlab/
 
 ${ENABLE_HELP.replace('(kv: 1 or 2)', '(where supported)')}
 
 coffer auth disable PATH
-  $ coffer auth disable people/
-  Success! Disabled the auth method (if it existed) at: people/
+  $ coffer auth disable gitlab/
+  Success! Disabled the auth method (if it existed) at: gitlab/
 
 coffer auth list [-detailed]
   $ coffer auth list

@@ -25,10 +25,14 @@ export const help = `Usage: coffer login [options] [TOKEN | K=V...]
       $ echo "$TOKEN" | coffer login -
 
   Other auth methods take K=V pairs, sent to auth/PATH/login (PATH defaults to the method's name; for
-  userpass and ldap the username goes into the path and the password is prompted for when not given):
+  userpass and ldap the username goes into the path and the password is prompted for when not given).
+  K=@FILE reads a value from a file, K=- from stdin (so a token never shows in a process listing):
 
-      $ coffer login -method=userpass username=alice
+      $ coffer login -method=kubernetes role=my-api \\
+          jwt=@/var/run/secrets/kubernetes.io/serviceaccount/token
+      $ printf %s "$CI_JOB_JWT" | coffer login -method=jwt -token-only role=ci jwt=-
       $ coffer login -method=approle -path=approle-ci role_id=... secret_id=...
+      $ coffer login -method=userpass username=alice
 
 Options:
   -method=TYPE           Auth method type (default "token").

@@ -148,7 +148,11 @@ export function mountPaths(core: Core): PathSpec[] {
             return null;
           },
           delete: async (req) => {
-            await core.mounts.disable(fullPath(req), (entry) => core.leases.revokeMount(entry.uuid));
+            await core.mounts.disable(fullPath(req), async (entry) => {
+              await core.leases.revokeMount(entry.uuid);
+              // As in Vault, disabling an auth method revokes every token its logins issued.
+              if (entry.kind === 'auth') await core.tokens.revokeByPathPrefix(entry.path);
+            });
             return null;
           },
         },

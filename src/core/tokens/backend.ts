@@ -56,7 +56,7 @@ const tokenField = z.object({ token: z.string({ message: 'missing token' }).min(
 const accessorField = z.object({ accessor: z.string({ message: 'missing accessor' }).min(1, 'missing accessor') });
 const renewField = z.object({ token: z.string().optional(), increment: duration().optional() });
 
-const sortedUnique = (list: string[]) => [...new Set(list.map((p) => p.trim().toLowerCase()).filter(Boolean))].sort();
+export const sortedUnique = (list: string[]) => [...new Set(list.map((p) => p.trim().toLowerCase()).filter(Boolean))].sort();
 
 export function authResult(token: string, entry: TokenEntry): AuthResult {
   const policies = entry.policies;
@@ -72,6 +72,7 @@ export function authResult(token: string, entry: TokenEntry): AuthResult {
     token_type: entry.type,
     orphan: entry.parent === '',
     num_uses: Math.max(0, entry.num_uses),
+    mfa_requirement: null,
   };
 }
 
@@ -83,6 +84,7 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOStrin
 function lookupData(entry: TokenEntry, token: string) {
   return {
     accessor: entry.accessor,
+    bound_cidrs: entry.bound_cidrs,
     creation_time: entry.creation_time,
     creation_ttl: entry.creation_ttl,
     display_name: entry.display_name,

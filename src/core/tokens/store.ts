@@ -33,6 +33,8 @@ export interface TokenEntry {
   path: string;
   role: string;
   type: 'service';
+  /** The token is refused when used from an address outside these blocks (absent = anywhere). */
+  bound_cidrs?: string[];
 }
 
 export interface CreateTokenParams {
@@ -50,6 +52,7 @@ export interface CreateTokenParams {
   role?: string;
   /** The token mount's max TTL in seconds; caps non-periodic tokens. */
   mountMaxTTL: number;
+  boundCidrs?: string[];
 }
 
 export type RevokeHook = (entry: TokenEntry) => Promise<void>;
@@ -125,6 +128,7 @@ export class TokenStore {
       path: params.path,
       role: params.role ?? '',
       type: 'service',
+      ...(params.boundCidrs?.length ? { bound_cidrs: params.boundCidrs } : {}),
     };
     const ops = [
       { kind: 'put' as const, key: `id/${id}`, value: Buffer.from(JSON.stringify(entry)) },

@@ -13,6 +13,7 @@ import { badRequest, CofferError } from '../../core/errors.js';
 import type { StorageView } from '../../storage/view.js';
 import { findPlugin } from './plugins/index.js';
 import { type Database, sanitize } from './plugins/plugin.js';
+import { KeyedMutex } from '../../shared/mutex.js';
 
 export const CONFIG_PREFIX = 'config/';
 export const ROLE_PREFIX = 'role/';
@@ -88,23 +89,6 @@ export function dbFailure(err: unknown, secrets: (string | undefined)[] = [], ge
   if (err instanceof CofferError) return err;
   const message = err instanceof Error ? err.message : String(err);
   return badRequest(sanitize(message || 'database error', secrets, generated));
-}
-
-/** A promise-chain mutex per key. */
-export class KeyedMutex {
-  private readonly tails = new Map<string, Promise<unknown>>();
-
-  async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.tails.get(key) ?? Promise.resolve();
-    const result = prev.then(fn, fn);
-    const tail = result.catch(() => undefined);
-    this.tails.set(key, tail);
-    try {
-      return await result;
-    } finally {
-      if (this.tails.get(key) === tail) this.tails.delete(key);
-    }
-  }
 }
 
 class StaleInstance extends Error {}

@@ -1,0 +1,74 @@
+/**
+ * `auth/jwt/role/:name`: which tokens may log in (audiences, subject, bound claims matched as strings or
+ * globs), which claim names the user, which claims become token metadata, and the time leeways.
+ */
+import { z } from 'zod';
+import { badRequest } from '../../core/errors.js';
+import { int, stringList, stringMap } from '../../core/fields.js';
+import { rolePaths } from '../roles.js';
+import { parseTokenParams, tokenFieldShape, type TokenParams } from '../tokenutil.js';
+
+export interface JwtRole extends TokenParams {
+  role_type: 'jwt';
+  user_claim: string;
+  bound_audiences: string[];
+  bound_subject: string;
+  bound_claims: Record<string, string | string[]>;
+  bound_claims_type: 'string' | 'glob';
+  claim_mappings: Record<string, string>;
+  groups_claim: string;
+  /** Seconds; -1 = none, 0 = the default. */
+  clock_skew_leeway: number;
+  expiration_leeway: number;
+  not_before_leeway: number;
+}
+
+/** Vault's leeways: 0 means "use the default", -1 means "none". */
+const leeway = () => int().refine((n) => n >= -1, 'must be -1 (none), 0 (default) or a number of seconds');
+
+const roleFields = z.object({
+  ...tokenFieldShape,
+  role_type: z.string().optional(),
+  user_claim: z.string().min(1).optional(),
+  bound_audiences: stringList().optional(),
+  bound_subject: z.string().optional(),
+  bound_claims: z.record(z.string(), z.union([z.string(), z.array(z.string())])).optional(),
+  bound_claims_type: z.enum(['string', 'glob'], { message: 'must be "string" or "glob"' }).optional(),
+  claim_mappings: stringMap().optional(),
+  groups_claim: z.string().optional(),
+  clock_skew_leeway: leeway().optional(),
+  expiration_leeway: leeway().optional(),
+  not_before_leeway: leeway().optional(),
+});
+
+export const rolePathSpecs = rolePaths<JwtRole, typeof roleFields>({
+  fields: roleFields,
+  build: (_name, d, existing) => {
+    const roleType = d.role_type ?? existing?.role_type ?? 'jwt';
+    if (roleType === 'oidc') throw badRequest('role_type "oidc" is not supported: coffer implements the jwt login (no browser OIDC flow); use role_type "jwt"');
+    if (roleType !== 'jwt') throw badRequest(`invalid role_type "${roleType.slice(0, 16)}"`);
+    const tokens = parseTokenParams(d, existing ?? undefined);
+    const role: JwtRole = {
+      ...tokens,
+      role_type: 'jwt',
+      user_claim: d.user_claim ?? existing?.user_claim ?? 'sub',
+      bound_audiences: d.bound_audiences ?? existing?.bound_audiences ?? [],
+      bound_subject: d.bound_subject ?? existing?.bound_subject ?? '',
+      bound_claims: d.bound_claims ?? existing?.bound_claims ?? {},
+      bound_claims_type: d.bound_claims_type ?? existing?.bound_claims_type ?? 'string',
+      claim_mappings: d.claim_mappings ?? existing?.claim_mappings ?? {},
+      groups_claim: d.groups_claim ?? existing?.groups_claim ?? '',
+      clock_skew_leeway: d.clock_skew_leeway ?? existing?.clock_skew_leeway ?? 0,
+      expiration_leeway: d.expiration_leeway ?? existing?.expiration_leeway ?? 0,
+      not_before_leeway: d.not_before_leeway ?? existing?.not_before_leeway ?? 0,
+    };
+    const targets = Object.values(role.claim_mappings);
+    if (new Set(targets).size !== targets.length) throw badRequest('claim_mappings contains duplicate target names');
+    if (!role.bound_audiences.length && !role.bound_subject && !Object.keys(role.bound_claims).length && !tokens.token_bound_cidrs.length) {
+      throw badRequest('must have at least one bound constraint when creating/updating a role');
+    }
+    return role;
+  },
+  help: 'Bind JWT claims to policies and token settings.',
+});
+
