@@ -4,7 +4,7 @@
  */
 import { StorageView } from '../storage/view.js';
 import { ACL } from './acl/acl.js';
-import { DEFAULT_POLICY_TEXT, isValidPolicyName, parsePolicy, type Policy } from './acl/policy.js';
+import { DEFAULT_POLICY_TEXT, bindNamespace, isValidPolicyName, parsePolicy, type Policy } from './acl/policy.js';
 import { badRequest } from './errors.js';
 
 interface StoredPolicy {
@@ -61,14 +61,21 @@ export class PolicyStore {
     return policy;
   }
 
-  /** The ACL for a token's policies; unknown policy names contribute nothing (deny by default). */
-  async aclFor(names: string[]): Promise<ACL> {
-    const cacheKey = names.join('\n');
+  /**
+   * The ACL for a token's policies; unknown policy names contribute nothing (deny by default). `namespace` fills
+   * `{{kubernetes.namespace}}` in templated rules; without it those rules grant nothing.
+   */
+  async aclFor(names: string[], namespace?: string): Promise<ACL> {
+    const cacheKey = namespace === undefined ? names.join('\n') : `${names.join('\n')}\n@${namespace}`;
     const cached = this.acls.get(cacheKey);
     if (cached) return cached;
     const acl = names.includes('root')
       ? ACL.root()
-      : new ACL((await Promise.all(names.map((n) => this.load(n)))).filter((p): p is Policy => p !== null));
+      : new ACL(
+          (await Promise.all(names.map((n) => this.load(n))))
+            .filter((p): p is Policy => p !== null)
+            .map((p) => bindNamespace(p, namespace)),
+        );
     this.acls.set(cacheKey, acl);
     return acl;
   }
