@@ -14,12 +14,12 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { request, Agent } from 'undici';
 import { client, startDevServer, type TestServer } from '../helpers/server.js';
 import { renderGoTemplate } from './gotemplate.js';
 import { EsoError, NoSecretError, VaultProviderClient, WebhookClient, extractSecretData, type EsoCluster, type WebhookSpec } from './eso-provider.js';
 import { REPO, find, loadManifests, validateAgainstCrd, type Manifest } from './manifests.js';
+import { PgRoles, setupDatabaseRole } from './postgres.js';
 
 type Client = ReturnType<typeof client>;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -386,9 +386,7 @@ describe('the vault provider shape against coffer', () => {
 
 describe('the Webhook generator with the database engine (PostgreSQL on 127.0.0.1:5432)', () => {
   const role = 'team-a-app';
-  let admin: pg.Client;
-  const created = new Set<string>();
-  const roleExists = async (name: string) => (await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [name])).rowCount === 1;
+  const roles = new PgRoles();
   const generatorSpec = (headers: Record<string, string> = {}): WebhookSpec => {
     const spec = webhookSpec('Webhook', 'app-db-creds');
     return { ...spec, headers: { ...spec.headers, ...headers } };
@@ -397,49 +395,22 @@ describe('the Webhook generator with the database engine (PostgreSQL on 127.0.0.
     const c = new WebhookClient(spec, cluster, 'team-a', false);
     clients.push(c);
     const creds = await c.getSecretMap(null);
-    created.add(creds.username!);
+    roles.track(creds.username);
     return creds;
   }
-  const canLogin = async (creds: Record<string, string>) => {
-    const conn = new pg.Client({ host: '127.0.0.1', port: 5432, user: creds.username, password: creds.password, database: 'postgres' });
-    try {
-      await conn.connect();
-      return (await conn.query('SELECT current_user AS u')).rows[0].u === creds.username;
-    } catch {
-      return false;
-    } finally {
-      await conn.end().catch(() => undefined);
-    }
-  };
 
   before(async () => {
-    admin = new pg.Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'postgres' });
-    await admin.connect();
-    ok(await root.post('sys/mounts/database', { type: 'database' }), 'mount database');
-    ok(await root.post('database/config/pg', {
-      plugin_name: 'postgresql-database-plugin',
-      connection_url: 'postgresql://{{username}}@127.0.0.1:5432/postgres?sslmode=disable',
-      username: 'postgres',
-      allowed_roles: role,
-    }), 'db config');
-    ok(await root.post(`database/roles/${role}`, {
-      db_name: 'pg',
-      default_ttl: '1h',
-      creation_statements: `CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';`,
-      revocation_statements: 'DROP ROLE IF EXISTS "{{name}}";',
-    }), 'db role');
+    await roles.connect();
+    await setupDatabaseRole(root, role);
   });
 
-  after(async () => {
-    for (const name of created) await admin.query(`DROP ROLE IF EXISTS "${name.replace(/"/g, '""')}"`).catch(() => undefined);
-    await admin.end();
-  });
+  after(() => roles.close());
 
   it('dataFrom generatorRef: working credentials as Secret keys', async () => {
     const secret = await sync(find(manifests, 'ExternalSecret', 'app-db'));
     assert.deepEqual(Object.keys(secret).sort(), ['password', 'username']);
-    created.add(secret.username!);
-    assert.ok(await canLogin(secret), 'the generated user logs in');
+    roles.track(secret.username);
+    assert.ok(await roles.canLogin(secret), 'the generated user logs in');
   });
 
   it('with an owner: a refresh revokes the previous credentials after the grace period', async () => {
@@ -447,14 +418,12 @@ describe('the Webhook generator with the database engine (PostgreSQL on 127.0.0.
     const first = await generate(spec);
     const second = await generate(spec);
     assert.notEqual(first.username, second.username);
-    assert.ok(await roleExists(first.username!), 'the previous user lives through the grace period');
-    const deadline = Date.now() + 15_000;
-    while ((await roleExists(first.username!)) && Date.now() < deadline) await sleep(200);
-    assert.equal(await roleExists(first.username!), false, 'previous user dropped after the grace period');
-    assert.ok(await canLogin(second), 'the current credentials still work');
+    assert.ok(await roles.exists(first.username!), 'the previous user lives through the grace period');
+    assert.ok(await roles.dropped(first.username!), 'previous user dropped after the grace period');
+    assert.ok(await roles.canLogin(second), 'the current credentials still work');
   });
 
-  it('the owner record survives in barrier storage and is scoped to the token', async () => {
+  it('the owner record is scoped to the token', async () => {
     const owner = { 'X-Coffer-Owner': 'team-a/scoped', 'X-Coffer-Revoke-Grace': '0s' };
     const mine = await generate(generatorSpec(owner));
     // Another token naming the same owner cannot revoke this token's credentials.
@@ -463,14 +432,14 @@ describe('the Webhook generator with the database engine (PostgreSQL on 127.0.0.
     await generate(spec);
     await generate(spec);
     await sleep(1000);
-    assert.ok(await roleExists(mine.username!), 'credentials of the first token untouched');
+    assert.ok(await roles.exists(mine.username!), 'credentials of the first token untouched');
   });
 
   it('without an owner nothing is revoked (ESO never revokes generator output)', async () => {
     const a = await generate(generatorSpec());
     const b = await generate(generatorSpec());
     await sleep(500);
-    assert.ok((await roleExists(a.username!)) && (await roleExists(b.username!)));
+    assert.ok((await roles.exists(a.username!)) && (await roles.exists(b.username!)));
   });
 
   it('bad owner and grace headers are 400s', async () => {
@@ -484,9 +453,9 @@ describe('the Webhook generator with the database engine (PostgreSQL on 127.0.0.
     const res = await request(`${vds.provider.server}/v1${vds.path}`, { method: vds.method, headers: { 'x-vault-token': tokens.teamA }, dispatcher });
     const body = (await res.body.json()) as { data: Record<string, string>; lease_id: string };
     assert.equal(res.statusCode, 200);
-    created.add(body.data.username!);
+    roles.track(body.data.username);
     assert.match(body.lease_id, /^database\/creds\/team-a-app\//);
-    assert.ok(await canLogin(body.data));
+    assert.ok(await roles.canLogin(body.data));
   });
 });
 
