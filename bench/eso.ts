@@ -19,14 +19,10 @@
  * Knobs: BENCH_ROUNDS (3), BENCH_ESO_WAVES (10), BENCH_ESO_SECRETS (200), BENCH_ESO_KEYS (5).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
 import http from 'node:http';
-import os from 'node:os';
-import path from 'node:path';
 import {
   BenchFailure,
   LatencyRecorder,
-  RESULTS_DIR,
   envInt,
   fmtInt,
   fmtMs,
@@ -37,6 +33,8 @@ import {
   processCpuMs,
   spawnDevServer,
   type BenchModuleResult,
+  machineInfo,
+  saveResults,
 } from './harness.js';
 
 export const name = 'eso';
@@ -147,7 +145,7 @@ export async function run(log: (m: string) => void): Promise<BenchModuleResult> 
     const json = {
       benchmark: 'eso',
       date: new Date().toISOString(),
-      machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', node: process.version, platform: `${os.platform()} ${os.release()}` },
+      machine: machineInfo(),
       settings: { rounds: s.rounds, waves_per_round: waves, external_secrets: secrets, keys_per_secret: keys, namespaces: NAMESPACES, sockets: 64 },
       workload: 'each wave: every ExternalSecret concurrently, its keys one after another',
       results: Object.fromEntries(
@@ -155,10 +153,7 @@ export async function run(log: (m: string) => void): Promise<BenchModuleResult> 
       ),
       ratio: { rps: rpsRatio, p99: p99Ratio, server_cpu_per_req: cpuRatio },
     };
-    await mkdir(RESULTS_DIR, { recursive: true });
-    const file = path.join(RESULTS_DIR, 'eso.json');
-    await writeFile(file, `${JSON.stringify(json, null, 2)}\n`);
-    log(`  results written to ${path.relative(process.cwd(), file) || file}`);
+    await saveResults('eso', json, log);
     return {
       rows: [
         { bench: 'eso', target: '/v1/secret/data (baseline)', rps: med(sides.baseline, 'rps'), p50: med(sides.baseline, 'p50'), p99: med(sides.baseline, 'p99'), errors: 0 },

@@ -7,6 +7,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { readFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import autocannon from 'autocannon';
@@ -362,6 +364,17 @@ export function table(headers: string[], rows: string[][], alignRight: boolean[]
   const fmt = (cells: string[]) =>
     cells.map((c, i) => (alignRight[i] ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
   return [fmt(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(fmt)].join('\n');
+}
+
+/** The machine a result was measured on, as every results JSON records it. */
+export const machineInfo = () => ({ cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', node: process.version, platform: `${os.platform()} ${os.release()}` });
+
+/** Writes `bench/results/NAME.json` and says where. */
+export async function saveResults(name: string, json: unknown, log: (m: string) => void): Promise<void> {
+  await mkdir(RESULTS_DIR, { recursive: true });
+  const file = path.join(RESULTS_DIR, `${name}.json`);
+  await writeFile(file, `${JSON.stringify(json, null, 2)}\n`);
+  log(`  results written to ${path.relative(process.cwd(), file) || file}`);
 }
 
 export const fmtInt = (n: number) => Math.round(n).toLocaleString('en-US');

@@ -17,7 +17,7 @@
  * BENCH_PIPELINING (1), BENCH_CPU_PROF=1 (run coffer under --cpu-prof; profile in bench/results/profiles/).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type autocannon from 'autocannon';
@@ -40,6 +40,8 @@ import {
   type LoadSettings,
   type LoadTarget,
   type RunFigures,
+  machineInfo,
+  saveResults,
 } from './harness.js';
 
 export const name = 'kv';
@@ -225,7 +227,7 @@ export async function run(log: (m: string) => void = (m) => process.stdout.write
     const json = {
       benchmark: 'kv',
       date: new Date().toISOString(),
-      machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', node: process.version, platform: `${os.platform()} ${os.release()}` },
+      machine: machineInfo(),
       settings: { ...s, writeKeys: WRITE_KEYS, maxVersions: MAX_VERSIONS, valueBytes: value.length, cpuProfile: nodeFlags.length > 0 },
       bodies: { readResponseBytes: readBytes.length, writeResponseBytes: writeBytes.length, writeRequestBytes: Buffer.byteLength(writeBody) },
       results: Object.fromEntries(
@@ -257,10 +259,7 @@ export async function run(log: (m: string) => void = (m) => process.stdout.write
         write: { value: round(writeRatio, 4), target: TARGETS.write, met: writeOk },
       },
     };
-    await mkdir(RESULTS_DIR, { recursive: true });
-    const file = path.join(RESULTS_DIR, 'kv.json');
-    await writeFile(file, `${JSON.stringify(json, null, 2)}\n`);
-    log(`  results written to ${path.relative(process.cwd(), file) || file}`);
+    await saveResults('kv', json, log);
 
     return {
       rows: rows.map((m) => ({ bench: 'kv', target: m.name, rps: m.median.rps, p50: m.median.p50, p99: m.median.p99, errors: m.errors })),
