@@ -75,11 +75,37 @@ function header(req: RouteRequest, name: string): string | undefined {
   return text === undefined || text === '' ? undefined : text.trim();
 }
 
+const OWNER = /^([a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?)\/([a-z0-9](?:[-a-z0-9.]{0,251}[a-z0-9])?)$/;
+const shown = (input: unknown, max: number) => JSON.stringify(String(input).slice(0, max));
+
+/** coffer's own headers; the token headers are read apart, since they are forwarded to the core as they are. */
+const esoHeaders = z.object({
+  [NAMESPACE_HEADER]: z
+    .string()
+    .regex(KUBERNETES_NAMESPACE, { error: (issue) => `${NAMESPACE_HEADER} must be a Kubernetes namespace name, got ${shown(issue.input, 64)}` })
+    .optional(),
+  [OWNER_HEADER]: z
+    .string()
+    .regex(OWNER, { error: (issue) => `${OWNER_HEADER} must be namespace/name of the ExternalSecret, got ${shown(issue.input, 80)}` })
+    .optional(),
+  [GRACE_HEADER]: z
+    .string()
+    .transform((text, ctx) => {
+      const seconds = parseGoDuration(text);
+      if (seconds !== null && seconds <= MAX_GRACE_SECONDS) return seconds;
+      ctx.addIssue({ code: 'custom', message: `${GRACE_HEADER} must be a duration from 0s to 24h (e.g. 10m), got ${shown(text, 40)}` });
+      return z.NEVER;
+    })
+    .optional(),
+});
+type EsoHeaders = z.infer<typeof esoHeaders>;
+
 /** The caller as the core will see it: token headers only, and the namespace the policies are bound to. */
 interface Caller {
   token: string;
   tokenHeaders: Record<string, string>;
   namespace?: string;
+  headers: EsoHeaders;
   remoteAddr: string;
 }
 
@@ -92,14 +118,13 @@ function caller(req: RouteRequest): Caller {
     // ESO renders the headers of a DELETE without the store's `secrets` (see README): say so instead of a bare 403.
     throw new EsoError(401, 'no token: the token header rendered as "<no value>" (the template names data ESO did not provide)');
   }
-  const namespace = header(req, NAMESPACE_HEADER);
-  if (namespace !== undefined && !KUBERNETES_NAMESPACE.test(namespace)) {
-    throw new EsoError(400, `${NAMESPACE_HEADER} must be a Kubernetes namespace name, got ${JSON.stringify(namespace.slice(0, 64))}`);
-  }
+  const parsed = esoHeaders.safeParse(Object.fromEntries([NAMESPACE_HEADER, OWNER_HEADER, GRACE_HEADER].map((name) => [name, header(req, name)])));
+  if (!parsed.success) throw new EsoError(400, parsed.error.issues[0]!.message);
   return {
     token,
     tokenHeaders: direct ? { 'x-vault-token': direct } : { authorization: `Bearer ${token}` },
-    namespace,
+    namespace: parsed.data[NAMESPACE_HEADER],
+    headers: parsed.data,
     remoteAddr: req.remoteAddr,
   };
 }
@@ -216,34 +241,24 @@ async function deleteSecret(gateway: CoreGateway, who: Caller, mount: string, q:
 
 // ---- generator ---------------------------------------------------------------------------------------------------
 
-const OWNER = /^([a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?)\/([a-z0-9](?:[-a-z0-9.]{0,251}[a-z0-9])?)$/;
-
-function ownerOf(req: RouteRequest, who: Caller): { owner: string; graceMs: number } | null {
-  const owner = header(req, OWNER_HEADER);
-  const graceText = header(req, GRACE_HEADER);
+/** The owning ExternalSecret and grace period of a generator request; the owner's namespace binds the policies. */
+function ownerOf(who: Caller): { owner: string; graceMs: number } | null {
+  const owner = who.headers[OWNER_HEADER];
+  const grace = who.headers[GRACE_HEADER];
   if (owner === undefined) {
-    if (graceText !== undefined) throw new EsoError(400, `${GRACE_HEADER} needs ${OWNER_HEADER} (namespace/name of the ExternalSecret)`);
+    if (grace !== undefined) throw new EsoError(400, `${GRACE_HEADER} needs ${OWNER_HEADER} (namespace/name of the ExternalSecret)`);
     return null;
   }
-  const m = OWNER.exec(owner);
-  if (!m) throw new EsoError(400, `${OWNER_HEADER} must be namespace/name of the ExternalSecret, got ${JSON.stringify(owner.slice(0, 80))}`);
-  if (who.namespace !== undefined && who.namespace !== m[1]) {
-    throw new EsoError(400, `${OWNER_HEADER} names namespace ${m[1]} but ${NAMESPACE_HEADER} is ${who.namespace}`);
+  const namespace = owner.slice(0, owner.indexOf('/'));
+  if (who.namespace !== undefined && who.namespace !== namespace) {
+    throw new EsoError(400, `${OWNER_HEADER} names namespace ${namespace} but ${NAMESPACE_HEADER} is ${who.namespace}`);
   }
-  who.namespace ??= m[1];
-  let seconds = DEFAULT_GRACE_SECONDS;
-  if (graceText !== undefined) {
-    const parsed = parseGoDuration(graceText);
-    if (parsed === null || parsed > MAX_GRACE_SECONDS) {
-      throw new EsoError(400, `${GRACE_HEADER} must be a duration from 0s to 24h (e.g. 10m), got ${JSON.stringify(graceText.slice(0, 40))}`);
-    }
-    seconds = parsed;
-  }
-  return { owner, graceMs: seconds * 1000 };
+  who.namespace ??= namespace;
+  return { owner, graceMs: (grace ?? DEFAULT_GRACE_SECONDS) * 1000 };
 }
 
-async function generate(gateway: CoreGateway, owners: OwnerLeases, req: RouteRequest, who: Caller, path: string): Promise<CoreResponse> {
-  const owner = ownerOf(req, who);
+async function generate(gateway: CoreGateway, owners: OwnerLeases, who: Caller, path: string): Promise<CoreResponse> {
+  const owner = ownerOf(who);
   const { body } = await call(gateway, who, 'GET', path);
   if (!isPlainObject(body.data)) throw new EsoError(502, `${path} returned no data`);
   const answer: Record<string, unknown> = { data: flatten(body.data) };
@@ -284,7 +299,7 @@ export function esoRoutes(gateway: CoreGateway): HttpRoutes {
     }
     if (section === 'generate' && target) {
       if (req.method !== 'GET' && req.method !== 'POST') throw new EsoError(405, `method ${req.method} is not allowed here: use POST or GET`);
-      return generate(gateway, owners, req, caller(req), target);
+      return generate(gateway, owners, caller(req), target);
     }
     // 400, not 404: ESO reads a 404 as "the secret was deleted".
     throw new EsoError(400, 'unknown ESO endpoint: use /eso/v1/kv/<mount>?key=... or /eso/v1/generate/<path>');
