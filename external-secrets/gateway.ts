@@ -15,6 +15,8 @@ export interface CoreGateway {
   tokenId(token: string): string;
   /** Revokes a lease through its engine after `delayMs`, with the lease manager's retries; survives restarts. */
   revokeLater(leaseId: string, delayMs: number): Promise<void>;
+  /** The server log (stderr); never given a token or a secret value. */
+  logError(message: string): void;
 }
 
 export function coreGateway(core: Core): CoreGateway {
@@ -23,5 +25,6 @@ export function coreGateway(core: Core): CoreGateway {
     storage: () => new StorageView(core.barrier, 'sys/eso/'),
     tokenId: (token) => core.tokens.hmac(token),
     revokeLater: (leaseId, delayMs) => core.leases.revokeLater(leaseId, delayMs),
+    logError: (message) => core.logger.error(message),
   };
 }

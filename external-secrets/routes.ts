@@ -56,8 +56,10 @@ const optionalText = z
   .transform((v) => (v === '' ? undefined : v))
   .optional();
 
+const KEY_REQUIRED = 'key is required (the store url must pass key={{ .remoteRef.key }})';
+
 const queryFields = z.object({
-  key: z.string({ error: 'key is required (the store url must pass key={{ .remoteRef.key }})' }).min(1, 'key is required (the store url must pass key={{ .remoteRef.key }})').max(1024),
+  key: z.string({ error: KEY_REQUIRED }).min(1, KEY_REQUIRED).max(1024),
   property: optionalText,
   version: optionalText.refine((v) => v === undefined || /^\d{1,9}$/.test(v), 'version must be a KV version number'),
 });
@@ -311,6 +313,8 @@ export function esoRoutes(gateway: CoreGateway): HttpRoutes {
         return await route(req);
       } catch (err) {
         if (err instanceof EsoError) return failure(err.status, err.message);
+        // Only the error's class: a message could quote data.
+        gateway.logError(`eso endpoint failed: ${err instanceof Error ? err.name : 'unknown error'}`);
         return failure(500, 'internal error');
       }
     },
