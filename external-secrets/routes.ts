@@ -47,7 +47,11 @@ class EsoError extends Error {
 const reasonPhrase = (message: string) => message.replace(/[^\x20-\x7e]/g, '?').slice(0, 200);
 
 function failure(status: number, message: string): CoreResponse {
-  return { status, reason: reasonPhrase(message), body: { errors: [message] } };
+  const answer: CoreResponse = { status, reason: reasonPhrase(message), body: { errors: [message] } };
+  // A 401 names the scheme it takes. Basic matters: ESO's `auth.ntlm` transport sends every request without
+  // credentials first and, on a 401 that offers neither NTLM nor Negotiate, again with Basic credentials.
+  if (status === 401) answer.headers = { 'www-authenticate': 'Basic realm="coffer"' };
+  return answer;
 }
 
 const optionalText = z
@@ -105,17 +109,30 @@ type EsoHeaders = z.infer<typeof esoHeaders>;
 /** The caller as the core will see it: token headers only, and the namespace the policies are bound to. */
 interface Caller {
   token: string;
-  tokenHeaders: Record<string, string>;
   namespace?: string;
   headers: EsoHeaders;
   remoteAddr: string;
 }
 
+/**
+ * The token from `Authorization: Basic` (any user name, the token as password): what ESO's `auth.ntlm` store
+ * option sends from Secrets, on every call including PushSecret deletion, whose headers ESO renders without the
+ * store's `secrets`.
+ */
+function basicToken(authorization: string | undefined): string | undefined {
+  const encoded = authorization?.match(/^basic\s+(\S+)$/i)?.[1];
+  if (!encoded) return undefined;
+  const decoded = Buffer.from(encoded, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon === -1 ? undefined : decoded.slice(colon + 1) || undefined;
+}
+
 function caller(req: RouteRequest): Caller {
   const direct = header(req, 'x-vault-token');
-  const bearer = header(req, 'authorization')?.match(/^bearer\s+(.+)$/i)?.[1]?.trim();
-  const token = direct ?? bearer;
-  if (!token) throw new EsoError(401, 'no token: send the coffer token in X-Vault-Token or Authorization: Bearer');
+  const authorization = header(req, 'authorization');
+  const bearer = authorization?.match(/^bearer\s+(.+)$/i)?.[1]?.trim();
+  const token = direct ?? bearer ?? basicToken(authorization);
+  if (!token) throw new EsoError(401, 'no token: send the coffer token in X-Vault-Token, Authorization: Bearer, or as the Basic password');
   if (token === NO_VALUE) {
     // ESO renders the headers of a DELETE without the store's `secrets` (see README): say so instead of a bare 403.
     throw new EsoError(401, 'no token: the token header rendered as "<no value>" (the template names data ESO did not provide)');
@@ -124,7 +141,6 @@ function caller(req: RouteRequest): Caller {
   if (!parsed.success) throw new EsoError(400, parsed.error.issues[0]!.message);
   return {
     token,
-    tokenHeaders: direct ? { 'x-vault-token': direct } : { authorization: `Bearer ${token}` },
     namespace: parsed.data[NAMESPACE_HEADER],
     headers: parsed.data,
     remoteAddr: req.remoteAddr,
@@ -152,7 +168,7 @@ async function call(
     method,
     rawPath,
     query: options.query ?? {},
-    headers: { ...who.tokenHeaders, 'content-type': 'application/json' },
+    headers: { 'x-vault-token': who.token, 'content-type': 'application/json' },
     body: options.body,
     remoteAddr: who.remoteAddr,
     kubernetesNamespace: who.namespace,

@@ -59,6 +59,8 @@ export interface CoreResponse {
   raw?: Buffer | string;
   /** HTTP reason phrase instead of the standard one (ESO shows only the status line of a failed call). */
   reason?: string;
+  /** Extra response headers (a 401's WWW-Authenticate). */
+  headers?: Record<string, string>;
 }
 
 /** Paths served while sealed and without a token. */

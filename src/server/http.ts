@@ -33,7 +33,7 @@ function send(res: http.ServerResponse, result: CoreResponse): void {
   } else {
     payload = JSON.stringify(result.body);
   }
-  const headers: http.OutgoingHttpHeaders = { 'cache-control': 'no-store' };
+  const headers: http.OutgoingHttpHeaders = { ...result.headers, 'cache-control': 'no-store' };
   if (result.status !== 204) headers['content-length'] = Buffer.byteLength(payload); // 204 carries no length
   if (type) headers['content-type'] = type;
   if (result.reason) res.writeHead(result.status, result.reason, headers);

@@ -16,7 +16,11 @@
  *   with escaped values, body default `{{ .remoteRef.<remoteKey> }}`; the value is the Secret key's bytes, or
  *   without a secretKey the whole Secret's decoded data as JSON;
  * - DeleteSecret: method DELETE, url and headers rendered with {remoteRef: {remoteKey}} only (unescaped, and
- *   without the `secrets` maps), 2xx or 404 is success.
+ *   without the `secrets` maps), 2xx or 404 is success;
+ * - `auth.ntlm`: every request (DeleteSecret too) gets Basic credentials read from the two Secrets, and goes
+ *   through go-ntlmssp's Negotiator (the version ESO pins): sent first without credentials; on a 401 whose
+ *   WWW-Authenticate offers neither NTLM nor Negotiate, sent again with the Basic header. That transport replaces
+ *   the one built from caBundle, so TLS verifies against the pod's system trust store.
  */
 import { Agent, request } from 'undici';
 import { renderGoTemplate } from './gotemplate.js';
@@ -29,8 +33,15 @@ export interface WebhookSpec {
   headers?: Record<string, string>;
   body?: string;
   result?: { jsonPath?: string };
-  secrets?: { name: string; secretRef: { name: string; namespace?: string; key?: string } }[];
+  secrets?: { name: string; secretRef: SecretKeySelector }[];
   caBundle?: string;
+  auth?: { ntlm?: { usernameSecret: SecretKeySelector; passwordSecret: SecretKeySelector } };
+}
+
+interface SecretKeySelector {
+  name: string;
+  namespace?: string;
+  key?: string;
 }
 
 /** A Go-style error: ESO's message, as it would appear in the ExternalSecret's status. */
@@ -114,6 +125,8 @@ export function getByteValue(value: unknown): string {
 export interface EsoCluster {
   /** Kubernetes Secrets ESO may read, by `namespace/name`: their decoded data. */
   secrets: Map<string, { labels: Record<string, string>; data: Record<string, string> }>;
+  /** PEM bundle the ESO pod's system trust store holds (used when `auth.ntlm` drops the caBundle transport). */
+  systemCa?: string;
 }
 
 export class WebhookClient {
@@ -126,7 +139,8 @@ export class WebhookClient {
     private readonly namespace: string,
     private readonly clusterScoped: boolean,
   ) {
-    const ca = spec.caBundle ? Buffer.from(spec.caBundle, 'base64').toString('utf8') : undefined;
+    const bundle = spec.caBundle ? Buffer.from(spec.caBundle, 'base64').toString('utf8') : undefined;
+    const ca = spec.auth?.ntlm ? cluster.systemCa : bundle;
     this.dispatcher = new Agent({ connect: ca ? { ca } : {} });
   }
 
@@ -134,20 +148,47 @@ export class WebhookClient {
     return this.dispatcher.close();
   }
 
-  /** The `secrets` maps, with ESO's label check. */
+  /** getStoreSecret, with ESO's label check. */
+  private storeSecret(ref: SecretKeySelector): Record<string, string> {
+    const ns = this.clusterScoped ? ref.namespace : this.namespace;
+    if (this.clusterScoped && !ns) throw new EsoError(`no namespace on ClusterScoped webhook secret ${ref.name}`);
+    const secret = this.cluster.secrets.get(`${ns}/${ref.name}`);
+    if (!secret) throw new EsoError(`failed to get clustersecretstore webhook secret ${ref.name}: not found`);
+    if (secret.labels['external-secrets.io/type'] !== 'webhook') {
+      throw new EsoError("secret does not contain needed label 'external-secrets.io/type: webhook'. Update secret label to use it with webhook");
+    }
+    return secret.data;
+  }
+
+  /** The `secrets` maps. */
   private secretData(): TemplateData {
     const data: TemplateData = {};
-    for (const ref of this.spec.secrets ?? []) {
-      const ns = this.clusterScoped ? ref.secretRef.namespace : this.namespace;
-      if (this.clusterScoped && !ns) throw new EsoError(`no namespace on ClusterScoped webhook secret ${ref.secretRef.name}`);
-      const secret = this.cluster.secrets.get(`${ns}/${ref.secretRef.name}`);
-      if (!secret) throw new EsoError(`failed to get clustersecretstore webhook secret ${ref.secretRef.name}: not found`);
-      if (secret.labels['external-secrets.io/type'] !== 'webhook') {
-        throw new EsoError("secret does not contain needed label 'external-secrets.io/type: webhook'. Update secret label to use it with webhook");
-      }
-      data[ref.name] = { ...(data[ref.name] ?? {}), ...secret.data };
-    }
+    for (const ref of this.spec.secrets ?? []) data[ref.name] = { ...(data[ref.name] ?? {}), ...this.storeSecret(ref.secretRef) };
     return data;
+  }
+
+  /** ReqAddAuth: Basic credentials from the NTLM Secrets (replacing any Authorization header). */
+  private basicAuth(): string | undefined {
+    const ntlm = this.spec.auth?.ntlm;
+    if (!ntlm) return undefined;
+    const user = this.storeSecret(ntlm.usernameSecret)[ntlm.usernameSecret.key ?? ''] ?? '';
+    const password = this.storeSecret(ntlm.passwordSecret)[ntlm.passwordSecret.key ?? ''] ?? '';
+    return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+  }
+
+  /** One round trip, through go-ntlmssp's Negotiator when the request carries Basic credentials. */
+  private async roundTrip(method: string, url: string, headers: Record<string, string>, body: string): Promise<{ status: number; reason: string; text: string }> {
+    const send = async (h: Record<string, string>) => {
+      const res = await request(url, { method: method as 'GET', headers: h, body: body === '' ? undefined : body, dispatcher: this.dispatcher });
+      return { status: res.statusCode, reason: res.statusText ?? '', text: await res.body.text(), challenge: String(res.headers['www-authenticate'] ?? '') };
+    };
+    const basic = Object.entries(headers).find(([k, v]) => k.toLowerCase() === 'authorization' && /^basic /i.test(v));
+    if (!basic) return send(headers);
+    const anonymous = Object.fromEntries(Object.entries(headers).filter(([k]) => k.toLowerCase() !== 'authorization'));
+    const first = await send(anonymous);
+    if (first.status !== 401) return first;
+    if (/^(ntlm|negotiate)\b/i.test(first.challenge)) throw new EsoError('NTLM handshake: not emulated here (coffer never offers it)');
+    return send({ ...anonymous, Authorization: basic[1] });
   }
 
   private templateData(ref: { key: string; version?: string; property?: string } | null, escape: boolean): TemplateData {
@@ -162,14 +203,18 @@ export class WebhookClient {
   private async execute(method: string, url: string, body: string, headerData: TemplateData): Promise<string> {
     const headers: Record<string, string> = {};
     for (const [name, template] of Object.entries(this.spec.headers ?? {})) headers[name] = renderGoTemplate(template, headerData);
-    const res = await request(url, { method: method as 'GET', headers, body: body === '' ? undefined : body, dispatcher: this.dispatcher });
-    const text = await res.body.text();
-    if (res.statusCode === 404) throw new NoSecretError();
-    if (res.statusCode < 200 || res.statusCode >= 300) {
-      // Go's resp.Status: the code and the reason phrase as the server sent it.
-      throw new EsoError(`endpoint gave error ${res.statusCode} ${res.statusText ?? ''}`.trimEnd());
+    const basic = this.basicAuth();
+    if (basic) {
+      for (const name of Object.keys(headers)) if (name.toLowerCase() === 'authorization') delete headers[name];
+      headers.Authorization = basic;
     }
-    return text;
+    const res = await this.roundTrip(method, url, headers, body);
+    if (res.status === 404) throw new NoSecretError();
+    if (res.status < 200 || res.status >= 300) {
+      // Go's resp.Status: the code and the reason phrase as the server sent it.
+      throw new EsoError(`endpoint gave error ${res.status} ${res.reason}`.trimEnd());
+    }
+    return res.text;
   }
 
   /** GetWebhookData */

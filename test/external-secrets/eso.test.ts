@@ -83,6 +83,7 @@ const esoCall = (method: string, pathAndQuery: string, headers: Record<string, s
   request(`${srv.addr}/eso/v1/${pathAndQuery}`, { method: method as 'GET', headers, body, dispatcher }).then(async (r) => ({
     status: r.statusCode,
     reason: r.statusText,
+    headers: r.headers,
     text: await r.body.text(),
   }));
 
@@ -112,11 +113,14 @@ before(async () => {
   tokens.teamA = await createToken(['team-a-generator']);
   const tokenSecret = find(manifests, 'Secret', 'coffer-eso-token');
   cluster = {
-    secrets: new Map([
+    secrets: new Map<string, { labels: Record<string, string>; data: Record<string, string> }>([
       ['external-secrets/coffer-eso-token', { labels: tokenSecret.metadata.labels!, data: { token: tokens.tenants } }],
       ['external-secrets/coffer-eso-push-token', { labels: tokenSecret.metadata.labels!, data: { token: tokens.push } }],
+      ['external-secrets/coffer-eso-push-basic', { labels: tokenSecret.metadata.labels!, data: { username: 'eso', token: tokens.push } }],
       ['team-a/coffer-token', { labels: { 'external-secrets.io/type': 'webhook' }, data: { token: tokens.teamA } }],
     ]),
+    // The `auth.ntlm` transport ignores caBundle: the ESO pod's system trust store must hold coffer's CA.
+    systemCa: caPem,
   };
 
   ok(await root.post('secret/data/team-a/db', { data: { username: 'app', password: 'first-pw' } }), 'seed v1');
@@ -307,6 +311,18 @@ describe('PushSecret through the push store', () => {
     assert.equal((await root.get('secret/data/pushed/team-a-api')).status, 200);
   });
 
+  it('with the auth.ntlm store (Basic credentials from Secrets) deletion works as ESO sends it: 204, then 404', async () => {
+    const c = storeClient('coffer-push-ntlm', 'team-a');
+    await c.pushSecret({ 'api-key': 'k-ntlm' }, { secretKey: 'api-key', remoteKey: 'pushed/team-a-ntlm' });
+    assert.deepEqual((await root.get('secret/data/pushed/team-a-ntlm')).body.data.data, { 'api-key': 'k-ntlm' });
+    await c.deleteSecret('pushed/team-a-ntlm');
+    assert.equal((await root.get('secret/metadata/pushed/team-a-ntlm')).status, 404, 'deleted with all versions');
+    await c.deleteSecret('pushed/team-a-ntlm'); // the 404 of a second deletion is success for ESO
+    const anonymous = await esoCall('DELETE', 'kv/secret?key=pushed/team-a-ntlm', {});
+    assert.equal(anonymous.status, 401);
+    assert.equal(anonymous.headers['www-authenticate'], 'Basic realm="coffer"');
+  });
+
   it('delete with the token (ESO delete semantics: 2xx, then 404 is success too)', async () => {
     // ESO's DeleteSecret would succeed like this if its headers saw the store's secrets (see README).
     const headers = { 'X-Vault-Token': tokens.push };
@@ -323,6 +339,8 @@ describe('bad input gets a 4xx with a message in the status line', () => {
     const r = await esoCall('GET', 'kv/secret?key=team-a/db', {});
     assert.equal(r.status, 401);
     assert.match(r.reason, /no token: send the coffer token in X-Vault-Token/);
+    const basicEmpty = await esoCall('GET', 'kv/secret?key=team-a/db', { Authorization: `Basic ${Buffer.from('eso:').toString('base64')}` });
+    assert.equal(basicEmpty.status, 401);
     assert.match(r.text, /no token/);
   });
 
