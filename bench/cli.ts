@@ -22,7 +22,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -32,12 +31,13 @@ import {
   BenchFailure,
   COFFER_BIN,
   REPO_ROOT,
-  RESULTS_DIR,
   fmtMs,
   median,
   table,
   type BenchModuleResult,
   type ChildServer,
+  machineInfo,
+  writeResults,
 } from './harness.js';
 
 export const name = 'cli';
@@ -388,7 +388,7 @@ export async function run(log: (m: string) => void = (m) => process.stdout.write
     const json = {
       benchmark: 'cli',
       date: new Date().toISOString(),
-      machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', node: process.version, platform: `${os.platform()} ${os.release()}` },
+      machine: machineInfo(),
       settings: { runs, warmup, command: `coffer read ${SECRET_PATH}`, floor: 'node -e "require(\'http\').get(...)"' },
       results: {
         floor: { ...roundStats(floor), samples_ms: samples[0].map((x) => round(x)) },
@@ -410,10 +410,7 @@ export async function run(log: (m: string) => void = (m) => process.stdout.write
         liftoff_only: { runs: diagnosis.liftoffOnly.runs, median_ms: round(diagnosis.liftoffOnly.medianMs), coffer_read_median_ms: round(diagnosis.liftoffOnly.plainMedianMs) },
       },
     };
-    await mkdir(RESULTS_DIR, { recursive: true });
-    const file = path.join(RESULTS_DIR, 'cli.json');
-    await writeFile(file, `${JSON.stringify(json, null, 2)}\n`);
-    log(`  results written to ${path.relative(process.cwd(), file) || file}`);
+    await writeResults('cli', json, log);
 
     return {
       rows: targets.map((t, k) => {

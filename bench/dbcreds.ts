@@ -42,7 +42,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -68,6 +68,8 @@ import {
   type BenchModuleResult,
   type ChildServer,
   type ClosedLoopFigures,
+  machineInfo,
+  writeResults,
 } from './harness.js';
 
 export const name = 'dbcreds';
@@ -565,7 +567,7 @@ export async function run(log: (m: string) => void = (m) => process.stdout.write
     const json = {
       benchmark: 'dbcreds',
       date: new Date().toISOString(),
-      machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', node: process.version, platform: `${os.platform()} ${os.release()}`, postgres: version },
+      machine: { ...machineInfo(), postgres: version },
       settings: { duration_s: s.duration, warmup_s: s.warmup, rounds: s.rounds, concurrency, pool_size: concurrency, ttl_s: TTL_S, tables: TABLES, cpuProfile: nodeFlags.length > 0 },
       operation: 'issue + revoke (coffer: GET database/creds/bench, PUT sys/leases/revoke sync; direct: creation transaction, revocation transaction)',
       statements: { creation: CREATION, revocation: REVOCATION },
@@ -576,10 +578,7 @@ export async function run(log: (m: string) => void = (m) => process.stdout.write
       failure_samples: failureSamples,
       leftover_users: 0,
     };
-    await mkdir(RESULTS_DIR, { recursive: true });
-    const file = path.join(RESULTS_DIR, 'dbcreds.json');
-    await writeFile(file, `${JSON.stringify(json, null, 2)}\n`);
-    log(`  results written to ${path.relative(process.cwd(), file) || file}`);
+    await writeResults('dbcreds', json, log);
 
     return {
       rows: [d, c].map((v) => ({ bench: 'dbcreds', target: `${v.name} issue+revoke`, rps: med(v.runs, 'rate'), p50: med(v.runs, 'p50'), p99: med(v.runs, 'p99'), errors: sumFailures(v) })),

@@ -452,7 +452,7 @@ export function httpJson(
   addr: string,
   method: string,
   urlPath: string,
-  opts: { token?: string; body?: unknown; timeoutMs?: number } = {},
+  opts: { token?: string; body?: unknown; timeoutMs?: number; headers?: Record<string, string> } = {},
 ): Promise<JsonAnswer> {
   const url = new URL(urlPath, addr);
   const payload = opts.body === undefined ? undefined : Buffer.from(JSON.stringify(opts.body));
@@ -465,6 +465,7 @@ export function httpJson(
         path: `${url.pathname}${url.search}`,
         method,
         headers: {
+          ...opts.headers,
           ...(opts.token ? { 'x-vault-token': opts.token } : {}),
           ...(payload ? { 'content-type': 'application/json', 'content-length': String(payload.length) } : {}),
         },

@@ -38,7 +38,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -60,6 +60,8 @@ import {
   table,
   type BenchModuleResult,
   type ChildServer,
+  machineInfo,
+  writeResults,
 } from './harness.js';
 
 export const name = 'leases-restore';
@@ -506,7 +508,7 @@ export async function run(log: (m: string) => void = (m) => process.stdout.write
     const json = {
       benchmark: 'leases-restore',
       date: new Date().toISOString(),
-      machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', node: process.version, platform: `${os.platform()} ${os.release()}` },
+      machine: machineInfo(),
       settings: { leases, rounds, probe_interval_ms: probeMs, blocked_ms: blockedMs, count_poll_ms: COUNT_POLL_MS, min_window_ms: MIN_WINDOW_MS, cpuProfile: nodeFlags.length > 0 },
       results: {
         baseline: { serve_ms: round(med(base, 'serveMs'), 1), p50_ms: round(med(base, 'p50'), 3), p99_ms: round(med(base, 'p99'), 3), max_ms: round(maxOf(base, 'max'), 3), runs: base.map(runJson) },
@@ -526,10 +528,7 @@ export async function run(log: (m: string) => void = (m) => process.stdout.write
         no_request_blocked: { max_ms: round(maxDuring, 3), blocked: blockedTotal, threshold_ms: blockedMs, met: blockOk },
       },
     };
-    await mkdir(RESULTS_DIR, { recursive: true });
-    const file = path.join(RESULTS_DIR, 'leases-restore.json');
-    await writeFile(file, `${JSON.stringify(json, null, 2)}\n`);
-    log(`  results written to ${path.relative(process.cwd(), file) || file}`);
+    await writeResults('leases-restore', json, log);
 
     return {
       rows: [

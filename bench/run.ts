@@ -21,6 +21,7 @@ const MODULES: (() => Promise<BenchModule>)[] = [
   () => import('./dbcreds.js'),
   () => import('./leases-restore.js'),
   () => import('./login.js'),
+  () => import('./eso.js'),
 ];
 
 async function main(argv: string[]): Promise<number> {

@@ -49,6 +49,11 @@ export interface CoreRequest {
   /** Parsed JSON body, or undefined when there was none. */
   body: unknown;
   remoteAddr: string;
+  /**
+   * The Kubernetes namespace an integration acts for (set only by the ESO routes, never from a `/v1/` request);
+   * fills `{{kubernetes.namespace}}` in templated policy paths.
+   */
+  kubernetesNamespace?: string;
 }
 
 export interface CoreResponse {
@@ -57,6 +62,10 @@ export interface CoreResponse {
   /** Set for raw (non-JSON) bodies. */
   contentType?: string;
   raw?: Buffer | string;
+  /** HTTP reason phrase instead of the standard one (ESO shows only the status line of a failed call). */
+  reason?: string;
+  /** Extra response headers (a 401's WWW-Authenticate). */
+  headers?: Record<string, string>;
 }
 
 /** Paths served while sealed and without a token. */
@@ -283,7 +292,7 @@ export class Core {
       if (operation === 'update') req.operation = operation = await resolveWriteOperation(match.spec, req);
 
       if (entry) {
-        const acl = await this.policies.aclFor(entry.policies);
+        const acl = await this.policies.aclFor(entry.policies, http.kubernetesNamespace);
         const verdict = acl.check(routePath, operation, data);
         caller.sudo = verdict.sudo;
         const needsSudo = match.spec.sudo === true || (SUDO_SCOPE.test(path) && SUDO_PATTERNS.some((re) => re.test(path)));

@@ -4,7 +4,7 @@
  */
 import { StorageView } from '../storage/view.js';
 import { ACL } from './acl/acl.js';
-import { DEFAULT_POLICY_TEXT, isValidPolicyName, parsePolicy, type Policy } from './acl/policy.js';
+import { DEFAULT_POLICY_TEXT, bindNamespace, isValidPolicyName, parsePolicy, type Policy } from './acl/policy.js';
 import { badRequest } from './errors.js';
 
 interface StoredPolicy {
@@ -12,10 +12,20 @@ interface StoredPolicy {
   policy: string;
 }
 
+/** A policy set compiled once without a namespace, and once per namespace it was used with (when templated). */
+interface CompiledSet {
+  policies: Policy[];
+  unbound: ACL;
+  templated: boolean;
+  bound: Map<string, ACL>;
+}
+
+const MAX_BOUND_NAMESPACES = 1024;
+
 export class PolicyStore {
   private view!: StorageView;
   private readonly parsed = new Map<string, Policy | null>();
-  private readonly acls = new Map<string, ACL>();
+  private readonly acls = new Map<string, CompiledSet>();
 
   async setup(view: StorageView): Promise<void> {
     this.view = view;
@@ -61,15 +71,33 @@ export class PolicyStore {
     return policy;
   }
 
-  /** The ACL for a token's policies; unknown policy names contribute nothing (deny by default). */
-  async aclFor(names: string[]): Promise<ACL> {
-    const cacheKey = names.join('\n');
-    const cached = this.acls.get(cacheKey);
-    if (cached) return cached;
-    const acl = names.includes('root')
-      ? ACL.root()
-      : new ACL((await Promise.all(names.map((n) => this.load(n)))).filter((p): p is Policy => p !== null));
-    this.acls.set(cacheKey, acl);
+  /**
+   * The ACL for a token's policies; unknown policy names contribute nothing (deny by default). `namespace` fills
+   * `{{kubernetes.namespace}}` in templated rules; without it those rules grant nothing.
+   */
+  async aclFor(names: string[], namespace?: string): Promise<ACL> {
+    const key = names.join('\n');
+    let set = this.acls.get(key);
+    if (!set) {
+      const policies = names.includes('root')
+        ? null
+        : (await Promise.all(names.map((n) => this.load(n)))).filter((p): p is Policy => p !== null);
+      set = {
+        policies: policies ?? [],
+        unbound: policies ? new ACL(policies.map((p) => bindNamespace(p, undefined))) : ACL.root(),
+        templated: policies?.some((p) => p.paths.some((rule) => rule.templated)) ?? false,
+        bound: new Map(),
+      };
+      this.acls.set(key, set);
+    }
+    if (namespace === undefined || !set.templated) return set.unbound;
+    let acl = set.bound.get(namespace);
+    if (!acl) {
+      // Namespaces come from requests: bound the cache so that a token holder cannot grow it without limit.
+      if (set.bound.size >= MAX_BOUND_NAMESPACES) set.bound.clear();
+      acl = new ACL(set.policies.map((p) => bindNamespace(p, namespace)));
+      set.bound.set(namespace, acl);
+    }
     return acl;
   }
 }

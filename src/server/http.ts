@@ -10,7 +10,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
 import { readFile } from 'node:fs/promises';
-import type { Core, CoreResponse } from '../core/core.js';
+import type { Core, CoreRequest, CoreResponse } from '../core/core.js';
 import type { ListenerConfig } from './config.js';
 
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']);
@@ -33,10 +33,11 @@ function send(res: http.ServerResponse, result: CoreResponse): void {
   } else {
     payload = JSON.stringify(result.body);
   }
-  const headers: http.OutgoingHttpHeaders = { 'cache-control': 'no-store' };
+  const headers: http.OutgoingHttpHeaders = { ...result.headers, 'cache-control': 'no-store' };
   if (result.status !== 204) headers['content-length'] = Buffer.byteLength(payload); // 204 carries no length
   if (type) headers['content-type'] = type;
-  res.writeHead(result.status, headers);
+  if (result.reason) res.writeHead(result.status, result.reason, headers);
+  else res.writeHead(result.status, headers);
   res.end(payload);
 }
 
@@ -90,6 +91,23 @@ function parseBody(raw: Buffer): unknown {
   }
 }
 
+/**
+ * Routes served by the same listener beside Vault's `/v1/` (the ESO endpoints under `/eso/v1/`). They get the
+ * body unparsed (a PushSecret value need not be JSON) and answer a CoreResponse; they reach secrets only by
+ * making ordinary core requests.
+ */
+export interface HttpRoutes {
+  /** URL prefix with leading and trailing slash, e.g. `/eso/v1/`. */
+  prefix: string;
+  handle(req: RouteRequest): Promise<CoreResponse>;
+}
+
+/** A CoreRequest before parsing: the path after the route's prefix, and the body as received. */
+export interface RouteRequest extends Omit<CoreRequest, 'rawPath' | 'body' | 'kubernetesNamespace'> {
+  path: string;
+  body: Buffer;
+}
+
 export interface Listener {
   server: http.Server;
   listen(host: string, port: number): Promise<void>;
@@ -97,7 +115,7 @@ export interface Listener {
   close(): Promise<void>;
 }
 
-export async function createListener(core: Core, listener: ListenerConfig): Promise<Listener> {
+export async function createListener(core: Core, listener: ListenerConfig, routes: HttpRoutes[] = []): Promise<Listener> {
   const tls = listener.tlsDisable
     ? null
     : { cert: await readFile(listener.tlsCertFile!), key: await readFile(listener.tlsKeyFile!) };
@@ -108,12 +126,15 @@ export async function createListener(core: Core, listener: ListenerConfig): Prom
     inFlight++;
     try {
       const url = req.url ?? '/';
-      if (!url.startsWith('/v1/')) return send(res, { status: 404, body: { errors: [] } });
+      const route = url.startsWith('/v1/') ? undefined : routes.find((r) => url.startsWith(r.prefix));
+      if (!route && !url.startsWith('/v1/')) return send(res, { status: 404, body: { errors: [] } });
       if (!METHODS.has(req.method ?? '')) return send(res, vaultError(405, `method ${req.method} is not allowed`));
+      let raw: Buffer | undefined;
       let body: unknown;
       const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
       try {
-        if (hasBody) body = parseBody(await readBody(req, listener.maxRequestSize));
+        if (hasBody) raw = await readBody(req, listener.maxRequestSize);
+        if (raw && !route) body = parseBody(raw);
       } catch (err) {
         if (err instanceof BodyError) {
           if (err.status === 413) res.setHeader('connection', 'close');
@@ -122,6 +143,11 @@ export async function createListener(core: Core, listener: ListenerConfig): Prom
         return void req.socket.destroy(); // the client went away mid-body
       }
       const { path, query } = parseQuery(url);
+      const remoteAddr = req.socket.remoteAddress ?? '';
+      if (route) {
+        const routePath = path.slice(route.prefix.length);
+        return send(res, await route.handle({ method: req.method!, path: routePath, query, headers: req.headers, body: raw ?? Buffer.alloc(0), remoteAddr }));
+      }
       send(
         res,
         await core.handle({
@@ -130,7 +156,7 @@ export async function createListener(core: Core, listener: ListenerConfig): Prom
           query,
           headers: req.headers,
           body,
-          remoteAddr: req.socket.remoteAddress ?? '',
+          remoteAddr,
         }),
       );
     } catch {

@@ -7,6 +7,8 @@ import pino from 'pino';
 import { Core } from '../core/core.js';
 import { SqliteStorage } from '../storage/sqlite.js';
 import { DEFAULT_MAX_REQUEST_SIZE, type ServerConfig } from './config.js';
+import { coreGateway } from '../../external-secrets/gateway.js';
+import { esoRoutes } from '../../external-secrets/routes.js';
 import { createListener, splitAddress, type Listener } from './http.js';
 
 export interface DevOptions {
@@ -55,9 +57,11 @@ export async function startServer(config: ServerConfig, dev?: DevOptions): Promi
 
   const apps: Listener[] = [];
   const addresses: string[] = [];
+  // The ESO endpoints (/eso/v1/) are served by every listener; they reach secrets only through core.handle.
+  const routes = [esoRoutes(coreGateway(core))];
   try {
     for (const listener of config.listeners) {
-      const app = await createListener(core, listener);
+      const app = await createListener(core, listener, routes);
       const { host, port } = splitAddress(listener.address);
       apps.push(app);
       await app.listen(host, port);

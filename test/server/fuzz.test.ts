@@ -462,8 +462,9 @@ function mayAccess(auth: Spec['auth'], logical: string | null): boolean {
   return (
     /^(secret\/(data|metadata|subkeys)|kv1)(\/|$)/.test(logical) ||
     /^sys\/policies\/acl(\/|$)/.test(logical) ||
-    // Any token may ask about the mounts it has a grant under (and only those).
-    /^sys\/internal\/ui\/mounts\/(secret|kv1)(\/|$)/.test(logical) ||
+    // Any token may ask about the mounts it has a grant under (and only those). The default policy grants paths
+    // under sys/ and auth/token/ (capabilities-self, lookup-self, ...), so those mounts count, as in Vault.
+    /^sys\/internal\/ui\/mounts\/(secret|kv1|sys|auth\/token)(\/|$)/.test(logical) ||
     logical === 'sys/mounts' ||
     logical === 'auth/token/lookup-self'
   );

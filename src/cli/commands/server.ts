@@ -9,6 +9,10 @@ export const help = `Usage: coffer server [options]
   prints the root token and stores it in the token helper (~/.coffer-token), so later coffer commands
   are authenticated. Never use dev mode in production.
 
+  Every listener serves Vault's API under /v1/ and the External Secrets Operator endpoints under
+  /eso/v1/ (kv/<mount> for ESO's webhook store and PushSecret, generate/<path> for its Webhook
+  generator); see external-secrets/manifests/ for the stores that use them.
+
 Options:
   -config=FILE                Path to a configuration file (HCL or .json).
   -dev                        Start in dev mode.

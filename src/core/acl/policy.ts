@@ -20,6 +20,8 @@ export interface PathRule {
   readonly allowedParameters?: ReadonlyMap<string, ParameterValues>;
   readonly deniedParameters?: ReadonlyMap<string, ParameterValues>;
   readonly requiredParameters?: readonly string[];
+  /** The pattern holds `{{kubernetes.namespace}}`: it applies only to requests made for a namespace. */
+  readonly templated?: boolean;
 }
 
 export interface Policy {
@@ -112,6 +114,7 @@ function toPathRule(pattern: string, rawBlock: unknown): PathRule {
   // A `+` wildcard is a whole segment and a trailing `*` extends the last literal segment; Vault rejects
   // the combination because its meaning would be ambiguous.
   if (pattern.includes('+*')) throw new PolicySyntaxError(`${where}: invalid use of wildcards ('+*' is forbidden)`);
+  const templated = checkTemplates(pattern, where);
 
   const capabilities = capabilitiesOf(block);
   const denies = capabilities[0] === 'deny';
@@ -122,7 +125,45 @@ function toPathRule(pattern: string, rawBlock: unknown): PathRule {
     allowedParameters: denies ? undefined : lowercaseKeys(block.allowed_parameters),
     deniedParameters: denies ? undefined : lowercaseKeys(block.denied_parameters),
     requiredParameters: denies ? undefined : block.required_parameters,
+    ...(templated ? { templated } : {}),
   };
+}
+
+/**
+ * Path templates: `{{kubernetes.namespace}}` stands for the Kubernetes namespace an integration request is made
+ * for (the ESO endpoints pass the ExternalSecret's namespace). Any other parameter is refused, so a typo cannot
+ * silently turn into a literal pattern.
+ */
+const TEMPLATE = /\{\{\s*([^}]*?)\s*\}\}/g;
+export const NAMESPACE_PARAMETER = 'kubernetes.namespace';
+
+function checkTemplates(pattern: string, where: string): boolean {
+  let templated = false;
+  for (const [, parameter] of pattern.matchAll(TEMPLATE)) {
+    if (parameter !== NAMESPACE_PARAMETER) {
+      throw new PolicySyntaxError(`${where}: unknown template parameter ${JSON.stringify(parameter)} (coffer knows {{${NAMESPACE_PARAMETER}}})`);
+    }
+    templated = true;
+  }
+  if (pattern.replace(TEMPLATE, '').includes('{{')) throw new PolicySyntaxError(`${where}: unterminated template`);
+  return templated;
+}
+
+/** A Kubernetes namespace name (RFC 1123 label): nothing in it can act as a wildcard or a path separator. */
+export const KUBERNETES_NAMESPACE = /^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/**
+ * The policy as it applies to a request made for `namespace`: templated rules are rendered with it, or dropped
+ * when the request names no namespace (deny by default, as Vault drops rules whose template cannot be filled).
+ */
+export function bindNamespace(policy: Policy, namespace: string | undefined): Policy {
+  if (!policy.paths.some((rule) => rule.templated)) return policy;
+  const usable = namespace !== undefined && KUBERNETES_NAMESPACE.test(namespace);
+  const paths = policy.paths.flatMap((rule) => {
+    if (!rule.templated) return [rule];
+    return usable ? [{ ...rule, path: rule.path.replace(TEMPLATE, namespace!), templated: false }] : [];
+  });
+  return { ...policy, paths };
 }
 
 /**

@@ -258,14 +258,17 @@ export class LeaseManager {
   }
 
   /**
-   * Makes a lease due now (stored so, for restarts) and leaves the revocation to the scheduler, with its
-   * retries: for `sys/leases/revoke` with `sync=false`, and for leases whose synchronous revocation failed.
+   * Makes a lease due in `delayMs` (stored so, for restarts; never later than it was due) and leaves the
+   * revocation to the scheduler, with its retries: for `sys/leases/revoke` with `sync=false`, for leases whose
+   * synchronous revocation failed, and for the grace period after which the ESO generator drops an owner's
+   * previous credentials.
    */
   async revokeLater(entryOrId: LeaseEntry | string, delayMs = 0): Promise<void> {
     const entry = typeof entryOrId === 'string' ? await this.read(entryOrId) : entryOrId;
     if (!entry) return;
-    await this.save({ ...entry, expire_time: Math.min(entry.expire_time, Date.now()) });
-    this.queue?.schedule(entry.lease_id, Date.now() + delayMs);
+    const due = Math.min(entry.expire_time, Date.now() + delayMs);
+    await this.save({ ...entry, expire_time: due });
+    this.queue?.schedule(entry.lease_id, due);
   }
 
   /** Revokes every lease of a mount (before the mount is disabled); failures are forced out with it. */
