@@ -88,6 +88,16 @@ test('lease manager over the API', async (t) => {
     assert.equal((await root.put('sys/leases/renew', { lease_id: res.body.lease_id })).status, 400);
   });
 
+  await t.test('a revocation planned for later cannot be postponed by renewing the lease', async () => {
+    const res = await root.get('dyn/creds/grace?ttl=50');
+    await srv.server.core.leases.revokeLater(res.body.lease_id, 2_000);
+    const renewed = await root.put('sys/leases/renew', { lease_id: res.body.lease_id, increment: '40s' });
+    assert.equal(renewed.status, 200);
+    assert.ok(renewed.body.lease_duration <= 2, `renewed for ${renewed.body.lease_duration}s past the planned revocation`);
+    assert.match(renewed.body.warnings[0], /capped/);
+    await until(() => !live.has(res.body.data.username));
+  });
+
   await t.test('revoke-prefix needs sudo and revokes everything under the prefix', async () => {
     const users = [];
     for (let i = 0; i < 3; i++) users.push((await root.get('dyn/creds/bulk?ttl=50')).body.data.username);

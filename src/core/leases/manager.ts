@@ -267,7 +267,8 @@ export class LeaseManager {
     const entry = typeof entryOrId === 'string' ? await this.read(entryOrId) : entryOrId;
     if (!entry) return;
     const due = Math.min(entry.expire_time, Date.now() + delayMs);
-    await this.save({ ...entry, expire_time: due });
+    // The max TTL moves too, so a renewal during a grace period cannot carry the lease past its revocation.
+    await this.save({ ...entry, expire_time: due, max_expire_time: Math.min(entry.max_expire_time, due) });
     this.queue?.schedule(entry.lease_id, due);
   }
 
