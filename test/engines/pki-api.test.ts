@@ -91,6 +91,9 @@ describe('CA generation', () => {
 
   test('one issuer per mount: a second root is refused until DELETE root (sudo)', async () => {
     const mount = await mountWithRoot();
+    await ok(`${mount}/roles/r`, { allow_any_name: true, key_type: 'ec' });
+    const old = (await ok(`${mount}/issue/r`, { common_name: 'old.example', ttl: '1h' })).data;
+    await ok(`${mount}/revoke`, { serial_number: old.serial_number });
     await refused(`${mount}/root/generate/internal`, { common_name: 'again' }, /already configured/);
     await refused(`${mount}/intermediate/generate/internal`, { common_name: 'again' }, /already configured/);
     const del = await root.delete(`${mount}/root`);
@@ -98,6 +101,11 @@ describe('CA generation', () => {
     assert.match(del.body.warnings[0], /deleted/);
     assert.equal((await root.get(`${mount}/ca/pem`)).status, 204);
     await ok(`${mount}/root/generate/internal`, { common_name: 'Second Root', key_type: 'ec' });
+    // The new CA's CRL does not list what the deleted CA revoked.
+    const crl = new x509.X509Crl((await root.get(`${mount}/cert/crl`)).body.data.certificate);
+    assert.equal(crl.issuer, 'CN=Second Root');
+    assert.equal(crl.entries.length, 0);
+    assert.ok((await root.get(`${mount}/cert/${old.serial_number}`)).body.data.revocation_time > 0);
   });
 
   test('bad input: key_bits for the key type, unknown key type, missing common name, bad path type', async () => {

@@ -59,6 +59,8 @@ export interface RevokedRecord {
   certificate: string;
   revocation_time: number;
   revocation_time_rfc3339: string;
+  /** The CA that issued the certificate: only its own revocations go on a CA's CRL (after DELETE root). */
+  issuer_id: string;
 }
 
 /** The issuing CA ready to sign. */

@@ -19,6 +19,8 @@ const CRL_LOCK = 'crl';
 interface CrlRecord {
   der: string;
   number: number;
+  /** ms since the epoch; a CRL read after this is rebuilt first (Vault rebuilds expiring CRLs periodically). */
+  next_update: number;
 }
 
 /** Builds, signs and stores a new CRL from the revoked entries. The caller holds the CRL lock. */
@@ -28,7 +30,7 @@ async function rebuild(storage: StorageView, ca: IssuingCa): Promise<Buffer> {
   const entries: x509.X509CrlEntryParams[] = [];
   for (const key of await storage.list(REVOKED_PREFIX)) {
     const record = await storage.getJSON<RevokedRecord>(REVOKED_PREFIX + key);
-    if (record) entries.push({ serialNumber: key.replace(/-/g, ''), revocationDate: new Date(record.revocation_time * 1000) });
+    if (record && (!record.issuer_id || record.issuer_id === ca.bundle.issuer_id)) entries.push({ serialNumber: key.replace(/-/g, ''), revocationDate: new Date(record.revocation_time * 1000) });
   }
   const ski = ca.certificate.getExtension(x509.SubjectKeyIdentifierExtension);
   const now = new Date();
@@ -45,7 +47,7 @@ async function rebuild(storage: StorageView, ca: IssuingCa): Promise<Buffer> {
     ],
   });
   const der = Buffer.from(crl.rawData);
-  await storage.putJSON(CRL, { der: der.toString('base64'), number } satisfies CrlRecord);
+  await storage.putJSON(CRL, { der: der.toString('base64'), number, next_update: crl.nextUpdate!.getTime() } satisfies CrlRecord);
   return der;
 }
 
@@ -53,10 +55,10 @@ export function rebuildCrl(ctx: PkiContext, storage: StorageView, ca: IssuingCa)
   return ctx.locks.run(CRL_LOCK, () => rebuild(storage, ca));
 }
 
-/** The current CRL (DER), built first when none is stored yet; null without a CA. */
+/** The current CRL (DER), built first when none is stored yet or the stored one has expired; null without a CA. */
 export async function currentCrl(ctx: PkiContext, storage: StorageView): Promise<Buffer | null> {
   const stored = await storage.getJSON<CrlRecord>(CRL);
-  if (stored) return Buffer.from(stored.der, 'base64');
+  if (stored && stored.next_update > Date.now()) return Buffer.from(stored.der, 'base64');
   const ca = await ctx.issuingCa(storage);
   return ca ? rebuildCrl(ctx, storage, ca) : null;
 }
@@ -95,6 +97,7 @@ export async function revokeCertificate(
       certificate: certPem,
       revocation_time: Math.floor(now.getTime() / 1000),
       revocation_time_rfc3339: now.toISOString(),
+      issuer_id: ca.bundle.issuer_id,
     };
     await storage.putJSON(REVOKED_PREFIX + key, revoked);
     await rebuild(storage, ca);

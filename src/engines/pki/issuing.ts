@@ -89,7 +89,7 @@ export function certificateResponse(
     expiration: Math.floor(cert.notAfter.getTime() / 1000),
     serial_number: colonSerial(cert.serialNumber),
   };
-  const chain = ca ? ca.chain.map((pem) => (format === 'der' ? Buffer.from(pemBody(pem), 'base64').toString('base64') : pem)) : [];
+  const chain = ca ? ca.chain.map((pem) => (format === 'der' ? pemBody(pem) : pem)) : [];
   const issuing = ca ? chain[0] : certText;
   const privateKey = key ? privateKeyOutput(key.material, format, key.keyFormat) : undefined;
   data.certificate = format === 'pem_bundle' ? [privateKey, certText, ...chain].filter(Boolean).join('\n') : certText;

@@ -57,7 +57,7 @@ export function pathFetch(ctx: PkiContext): PathSpec[] {
   const open = (pattern: string, read: (req: Request) => Promise<Response | null>, help: string): PathSpec =>
     ({ pattern, operations: { read }, unauthenticated: true, help });
   return [
-    open('ca', async (req) => raw('application/pkix-cert', (await caPem(ctx, req)) ? pemToDer(await caPem(ctx, req)) : ''), 'The CA certificate, DER.'),
+    open('ca', async (req) => raw('application/pkix-cert', pemToDer(await caPem(ctx, req))), 'The CA certificate, DER.'),
     open('ca/pem', async (req) => raw('application/pem-certificate-chain', await caPem(ctx, req)), 'The CA certificate, PEM.'),
     open('ca_chain', async (req) => raw('application/pkix-cert', await chainPem(ctx, req)), 'The CA chain, PEM.'),
     open('crl', async (req) => raw('application/pkix-crl', await crlDer(ctx, req)), 'The CRL, DER.'),
@@ -82,7 +82,7 @@ export function pathFetch(ctx: PkiContext): PathSpec[] {
     }, 'The CRL, JSON.'),
     open(`cert/${SERIAL}/raw`, async (req) => {
       const cert = await certBySerial(ctx, req);
-      return raw('application/pkix-cert', cert ? pemToDer(cert.certificate) : '');
+      return raw('application/pkix-cert', pemToDer(cert?.certificate ?? ''));
     }, 'A certificate by serial, DER.'),
     open(`cert/${SERIAL}/raw/pem`, async (req) => raw('application/pem-certificate-chain', (await certBySerial(ctx, req))?.certificate ?? ''), 'A certificate by serial, PEM.'),
     open(`cert/${SERIAL}`, async (req) => {
