@@ -91,8 +91,28 @@ async function issueCertificate(ctx: PkiContext, req: Request<IssueBody>, i: Iss
   return response;
 }
 
-const roleSubject = (role: RoleEntry, cn: string) =>
-  subjectName({ common_name: cn, ou: role.ou, organization: role.organization, country: role.country, locality: role.locality, province: role.province, street_address: role.street_address, postal_code: role.postal_code });
+/**
+ * issue and sign once they know the names: the role's name rules, then (only if they pass) the key, then a
+ * certificate with the role's subject fields and usages.
+ */
+async function issueUnderRole(
+  ctx: PkiContext, req: Request<IssueBody>, role: RoleEntry, cn: string, sans: Sans, source: 'the API' | 'CSR',
+  keyFor: () => Promise<{ publicKey: x509.PublicKey | CryptoKey; key?: Issuance['key'] }>,
+): Promise<Response> {
+  enforceNames(role, cn, sans, source);
+  const format = outputFormat(req);
+  const ca = await ctx.requireCa(req.storage);
+  const { publicKey, key } = await keyFor();
+  const subject = subjectName({
+    common_name: cn, ou: role.ou, organization: role.organization, country: role.country, locality: role.locality,
+    province: role.province, street_address: role.street_address, postal_code: role.postal_code,
+  });
+  return issueCertificate(ctx, req, {
+    role, sans, subject, publicKey, key, ca, format,
+    keyUsage: role.key_usage,
+    extKeyUsage: roleExtKeyUsage(role),
+  });
+}
 
 async function issue(ctx: PkiContext, req: Request<IssueBody>): Promise<Response> {
   const role = await requireRole(ctx, req);
@@ -102,18 +122,10 @@ async function issue(ctx: PkiContext, req: Request<IssueBody>): Promise<Response
   }
   const cn = req.data.common_name ?? '';
   if (role.require_cn) requireCommonName(cn);
-  const sans = requestedSans(req.data, cn);
-  enforceNames(role, cn, sans, 'the API');
-  const ca = await ctx.requireCa(req.storage);
   const spec: KeySpec = { type: role.key_type, bits: role.key_bits };
-  const keys = await generateKeyPair(spec);
-  return issueCertificate(ctx, req, {
-    role, ca, sans, format,
-    subject: roleSubject(role, cn),
-    publicKey: keys.publicKey,
-    keyUsage: role.key_usage,
-    extKeyUsage: roleExtKeyUsage(role),
-    key: { material: await exportKeyPair(keys, spec), keyFormat: req.data.private_key_format ?? '' },
+  return issueUnderRole(ctx, req, role, cn, requestedSans(req.data, cn), 'the API', async () => {
+    const keys = await generateKeyPair(spec);
+    return { publicKey: keys.publicKey, key: { material: await exportKeyPair(keys, spec), keyFormat: req.data.private_key_format ?? '' } };
   });
 }
 
@@ -131,21 +143,12 @@ function checkCsrKey(role: RoleEntry, csr: x509.Pkcs10CertificateRequest): void 
 
 async function sign(ctx: PkiContext, req: Request<IssueBody>): Promise<Response> {
   const role = await requireRole(ctx, req);
-  const format = outputFormat(req);
   const csr = await parseCsr(req.data.csr);
   checkCsrKey(role, csr);
   const cn = (role.use_csr_common_name ? commonNameOf(csr.subjectName) : '') || req.data.common_name || '';
   if (role.require_cn) requireCommonName(cn);
   const sans = role.use_csr_sans ? withCommonName(sansOf(csr), cn, req.data.exclude_cn_from_sans) : requestedSans(req.data, cn);
-  enforceNames(role, cn, sans, role.use_csr_sans ? 'CSR' : 'the API');
-  const ca = await ctx.requireCa(req.storage);
-  return issueCertificate(ctx, req, {
-    role, ca, sans, format,
-    subject: roleSubject(role, cn),
-    publicKey: csr.publicKey,
-    keyUsage: role.key_usage,
-    extKeyUsage: roleExtKeyUsage(role),
-  });
+  return issueUnderRole(ctx, req, role, cn, sans, role.use_csr_sans ? 'CSR' : 'the API', async () => ({ publicKey: csr.publicKey }));
 }
 
 /** Without a role: the mount's TTLs, stored, no lease. */
