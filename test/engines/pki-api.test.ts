@@ -240,6 +240,10 @@ describe('roles and issuing', () => {
     assert.equal((await root.delete(`${mount}/roles/tmp`)).status, 204);
     assert.equal((await root.get(`${mount}/roles/tmp`)).status, 404);
     await refused(`${mount}/issue/tmp`, { common_name: 'a.example.com' }, /unknown role: tmp/);
+    // A role's subject fields go into what it issues.
+    await ok(`${mount}/roles/subj`, { allow_any_name: true, key_type: 'ec', organization: 'Acme', ou: 'Platform,Security', country: 'DE' });
+    const subj = await ok(`${mount}/issue/subj`, { common_name: 'x.example.com', ttl: '10m' });
+    assert.equal(new x509.X509Certificate(subj.data.certificate).subject, 'C=DE, O=Acme, OU=Platform, OU=Security, CN=x.example.com');
     const urls = (await root.get(`${mount}/config/urls`)).body.data;
     assert.deepEqual(urls.crl_distribution_points, [`${srv.addr}/v1/${mount}/crl`]);
     await refused(`${mount}/config/urls`, { issuing_certificates: 'not a url' }, /invalid URL/);
