@@ -279,6 +279,7 @@ describe('roles and issuing', () => {
   });
 
   test('IP SANs only when allowed; URI SANs only matching allowed_uri_sans', async () => {
+    await refused(`${mount}/issue/web`, { common_name: 'a.example.com', other_sans: '1.2.3.4;UTF8:x' }, /other_sans are not supported/);
     await refused(`${mount}/issue/web`, { common_name: 'a.example.com', ip_sans: '10.0.0.1' }, /IP Subject Alternative Names are not allowed in this role, but was provided via the API/);
     await refused(`${mount}/issue/glob`, { common_name: 'a.svc.example.com', ip_sans: 'not-an-ip' }, /not a valid IP address/);
     await refused(`${mount}/issue/web`, { common_name: 'a.example.com', uri_sans: 'spiffe://cluster/x' }, /URI Subject Alternative Names are not allowed in this role/);

@@ -34,7 +34,9 @@ const issueFields = z.object({
 });
 type IssueBody = z.infer<typeof issueFields>;
 
-async function requireRole(ctx: PkiContext, req: Request): Promise<RoleEntry> {
+async function requireRole(ctx: PkiContext, req: Request<IssueBody>): Promise<RoleEntry> {
+  // Refused rather than ignored: a certificate silently missing a requested SAN is worse than an error.
+  if (req.data.other_sans?.length) throw badRequest('other_sans are not supported by coffer');
   const role = await ctx.readRole(req.storage, req.params.role);
   if (!role) throw badRequest(`unknown role: ${req.params.role}`);
   return role;
