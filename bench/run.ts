@@ -22,6 +22,7 @@ const MODULES: (() => Promise<BenchModule>)[] = [
   () => import('./leases-restore.js'),
   () => import('./login.js'),
   () => import('./eso.js'),
+  () => import('./pki.js'),
 ];
 
 async function main(argv: string[]): Promise<number> {

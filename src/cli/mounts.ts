@@ -75,13 +75,13 @@ const TUNE_FLAGS = ENABLE_FLAGS.filter((f) => f.name !== 'path');
 export const ENABLE_HELP = `  -path=PATH               Where to enable it (default: the TYPE).
   -description=TEXT        Human-friendly description.
   -default-lease-ttl=TTL   Default lease TTL (e.g. 1h, 30m, 3600); default: the system's.
-  -max-lease-ttl=TTL       Maximum lease TTL; default: the system's.
+  -max-lease-ttl=TTL       Maximum lease TTL (may exceed the system's); default: the system's.
   -options=K=V             Mount option (repeatable), e.g. -options=version=2.
   -version=N               Version of the engine to run (kv: 1 or 2); same as -options=version=N.`;
 
 export const TUNE_HELP = `  -description=TEXT        New description.
   -default-lease-ttl=TTL   New default lease TTL.
-  -max-lease-ttl=TTL       New maximum lease TTL.
+  -max-lease-ttl=TTL       New maximum lease TTL (may exceed the system's).
   -options=K=V             Mount option (repeatable).`;
 
 /** The subcommands `coffer secrets` and `coffer auth` both have, in their help's order. */

@@ -2,5 +2,6 @@
 import type { BackendFactory } from '../core/backend.js';
 import { databaseFactory } from './database/index.js';
 import { kvFactory, kvV2Factory } from './kv/index.js';
+import { pkiFactory } from './pki/index.js';
 
-export const secretEngines: BackendFactory[] = [kvFactory, kvV2Factory, databaseFactory];
+export const secretEngines: BackendFactory[] = [kvFactory, kvV2Factory, databaseFactory, pkiFactory];

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { LoginRateLimiter } from '../../src/core/login/ratelimit.js';
 import { addressAllowed, cidrWithin } from '../../src/core/cidr.js';
-import { globMatch } from '../../src/auth/glob.js';
+import { globMatch } from '../../src/shared/glob.js';
 import { parseConfigText } from '../../src/server/config.js';
 import { client, startDevServer, type TestServer } from '../helpers/server.js';
 

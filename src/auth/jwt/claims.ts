@@ -5,7 +5,7 @@
  */
 import type { JWTPayload } from 'jose';
 import { badRequest } from '../../core/errors.js';
-import { globMatch } from '../glob.js';
+import { globMatch } from '../../shared/glob.js';
 import type { JwtRole } from './path_role.js';
 
 const DEFAULT_CLOCK_SKEW = 60;

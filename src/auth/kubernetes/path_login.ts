@@ -6,7 +6,7 @@ import { decodeJwt } from 'jose';
 import { z } from 'zod';
 import type { PathSpec, Request } from '../../core/backend.js';
 import { CofferError, badRequest } from '../../core/errors.js';
-import { anyGlob } from '../glob.js';
+import { anyGlob } from '../../shared/glob.js';
 import { loginRole } from '../roles.js';
 import { assertLoginAddress, loginPath, loginRequest, roleJwtLoginFields } from '../tokenutil.js';
 import { readConfig } from './path_config.js';

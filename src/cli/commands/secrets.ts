@@ -19,6 +19,8 @@ coffer secrets enable [options] TYPE
   $ coffer secrets enable -path=kv -version=2 kv
   Success! Enabled the kv secrets engine at: kv/
   $ coffer secrets enable -path=team -description="team secrets" -max-lease-ttl=24h kv-v2
+  $ coffer secrets enable -path=pki_int pki
+  Engine types: kv (-version=1|2), kv-v2, database, pki.
 
 ${ENABLE_HELP}
 
@@ -37,6 +39,7 @@ coffer secrets list [-detailed]
 coffer secrets tune [options] PATH
   $ coffer secrets tune -default-lease-ttl=1h -max-lease-ttl=24h kv/
   Success! Tuned the secrets engine at: kv/
+  $ coffer secrets tune -max-lease-ttl=87600h pki     (a mount's max may exceed the system max, as in Vault)
 
 ${TUNE_HELP}
 

@@ -3,7 +3,6 @@ import { z } from 'zod';
 import type { PathSpec, Request } from '../backend.js';
 import type { Core } from '../core.js';
 import { CofferError, badRequest } from '../errors.js';
-import { formatDuration } from '../duration.js';
 import { duration, stringMap } from '../fields.js';
 import { MountTable, type MountEntry, type MountKind } from '../mounts.js';
 
@@ -108,9 +107,7 @@ export function mountPaths(core: Core): PathSpec[] {
               max_lease_ttl: d.max_lease_ttl ?? mount.entry.config.max_lease_ttl,
             };
             const effectiveMax = config.max_lease_ttl || core.maxLeaseTTL;
-            if (config.max_lease_ttl > core.maxLeaseTTL) {
-              throw badRequest(`max_lease_ttl (${formatDuration(config.max_lease_ttl)}) cannot exceed the system max (${formatDuration(core.maxLeaseTTL)})`);
-            }
+            // A mount's max may exceed the system max (Vault allows it: a PKI mount tuned to 87600h for its root).
             if (config.default_lease_ttl > effectiveMax) throw badRequest('default_lease_ttl cannot be greater than max_lease_ttl');
             await core.mounts.tune(path, { config, description: d.description });
             return null;
@@ -140,7 +137,6 @@ export function mountPaths(core: Core): PathSpec[] {
             }
             if (kind === 'auth' && type === 'token') throw badRequest('token credential backend cannot be instantiated');
             const cfg = { default_lease_ttl: d.config?.default_lease_ttl ?? 0, max_lease_ttl: d.config?.max_lease_ttl ?? 0 };
-            if (cfg.max_lease_ttl > core.maxLeaseTTL) throw badRequest('max_lease_ttl cannot exceed the system max');
             if (cfg.default_lease_ttl > (cfg.max_lease_ttl || core.maxLeaseTTL)) {
               throw badRequest('default_lease_ttl cannot be greater than max_lease_ttl');
             }

@@ -11,16 +11,19 @@
 import { randomUUID } from 'node:crypto';
 import { badRequest, CofferError } from '../../core/errors.js';
 import type { StorageView } from '../../storage/view.js';
+import { globMatch } from '../../shared/glob.js';
+import { KeyedMutex } from '../../shared/mutex.js';
 import { findPlugin } from './plugins/index.js';
 import { type Database, sanitize } from './plugins/plugin.js';
-import { KeyedMutex } from '../../shared/mutex.js';
+
+// Moved to src/shared; re-exported for the engine's modules and tests.
+export { globMatch, KeyedMutex };
+export { NAME } from '../common.js';
 
 export const CONFIG_PREFIX = 'config/';
 export const ROLE_PREFIX = 'role/';
 export const STATIC_ROLE_PREFIX = 'static-role/';
 
-/** Vault's framework.GenericNameRegex. */
-export const NAME = (group: string) => `(?<${group}>\\w(?:[\\w.-]*\\w)?)`;
 
 export interface DatabaseConfig {
   plugin_name: string;
@@ -62,22 +65,6 @@ export interface StaticRoleEntry {
   credential_type: 'password';
   /** Set while a rotation is in flight (a crash leaves it; the role is then rotated again at start). */
   pending_password?: string;
-}
-
-/** Vault's strutil.StrListContainsGlob with go-glob semantics: `*` matches any run of characters. */
-export function globMatch(pattern: string, value: string): boolean {
-  if (pattern === '*') return true;
-  const parts = pattern.split('*');
-  if (parts.length === 1) return pattern === value;
-  if (!value.startsWith(parts[0])) return false;
-  let pos = parts[0].length;
-  for (let i = 1; i < parts.length - 1; i++) {
-    const idx = value.indexOf(parts[i], pos);
-    if (idx === -1) return false;
-    pos = idx + parts[i].length;
-  }
-  const last = parts[parts.length - 1];
-  return value.length - last.length >= pos && value.endsWith(last);
 }
 
 export function isRoleAllowed(config: DatabaseConfig, role: string): boolean {

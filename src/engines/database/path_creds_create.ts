@@ -43,7 +43,9 @@ async function createCreds(ctx: DatabaseContext, req: Request): Promise<Response
     revocation_statements: role.revocation_statements,
     renew_statements: role.renew_statements,
     max_ttl: role.max_ttl,
-    issue_time: issueTime,
+    // max_ttl counts from when the lease starts (after the user exists), as the lease manager's own max does;
+    // counting from before a slow CREATE USER would end the lease early.
+    issue_time: Date.now(),
   };
   return {
     data: { username, password },

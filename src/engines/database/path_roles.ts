@@ -7,6 +7,7 @@ import { z } from 'zod';
 import type { PathSpec, Request, Response } from '../../core/backend.js';
 import { badRequest, CofferError } from '../../core/errors.js';
 import { duration } from '../../core/fields.js';
+import { listKeys } from '../common.js';
 import { type DatabaseContext, NAME, ROLE_PREFIX, type RoleEntry, STATIC_ROLE_PREFIX } from './backend.js';
 import { statementList } from './fields.js';
 import { statementTemplateError } from './statements.js';
@@ -103,12 +104,6 @@ async function readRole(ctx: DatabaseContext, req: Request): Promise<Response> {
 async function deleteRole(ctx: DatabaseContext, req: Request): Promise<null> {
   await ctx.locks.run(ROLE_PREFIX + req.params.name, () => req.storage.delete(ROLE_PREFIX + req.params.name));
   return null;
-}
-
-export async function listKeys(req: Request, prefix: string): Promise<Response> {
-  const keys = await req.storage.list(prefix);
-  if (keys.length === 0) throw new CofferError(404, []);
-  return { data: { keys } };
 }
 
 export function pathRoles(ctx: DatabaseContext): PathSpec[] {

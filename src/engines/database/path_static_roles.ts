@@ -9,7 +9,8 @@ import { badRequest, CofferError } from '../../core/errors.js';
 import { duration } from '../../core/fields.js';
 import { type DatabaseContext, isRoleAllowed, NAME, ROLE_PREFIX, STATIC_ROLE_PREFIX, type StaticRoleEntry } from './backend.js';
 import { statementList } from './fields.js';
-import { checkCredentialType, listKeys } from './path_roles.js';
+import { listKeys } from '../common.js';
+import { checkCredentialType } from './path_roles.js';
 import { nextRotation, type RotationManager, setStaticAccount } from './rotation.js';
 import { statementTemplateError } from './statements.js';
 

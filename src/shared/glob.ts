@@ -1,6 +1,7 @@
 /**
- * Vault's glob for role bounds (`bound_service_account_names`, `bound_claims` of type `glob`): `*` matches any
- * run of characters, everything else matches itself. No other metacharacters, so a value is never a regex.
+ * Vault's glob (go-glob, strutil.StrListContainsGlob): `*` matches any run of characters, everything else matches
+ * itself. No other metacharacters, so a value is never a regex. Used for role bounds of the auth methods, the
+ * database engine's `allowed_roles`, and the PKI engine's glob domains and URI SANs.
  */
 export function globMatch(pattern: string, value: string): boolean {
   if (!pattern.includes('*')) return pattern === value;

@@ -1,0 +1,18 @@
+/**
+ * The leased certificate (`generate_lease=true`): what the lease manager calls when the lease is revoked or
+ * expires. `internal` carries the certificate's serial. A certificate no longer in the store (tidied away)
+ * cannot be put on the CRL; as in Vault that counts as done, so the lease does not retry forever.
+ */
+import type { Request } from '../../core/backend.js';
+import { badRequest } from '../../core/errors.js';
+import type { PkiContext } from './backend.js';
+import { revokeCertificate } from './crl.js';
+
+export const CERT_SECRET_TYPE = 'pki';
+
+export async function revokeLeasedCert(ctx: PkiContext, req: Request, internal: Record<string, unknown>): Promise<void> {
+  const serial = internal.serial_number;
+  if (typeof serial !== 'string' || serial === '') throw badRequest('could not find serial in internal secret data');
+  if (!(await ctx.readCert(req.storage, serial))) return;
+  await revokeCertificate(ctx, req.storage, serial);
+}
