@@ -5,7 +5,8 @@
  *   GET    /eso/v1/kv/<mount>?key=K[&property=P][&version=N]   read, shaped for `result.jsonPath: $.data`
  *   POST   /eso/v1/kv/<mount>?key=K[&property=P]               PushSecret (PUT too): body = value, or the Secret as JSON
  *   DELETE /eso/v1/kv/<mount>?key=K                            PushSecret deletion: 204, or 404 when already gone
- *   POST   /eso/v1/generate/<path>                             Webhook generator: dynamic credentials (GET too)
+ *   POST   /eso/v1/generate/<path>                             Webhook generator: dynamic credentials (GET too);
+ *                                                               a JSON body is written (pki/issue/<role>)
  *
  * Each endpoint is translated into ordinary core requests made with the caller's token (KV v2 `data/`,
  * `metadata/`, `database/creds/...`), so token lookup, policies, audit and leases apply exactly as on `/v1/`.
@@ -275,11 +276,38 @@ function ownerOf(who: Caller): { owner: string; graceMs: number } | null {
   return { owner, graceMs: (grace ?? DEFAULT_GRACE_SECONDS) * 1000 };
 }
 
-async function generate(gateway: CoreGateway, owners: OwnerLeases, who: Caller, path: string): Promise<CoreResponse> {
+/**
+ * A generator request's parameters: a POST with a JSON object body is a write of that body (`pki/issue/<role>`
+ * with `{"common_name": ...}`); a GET or an empty POST is a read (`database/creds/<role>`).
+ */
+function generatorBody(method: string, raw: Buffer): Record<string, unknown> | undefined {
+  const text = raw.toString('utf8').trim();
+  if (method !== 'POST' || text === '') return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  if (!isPlainObject(parsed)) throw new EsoError(400, 'generator body must be a JSON object of the path\'s parameters (e.g. {"common_name": "..."})');
+  return parsed;
+}
+
+/** PEM lists (a certificate's `ca_chain`) become one PEM bundle, as a Kubernetes Secret holds them. */
+function joinPemLists(data: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(data)) {
+    const pems = Array.isArray(v) && v.length > 0 && v.every((e) => typeof e === 'string' && e.startsWith('-----BEGIN '));
+    out[k] = pems ? (v as string[]).join('\n') : v;
+  }
+  return out;
+}
+
+async function generate(gateway: CoreGateway, owners: OwnerLeases, who: Caller, path: string, params?: Record<string, unknown>): Promise<CoreResponse> {
   const owner = ownerOf(who);
-  const { body } = await call(gateway, who, 'GET', path);
+  const { body } = params ? await call(gateway, who, 'POST', path, { body: params }) : await call(gateway, who, 'GET', path);
   if (!isPlainObject(body.data)) throw new EsoError(502, `${path} returned no data`);
-  const answer: Record<string, unknown> = { data: flatten(body.data) };
+  const answer: Record<string, unknown> = { data: flatten(joinPemLists(body.data)) };
   if (body.lease_id) {
     answer.lease_id = body.lease_id;
     answer.lease_duration = body.lease_duration;
@@ -317,7 +345,7 @@ export function esoRoutes(gateway: CoreGateway): HttpRoutes {
     }
     if (section === 'generate' && target) {
       if (req.method !== 'GET' && req.method !== 'POST') throw new EsoError(405, `method ${req.method} is not allowed here: use POST or GET`);
-      return generate(gateway, owners, caller(req), target);
+      return generate(gateway, owners, caller(req), target, generatorBody(req.method, req.body));
     }
     // 400, not 404: ESO reads a 404 as "the secret was deleted".
     throw new EsoError(400, 'unknown ESO endpoint: use /eso/v1/kv/<mount>?key=... or /eso/v1/generate/<path>');

@@ -13,7 +13,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { X509Certificate, createPrivateKey, randomBytes } from 'node:crypto';
 import { request, Agent } from 'undici';
 import { client, startDevServer, type TestServer } from '../helpers/server.js';
 import { renderGoTemplate } from './gotemplate.js';
@@ -474,6 +474,56 @@ describe('the Webhook generator with the database engine (PostgreSQL on 127.0.0.
     roles.track(body.data.username);
     assert.match(body.lease_id, /^database\/creds\/team-a-app\//);
     assert.ok(await roles.canLogin(body.data));
+  });
+});
+
+describe('the Webhook generator with the PKI engine', () => {
+  const issuerCa = () => root.get('pki_int/ca/pem').then((r) => r.text);
+
+  before(async () => {
+    ok(await root.post('sys/mounts/pki_int', { type: 'pki', config: { max_lease_ttl: '87600h' } }), 'enable pki_int');
+    ok(await root.post('pki_int/root/generate/internal', { common_name: 'Team CA', ttl: '8760h' }), 'generate CA');
+    ok(await root.post('pki_int/roles/team-a-tls', {
+      allowed_domains: 'team-a.svc.cluster.local', allow_subdomains: true, max_ttl: '72h', generate_lease: true,
+    }), 'role');
+  });
+
+  it('dataFrom generatorRef with a kubernetes.io/tls template: a leaf, its key and the chain that verifies it', async () => {
+    const secret = await sync(find(manifests, 'ExternalSecret', 'app-tls'));
+    assert.deepEqual(Object.keys(secret).sort(), ['ca.crt', 'tls.crt', 'tls.key']);
+    const leaf = new X509Certificate(secret['tls.crt']!);
+    assert.match(leaf.subject, /CN=app\.team-a\.svc\.cluster\.local/);
+    assert.ok(leaf.checkPrivateKey(createPrivateKey(secret['tls.key']!)), 'tls.key belongs to the certificate');
+    const ca = new X509Certificate(secret['ca.crt']!);
+    assert.ok(leaf.verify(ca.publicKey), 'signed by the issuing CA');
+    assert.equal(secret['ca.crt']!.trim(), (await issuerCa()).trim());
+    // The bundle carries the leaf then the chain (ca_chain joined into one PEM block list, not JSON text).
+    assert.equal(secret['tls.crt']!.match(/-----BEGIN CERTIFICATE-----/g)?.length, 2);
+    assert.doesNotMatch(secret['tls.crt']!, /\["-----BEGIN/);
+  });
+
+  it('with an owner: a renewal revokes the previous certificate after the grace period (it enters the CRL)', async () => {
+    const spec = { ...webhookSpec('Webhook', 'app-tls-cert') };
+    spec.headers = { ...spec.headers, 'X-Coffer-Owner': 'team-a/tls-refresh', 'X-Coffer-Revoke-Grace': '0s' };
+    const issue = async () => {
+      const c = new WebhookClient(spec, cluster, 'team-a', false);
+      clients.push(c);
+      return c.getSecretMap(null);
+    };
+    const first = await issue();
+    const second = await issue();
+    assert.notEqual(first.serial_number, second.serial_number);
+    const revoked = async () => ((await root.list('pki_int/certs/revoked')).body?.data?.keys ?? []) as string[];
+    const deadline = Date.now() + 8000;
+    while (!(await revoked()).includes(first.serial_number!) && Date.now() < deadline) await sleep(100);
+    assert.ok((await revoked()).includes(first.serial_number!), 'previous certificate revoked');
+    assert.ok(!(await revoked()).includes(second.serial_number!), 'current certificate still valid');
+  });
+
+  it('a body that is not a JSON object is a 400 naming what the generator expects', async () => {
+    const res = await esoCall('POST', 'generate/pki_int/issue/team-a-tls', { 'x-vault-token': tokens.teamA }, '["common_name"]');
+    assert.equal(res.status, 400);
+    assert.match(res.text, /generator body must be a JSON object/);
   });
 });
 

@@ -2,3 +2,8 @@
 path "database/creds/team-a-app" {
   capabilities = ["read"]
 }
+
+# TLS certificates for team-a's services (Webhook generator app-tls-cert).
+path "pki_int/issue/team-a-tls" {
+  capabilities = ["update"]
+}
