@@ -1,0 +1,81 @@
+/**
+ * Reading the secrets a run needs: each distinct (path, version) once, several at a time, through the typed
+ * client; then answering the placeholder engine's lookups from those answers with AVP's KV v1 / v2 rules (with
+ * v2, paths are written `kv/data/x` and the key/value pairs are under `data.data`).
+ */
+import type { CofferClient } from '../src/client/client.js';
+import { CofferConnectionError } from '../src/client/errors.js';
+import { type KvVersion, type Read, type SecretLookup, SecretError, readId } from './placeholders.js';
+import { type ValueMap, fromServer, isMap } from './values.js';
+
+/** Reads in flight at once: enough to hide the round trip, few enough not to flood the server. */
+export const READ_CONCURRENCY = 16;
+
+/** The server's answer to one read. */
+export type ReadAnswer = { status: number; data: Record<string, unknown> | null; errors: string[] };
+
+/** The run cannot go on: the server is unreachable. */
+export class FatalReadError extends Error {}
+
+export async function fetchSecrets(client: CofferClient, reads: Read[], concurrency = READ_CONCURRENCY): Promise<Map<string, ReadAnswer>> {
+  const answers = new Map<string, ReadAnswer>();
+  let next = 0;
+  const worker = async () => {
+    while (next < reads.length) {
+      const read = reads[next++];
+      let res;
+      try {
+        res = await client.raw('GET', read.path, { query: read.version === undefined ? undefined : { version: read.version } });
+      } catch (err) {
+        if (err instanceof CofferConnectionError) throw new FatalReadError(err.message);
+        throw err;
+      }
+      const data = isMap(res.json?.data) ? (res.json.data as Record<string, unknown>) : null;
+      const errors = Array.isArray(res.json?.errors) ? (res.json.errors as unknown[]).map(String) : [];
+      answers.set(readId(read.path, read.version), { status: res.status, data, errors });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, reads.length) }, worker));
+  return answers;
+}
+
+/** The key/value pairs of one answer, as AVP's Vault backend interprets it for a KV version. */
+function interpret(answer: ReadAnswer | undefined, path: string, version: string | undefined, kv: KvVersion): ValueMap {
+  if (!answer) throw new SecretError(`path ${path} was not read`);
+  if (answer.status === 403) throw new SecretError(`permission denied reading ${path}`);
+  const notFound = answer.status === 404 && (answer.data === null || kv === '1');
+  if (notFound) {
+    throw new SecretError(version === undefined || kv === '1' ? `could not find secrets at path ${path}` : `could not find secrets at path ${path} with version ${version}`, true);
+  }
+  if (answer.status >= 400) {
+    throw new SecretError(`reading ${path}: the server answered ${answer.status}${answer.errors.length ? ` (${answer.errors.join('; ')})` : ''}`);
+  }
+  const data = answer.data ?? {};
+  if (kv === '1') return fromServer(data) as ValueMap;
+  if ('data' in data) {
+    if (isMap(data.data)) return fromServer(data.data) as ValueMap;
+    throw new SecretError(`the secret version ${version ?? '(latest)'} for path ${path} is empty - is this version of the secret deleted?`, true);
+  }
+  if (Object.keys(data).length === 0) throw new SecretError(`the path ${path} is empty - did you forget to include /data/ in the path for KV v2?`);
+  throw new SecretError(`could not get data from ${path}: check that it is a KV v2 engine (or set the KV version to 1)`);
+}
+
+/** A lookup over fetched answers; each answer is converted once per KV version. */
+export function lookupFrom(answers: Map<string, ReadAnswer>): SecretLookup {
+  const memo = new Map<string, ValueMap | SecretError>();
+  return (path, version, kv) => {
+    const id = `${kv}\u0000${readId(path, version)}`;
+    let hit = memo.get(id);
+    if (!hit) {
+      try {
+        hit = interpret(answers.get(readId(path, version)), path, version, kv);
+      } catch (err) {
+        if (!(err instanceof SecretError)) throw err;
+        hit = err;
+      }
+      memo.set(id, hit);
+    }
+    if (hit instanceof SecretError) throw hit;
+    return hit;
+  };
+}

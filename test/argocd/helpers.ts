@@ -1,0 +1,56 @@
+/**
+ * Shared setup of the Argo CD plugin tests: a live dev server loaded with the AVP conformance seed, and runs of
+ * the real `coffer-argocd-plugin` launcher as a child process.
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { REPO_ROOT } from '../helpers/process.js';
+import { client, type TestServer } from '../helpers/server.js';
+
+export const PLUGIN_BIN = path.join(REPO_ROOT, 'argocd-plugin/bin/coffer-argocd-plugin');
+/** The AVP compatibility suite (../shared/conformance/avp beside the repository). */
+export const AVP_DIR = path.resolve(REPO_ROOT, '../shared/conformance/avp');
+
+interface Seed {
+  mounts: Record<string, { type: string; options?: Record<string, string> }>;
+  writes: { path: string; data: Record<string, unknown> }[];
+}
+
+/** Enables the seed's mounts and writes its secrets, in order (so KV v2 versions come out as the fixtures expect). */
+export async function loadSeed(srv: TestServer): Promise<void> {
+  const seed = JSON.parse(readFileSync(path.join(AVP_DIR, 'seed.json'), 'utf8')) as Seed;
+  const root = client(srv.addr, srv.token);
+  for (const [mount, spec] of Object.entries(seed.mounts)) {
+    await root.delete(`sys/mounts/${mount}`);
+    const r = await root.post(`sys/mounts/${mount}`, spec);
+    if (r.status !== 204) throw new Error(`mount ${mount}: ${r.status} ${r.text}`);
+  }
+  for (const w of seed.writes) {
+    const r = await root.post(w.path, w.data);
+    if (r.status >= 300) throw new Error(`write ${w.path}: ${r.status} ${r.text}`);
+  }
+}
+
+export interface PluginRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `coffer-argocd-plugin ARGS` (or another launcher given as `bin`) to completion. */
+export function runPlugin(args: string[], opts: { env?: Record<string, string | undefined>; input?: string; cwd?: string; bin?: string[] } = {}): Promise<PluginRun> {
+  return new Promise((resolve) => {
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    for (const k of Object.keys(env)) if (/^(AVP_|ARGOCD_ENV_|VAULT_|COFFER_)/.test(k)) delete env[k];
+    for (const [k, v] of Object.entries(opts.env ?? {})) if (v === undefined) delete env[k];
+    else env[k] = v;
+    const child = spawn(process.execPath, [...(opts.bin ?? [PLUGIN_BIN]), ...args], { env, cwd: opts.cwd ?? AVP_DIR, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.stdin.end(opts.input ?? '');
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
