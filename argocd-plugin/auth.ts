@@ -16,26 +16,44 @@ export class AuthError extends Error {}
 export interface Login {
   identity: string[];
   describe: string;
-  body(): Record<string, string>;
-  mountPath: string;
+  /** Exchanges the credentials for a token through `base` (a client without token). */
+  perform(base: CofferClient): Promise<{ token: string; ttlSeconds: number }>;
+}
+
+/** `POST /v1/<mount>/login` with `body`, answering Vault's `auth` block. */
+function postLogin(mountPath: string, describe: string, body: () => Record<string, string>): Login['perform'] {
+  return async (base) => {
+    let answer;
+    try {
+      answer = await base.call('POST', `${mountPath}/login`, { body: body(), noToken: true });
+    } catch (err) {
+      if (err instanceof CofferApiError) {
+        throw new AuthError(`${describe} failed: the server answered ${err.status}${err.errors.length ? ` (${err.errors.join('; ')})` : ''}`);
+      }
+      throw err;
+    }
+    const auth = answer.json?.auth;
+    if (typeof auth?.client_token !== 'string' || !auth.client_token) throw new AuthError(`${describe} failed: the answer carries no token`);
+    return { token: auth.client_token, ttlSeconds: typeof auth.lease_duration === 'number' ? auth.lease_duration : 0 };
+  };
 }
 
 export function loginFor(auth: AuthConfig, address: string): Login | undefined {
   const mount = (p: string) => p.replace(/^\/+|\/+$/g, '');
   if (auth.type === 'approle') {
+    const describe = `approle login at ${mount(auth.mountPath)}`;
     return {
       identity: [address, 'approle', mount(auth.mountPath), auth.roleId],
-      describe: `approle login at ${mount(auth.mountPath)}`,
-      mountPath: mount(auth.mountPath),
-      body: () => ({ role_id: auth.roleId, secret_id: auth.secretId }),
+      describe,
+      perform: postLogin(mount(auth.mountPath), describe, () => ({ role_id: auth.roleId, secret_id: auth.secretId })),
     };
   }
   if (auth.type === 'k8s') {
+    const describe = `kubernetes login at ${mount(auth.mountPath)} as role ${auth.role}`;
     return {
       identity: [address, 'kubernetes', mount(auth.mountPath), auth.role, auth.tokenPath],
-      describe: `kubernetes login at ${mount(auth.mountPath)} as role ${auth.role}`,
-      mountPath: mount(auth.mountPath),
-      body: () => {
+      describe,
+      perform: postLogin(mount(auth.mountPath), describe, () => {
         let jwt: string;
         try {
           jwt = readFileSync(auth.tokenPath, 'utf8').trim();
@@ -44,7 +62,7 @@ export function loginFor(auth: AuthConfig, address: string): Login | undefined {
         }
         if (!jwt) throw new AuthError(`the Kubernetes service account token at ${auth.tokenPath} is empty`);
         return { role: auth.role, jwt };
-      },
+      }),
     };
   }
   return undefined;
@@ -88,25 +106,14 @@ export class Session {
 
   private async fresh(): Promise<CofferClient> {
     const login = this.login!;
-    let answer;
-    try {
-      answer = await this.base.call('POST', `${login.mountPath}/login`, { body: login.body(), noToken: true });
-    } catch (err) {
-      if (err instanceof CofferApiError) {
-        throw new AuthError(`${login.describe} failed: the server answered ${err.status}${err.errors.length ? ` (${err.errors.join('; ')})` : ''}`);
-      }
-      throw err;
-    }
-    const auth = answer.json?.auth;
-    if (typeof auth?.client_token !== 'string' || !auth.client_token) throw new AuthError(`${login.describe} failed: the answer carries no token`);
-    const ttl = typeof auth.lease_duration === 'number' ? auth.lease_duration : 0;
+    const { token, ttlSeconds } = await login.perform(this.base);
     this.fromCache = false;
     // Failing to cache only costs a login next time: it never fails the run.
     try {
-      this.cache?.put(login.identity, auth.client_token, ttl);
+      this.cache?.put(login.identity, token, ttlSeconds);
     } catch {
       /* not cached */
     }
-    return (this.current = this.base.withToken(auth.client_token));
+    return (this.current = this.base.withToken(token));
   }
 }
