@@ -18,8 +18,8 @@ import { AuthError, Session, loginFor } from './auth.js';
 import { ConfigError, loadConfig, mergedSettings, readConfigFile } from './config.js';
 import { InputError, type Manifest, listFiles, parseManifests, readManifestFile } from './input.js';
 import { printStream } from './output.js';
-import { type EngineOptions, planReads, readId, renderManifest } from './placeholders.js';
-import { FatalReadError, type ReadAnswer, fetchSecrets, lookupFrom } from './secrets.js';
+import { type EngineOptions, planReads, renderManifest } from './placeholders.js';
+import { FatalReadError, type ReadAnswer, fetchWithSession, lookupFrom } from './secrets.js';
 import { TokenCache } from './token-cache.js';
 
 export const help = `Usage: coffer-argocd-plugin generate [options] PATH|-
@@ -99,12 +99,7 @@ export async function runGenerate(argv: string[], io: Io): Promise<number> {
     if (reads.length > 0) {
       const base = new CofferClient(config.client);
       const session = new Session(base, loginFor(config.auth, base.address), config.tokenCacheDir ? new TokenCache(config.tokenCacheDir) : undefined);
-      answers = await fetchSecrets(await session.client(), reads);
-      // A cached login token may have been revoked since it was cached: then log in again and read once more.
-      const denied = reads.filter((r) => answers.get(readId(r.path, r.version))?.status === 403);
-      if (session.fromCache && denied.length > 0 && !(await session.tokenValid())) {
-        for (const [id, a] of await fetchSecrets(await session.refresh(), denied)) answers.set(id, a);
-      }
+      answers = await fetchWithSession(session, reads);
       if (flags['verbose-sensitive-output']) io.stderr(`read ${reads.length} secret path(s) for ${manifests.length} manifest(s)\n`);
     }
 

@@ -5,6 +5,7 @@
  */
 import type { CofferClient } from '../src/client/client.js';
 import { CofferConnectionError } from '../src/client/errors.js';
+import type { Session } from './auth.js';
 import { type KvVersion, type Read, type SecretLookup, SecretError, readId } from './placeholders.js';
 import { type ValueMap, fromServer, isMap } from './values.js';
 
@@ -36,6 +37,19 @@ export async function fetchSecrets(client: CofferClient, reads: Read[], concurre
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, reads.length) }, worker));
+  return answers;
+}
+
+/**
+ * fetchSecrets with the session's token. A token taken from the cache may have been revoked since it was cached:
+ * when reads are denied and the server no longer accepts the token, log in again and read those once more.
+ */
+export async function fetchWithSession(session: Session, reads: Read[]): Promise<Map<string, ReadAnswer>> {
+  const answers = await fetchSecrets(await session.client(), reads);
+  const denied = reads.filter((r) => answers.get(readId(r.path, r.version))?.status === 403);
+  if (session.fromCache && denied.length > 0 && !(await session.tokenValid())) {
+    for (const [id, a] of await fetchSecrets(await session.refresh(), denied)) answers.set(id, a);
+  }
   return answers;
 }
 
