@@ -134,6 +134,9 @@ interface Analysis {
   block: boolean;
 }
 
+/** One word of characters that need no quoting anywhere in it and start no YAML indicator. */
+const SIMPLE_PLAIN = /^[A-Za-z0-9_/][A-Za-z0-9_./=+-]*$/;
+
 const isBreak = (c: string | undefined) => c === '\r' || c === '\n' || c === '\u0085' || c === '\u2028' || c === '\u2029';
 const isBlank = (c: string | undefined) => c === ' ' || c === '\t';
 
@@ -226,7 +229,13 @@ function analyze(chars: string[]): Analysis {
 const isLetter = (c: string) => /\p{L}/u.test(c);
 const isDigit = (c: string) => c >= '0' && c <= '9';
 
+const ASCII_LETTER = /[A-Za-z]/;
+
 export function naturalLess(a: string, b: string): boolean {
+  // Fast path: where the strings first differ, two ASCII letters compare by code, as in the full rule below.
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  if (i < a.length && i < b.length && ASCII_LETTER.test(a[i]) && ASCII_LETTER.test(b[i]) && !/\d/.test(a[i - 1] ?? '')) return a[i] < b[i];
   const ar = [...a];
   const br = [...b];
   for (let i = 0; i < ar.length && i < br.length; i++) {
@@ -379,8 +388,8 @@ class Emitter {
     for (const key of keys) {
       this.writeIndent();
       const k = stringScalar(key);
-      const chars = [...k.text];
-      const simple = !analyze(chars).multiline && Buffer.byteLength(k.text) <= 128;
+      const chars = k.style === 'plain' && SIMPLE_PLAIN.test(k.text) ? undefined : [...k.text];
+      const simple = (!chars || !analyze(chars).multiline) && Buffer.byteLength(k.text) <= 128;
       if (simple) {
         this.scalar(k, { root: false, sequence: false, mapping: true, simpleKey: true }, chars);
         this.writeIndicator(':', false, false, false);
@@ -395,7 +404,17 @@ class Emitter {
     this.popIndent();
   }
 
-  private scalar(s: Scalar, ctx: Context, chars = [...s.text]): void {
+  private scalar(s: Scalar, ctx: Context, given?: string[]): void {
+    // Most scalars (names, numbers, base64) are one word of safe characters: plain, nothing to fold or escape.
+    if (s.style === 'plain' && SIMPLE_PLAIN.test(s.text)) {
+      if (!this.whitespace) this.put(' ');
+      this.put(s.text);
+      this.whitespace = false;
+      this.indention = false;
+      if (ctx.root) this.openEnded = true;
+      return;
+    }
+    const chars = given ?? [...s.text];
     const a = analyze(chars);
     let style = s.style;
     if (ctx.simpleKey && a.multiline) style = 'double';
