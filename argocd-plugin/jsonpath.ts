@@ -13,7 +13,7 @@
  * single key `a.b`, map wildcards visit keys in sorted order (Go's map order is random), `{.}` is the current
  * value, and filters compare numbers with numbers whatever their origin.
  */
-import { JsonNumber, type Value, goJsonMarshal, goPrint, isMap } from './values.js';
+import { JsonNumber, type Value, goJsonMarshal, goPrint, goTypeName, isMap } from './values.js';
 
 export class JsonPathError extends Error {}
 
@@ -261,16 +261,6 @@ function run(segments: Segment[], data: Value): string {
 
 function print(values: Value[]): string {
   return values.map((v) => (Array.isArray(v) || isMap(v) ? goJsonMarshal(v) : goPrint(v))).join(' ');
-}
-
-function goTypeName(v: Value): string {
-  if (v === null) return '<nil>';
-  if (typeof v === 'string') return 'string';
-  if (typeof v === 'boolean') return 'bool';
-  if (v instanceof JsonNumber) return 'json.Number';
-  if (typeof v === 'number') return 'float64';
-  if (Array.isArray(v)) return '[]interface {}';
-  return 'map[string]interface {}';
 }
 
 function evalSteps(steps: Step[], input: Value[]): Value[] {

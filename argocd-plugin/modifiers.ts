@@ -8,27 +8,18 @@
 import { createHash } from 'node:crypto';
 import { executeTemplate, JsonPathError } from './jsonpath.js';
 import { parseYamlValue } from './input.js';
-import { JsonNumber, type Value, fromParsed } from './values.js';
+import { type Value, fromParsed, goTypeName } from './values.js';
 
 export class ModifierError extends Error {}
 
 type Modifier = (args: string[], input: Value) => Value;
-
-function goType(v: Value): string {
-  if (v === null) return '<nil>';
-  if (typeof v === 'string') return 'string';
-  if (typeof v === 'boolean') return 'bool';
-  if (v instanceof JsonNumber) return 'json.Number';
-  if (typeof v === 'number') return 'float64';
-  return Array.isArray(v) ? '[]interface {}' : 'map[string]interface {}';
-}
 
 function noArgs(args: string[]): void {
   if (args.length > 0) throw new ModifierError('invalid parameters');
 }
 
 function text(input: Value, expected = ''): string {
-  if (typeof input !== 'string') throw new ModifierError(`invalid datatype ${goType(input)}${expected}`);
+  if (typeof input !== 'string') throw new ModifierError(`invalid datatype ${goTypeName(input)}${expected}`);
   return input;
 }
 

@@ -426,43 +426,21 @@ class Emitter {
 
     this.increaseIndent(true, false);
     const allowBreaks = !ctx.simpleKey;
-    if (style === 'plain') this.writePlain(chars, allowBreaks, ctx.root);
-    else if (style === 'single') this.writeSingle(chars, allowBreaks);
+    if (style === 'plain' || style === 'single') this.writeFlowText(chars, allowBreaks, style === 'single');
     else if (style === 'double') this.writeDouble(chars, allowBreaks);
     else this.writeLiteral(chars);
+    if (style === 'plain' && ctx.root) this.openEnded = true;
     this.popIndent();
   }
 
-  private writePlain(chars: string[], allowBreaks: boolean, root: boolean): void {
-    if (!this.whitespace) this.put(' ');
-    let spaces = false;
-    let breaks = false;
-    for (let i = 0; i < chars.length; i++) {
-      const c = chars[i];
-      if (c === ' ') {
-        if (allowBreaks && !spaces && this.column > BEST_WIDTH && chars[i + 1] !== ' ') this.writeIndent();
-        else this.writeChar(c);
-        spaces = true;
-      } else if (isBreak(c)) {
-        if (!breaks && c === '\n') this.putBreak();
-        this.writeBreak(c);
-        this.indention = true;
-        breaks = true;
-      } else {
-        if (breaks) this.writeIndent();
-        this.writeChar(c);
-        this.indention = false;
-        spaces = false;
-        breaks = false;
-      }
-    }
-    this.whitespace = false;
-    this.indention = false;
-    if (root) this.openEnded = true;
-  }
-
-  private writeSingle(chars: string[], allowBreaks: boolean): void {
-    this.writeIndicator("'", true, false, false);
+  /**
+   * Plain and single-quoted scalars: folded at a space once past the width, line breaks doubled; single quotes
+   * double the quote character. (Plain scalars never start or end with a space, so the position checks that
+   * single quotes need hold for them anyway.)
+   */
+  private writeFlowText(chars: string[], allowBreaks: boolean, quoted: boolean): void {
+    if (quoted) this.writeIndicator("'", true, false, false);
+    else if (!this.whitespace) this.put(' ');
     let spaces = false;
     let breaks = false;
     const last = chars.length - 1;
@@ -479,14 +457,14 @@ class Emitter {
         breaks = true;
       } else {
         if (breaks) this.writeIndent();
-        if (c === "'") this.put("'");
+        if (quoted && c === "'") this.put("'");
         this.writeChar(c);
         this.indention = false;
         spaces = false;
         breaks = false;
       }
     }
-    this.writeIndicator("'", false, false, false);
+    if (quoted) this.writeIndicator("'", false, false, false);
     this.whitespace = false;
     this.indention = false;
   }

@@ -33,27 +33,32 @@ export function newMap(): ValueMap {
   return Object.create(null) as ValueMap;
 }
 
-/** Numbers inside a parsed server answer become JsonNumber, keeping the server's text. */
-export function fromServer(v: unknown): Value {
-  if (typeof v === 'number') return new JsonNumber(JSON.stringify(v));
-  if (Array.isArray(v)) return v.map(fromServer);
+/** A JSON.parse result as a Value (objects get a null prototype), numbers mapped by `num`. */
+function fromJson(v: unknown, num: (n: number) => Value): Value {
+  if (typeof v === 'number') return num(v);
+  if (Array.isArray(v)) return v.map((x) => fromJson(x, num));
   if (typeof v === 'object' && v !== null) {
     const out = newMap();
-    for (const [k, x] of Object.entries(v)) out[k] = fromServer(x);
+    for (const [k, x] of Object.entries(v)) out[k] = fromJson(x, num);
     return out;
   }
   return v as Value;
 }
 
-/** A JSON value with plain numbers (JSON.parse output) as Values; objects get a null prototype. */
-export function fromParsed(v: unknown): Value {
-  if (Array.isArray(v)) return v.map(fromParsed);
-  if (typeof v === 'object' && v !== null) {
-    const out = newMap();
-    for (const [k, x] of Object.entries(v)) out[k] = fromParsed(x);
-    return out;
-  }
-  return v as Value;
+/** Numbers inside a parsed server answer become JsonNumber, keeping the server's text. */
+export const fromServer = (v: unknown): Value => fromJson(v, (n) => new JsonNumber(JSON.stringify(n)));
+
+/** A parsed JSON string (numbers are float64, as Go's json.Unmarshal makes them). */
+export const fromParsed = (v: unknown): Value => fromJson(v, (n) => n);
+
+/** The Go type AVP would see for a value, for error messages. */
+export function goTypeName(v: Value): string {
+  if (v === null) return '<nil>';
+  if (typeof v === 'string') return 'string';
+  if (typeof v === 'boolean') return 'bool';
+  if (v instanceof JsonNumber) return 'json.Number';
+  if (typeof v === 'number') return 'float64';
+  return Array.isArray(v) ? '[]interface {}' : 'map[string]interface {}';
 }
 
 /**

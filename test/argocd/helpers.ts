@@ -2,10 +2,9 @@
  * Shared setup of the Argo CD plugin tests: a live dev server loaded with the AVP conformance seed, and runs of
  * the real `coffer-argocd-plugin` launcher as a child process.
  */
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { REPO_ROOT } from '../helpers/process.js';
+import { REPO_ROOT, runNode } from '../helpers/process.js';
 import { client, type TestServer } from '../helpers/server.js';
 
 export const PLUGIN_BIN = path.join(REPO_ROOT, 'argocd-plugin/bin/coffer-argocd-plugin');
@@ -38,19 +37,14 @@ export interface PluginRun {
   stderr: string;
 }
 
-/** Runs `coffer-argocd-plugin ARGS` (or another launcher given as `bin`) to completion. */
+/** Runs `coffer-argocd-plugin ARGS` (or another launcher given as `bin`) to completion, in the fixtures folder. */
 export function runPlugin(args: string[], opts: { env?: Record<string, string | undefined>; input?: string; cwd?: string; bin?: string[] } = {}): Promise<PluginRun> {
-  return new Promise((resolve) => {
-    const env: NodeJS.ProcessEnv = { ...process.env };
-    for (const k of Object.keys(env)) if (/^(AVP_|ARGOCD_ENV_|VAULT_|COFFER_)/.test(k)) delete env[k];
-    for (const [k, v] of Object.entries(opts.env ?? {})) if (v === undefined) delete env[k];
+  // Only the settings the test gives: none inherited from the machine running the tests.
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const k of Object.keys(env)) if (/^(AVP_|ARGOCD_ENV_|VAULT_|COFFER_)/.test(k)) delete env[k];
+  for (const [k, v] of Object.entries(opts.env ?? {})) {
+    if (v === undefined) delete env[k];
     else env[k] = v;
-    const child = spawn(process.execPath, [...(opts.bin ?? [PLUGIN_BIN]), ...args], { env, cwd: opts.cwd ?? AVP_DIR, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.stdin.end(opts.input ?? '');
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+  }
+  return runNode([...(opts.bin ?? [PLUGIN_BIN]), ...args], { input: opts.input, env, cwd: opts.cwd ?? AVP_DIR });
 }
