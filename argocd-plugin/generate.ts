@@ -19,7 +19,7 @@ import { ConfigError, loadConfig, mergedSettings, readConfigFile } from './confi
 import { InputError, type Manifest, listFiles, parseManifests, readManifestFile } from './input.js';
 import { printStream } from './output.js';
 import { type EngineOptions, planReads, renderManifest } from './placeholders.js';
-import { FatalReadError, type ReadAnswer, fetchWithSession, lookupFrom } from './secrets.js';
+import { FatalReadError, type ReadAnswer, SecretFetcher, fetchWithSession, lookupFrom } from './secrets.js';
 import { TokenCache } from './token-cache.js';
 
 export const help = `Usage: coffer-argocd-plugin generate [options] PATH|-
@@ -91,17 +91,15 @@ export async function runGenerate(argv: string[], io: Io): Promise<number> {
     const configPath = (flags['config-path'] ?? flags.c) as string | undefined;
     const settings = mergedSettings(io.env, configPath ? readConfigFile(configPath) : {});
     const config = loadConfig(settings, { disableTokenCache: flags['disable-token-cache'] === true, home: io.env.HOME || homedir() });
-    const manifests = await readInput(positional[0], io);
     const engine: EngineOptions = { kvVersion: config.kvVersion, pathValidation: config.pathValidation };
-
-    const reads = planReads(manifests, engine);
-    let answers = new Map<string, ReadAnswer>();
-    if (reads.length > 0) {
-      const base = new CofferClient(config.client);
-      const session = new Session(base, loginFor(config.auth, base.address), config.tokenCacheDir ? new TokenCache(config.tokenCacheDir) : undefined);
-      answers = await fetchWithSession(session, reads);
-      if (flags['verbose-sensitive-output']) io.stderr(`read ${reads.length} secret path(s) for ${manifests.length} manifest(s)\n`);
-    }
+    const base = new CofferClient(config.client);
+    const session = new Session(base, loginFor(config.auth, base.address), config.tokenCacheDir ? new TokenCache(config.tokenCacheDir) : undefined);
+    // Reads start as soon as each file is parsed (the session logs in at the first one), while the next files
+    // are being read.
+    const fetcher = new SecretFetcher(() => session.client());
+    const manifests = await readInput(positional[0], io, (ms) => fetcher.add(planReads(ms, engine)));
+    const answers = fetcher.reads().length > 0 ? await fetchWithSession(session, fetcher) : new Map<string, ReadAnswer>();
+    if (flags['verbose-sensitive-output']) io.stderr(`read ${fetcher.reads().length} secret path(s) for ${manifests.length} manifest(s)\n`);
 
     const lookup = lookupFrom(answers);
     const rendered = manifests.map((m) => renderManifest(m, engine, lookup));
@@ -130,10 +128,12 @@ export async function runGenerate(argv: string[], io: Io): Promise<number> {
   }
 }
 
-async function readInput(target: string, io: Io): Promise<Manifest[]> {
+/** Reads and parses the input, handing each file's manifests to `parsed` as soon as they are read. */
+async function readInput(target: string, io: Io, parsed: (ms: Manifest[]) => void): Promise<Manifest[]> {
   let manifests: Manifest[];
   if (target === '-') {
     manifests = parseManifests(await readAll(io.stdin), 'stdin');
+    parsed(manifests);
   } else {
     const files = listFiles(target);
     if (files.length === 0) throw new InputError(`no YAML or JSON files were found in ${target}`);
@@ -141,11 +141,15 @@ async function readInput(target: string, io: Io): Promise<Manifest[]> {
     manifests = [];
     for (const f of files) {
       try {
-        manifests.push(...readManifestFile(f));
+        const ms = readManifestFile(f);
+        manifests.push(...ms);
+        if (problems.length === 0) parsed(ms);
       } catch (err) {
         if (!(err instanceof InputError)) throw err;
         problems.push(err.message);
       }
+      // Let the requests already started make progress.
+      await new Promise((resolve) => setImmediate(resolve));
     }
     if (problems.length) throw new RunFailure(problems);
   }

@@ -158,6 +158,8 @@ class DocumentRenderer {
     private readonly m: Manifest,
     private readonly options: EngineOptions,
     private readonly lookup: SecretLookup,
+    /** Only finding the reads: placeholders are looked up and left as they are. */
+    private readonly planning = false,
   ) {
     this.kind = m.value.kind as string;
     const meta = m.value.metadata;
@@ -262,6 +264,10 @@ class DocumentRenderer {
         return match;
       }
       let v: Value | undefined;
+      if (this.planning) {
+        if (p.inline) this.lookup(p.inline.path, this.kv === '2' ? p.inline.version : undefined, this.kv!);
+        return match;
+      }
       if (p.inline) {
         const { path, key: k, version } = p.inline;
         if (!this.pathAllowed(path)) return match;
@@ -311,9 +317,9 @@ function utf8(b: Buffer): string | null {
 }
 
 /** Renders a manifest (an ignored one is returned as it is). Errors are prefixed with the document's name. */
-export function renderManifest(m: Manifest, options: EngineOptions, lookup: SecretLookup): Rendered {
+export function renderManifest(m: Manifest, options: EngineOptions, lookup: SecretLookup, planning = false): Rendered {
   if (isIgnored(m)) return { value: m.value, errors: [] };
-  const r = new DocumentRenderer(m, options, lookup);
+  const r = new DocumentRenderer(m, options, lookup, planning);
   const value = r.render();
   return { value, errors: r.errors.map((e) => `${describe(m)}: ${e}`) };
 }
@@ -324,8 +330,8 @@ export interface Read {
 }
 
 /**
- * The reads rendering `manifests` will need, each once: the same pass as rendering, with a lookup that records
- * each read and answers "no data" (the errors of that pass mean nothing and are dropped).
+ * The reads rendering `manifests` will need, each once: the same pass as rendering, in planning mode, with a
+ * lookup that records each read (the errors of that pass mean nothing and are dropped).
  */
 export function planReads(manifests: Manifest[], options: EngineOptions): Read[] {
   const reads = new Map<string, Read>();
@@ -333,7 +339,7 @@ export function planReads(manifests: Manifest[], options: EngineOptions): Read[]
     reads.set(readId(path, version), { path, version });
     return PLANNED;
   };
-  for (const m of manifests) renderManifest(m, options, record);
+  for (const m of manifests) renderManifest(m, options, record, true);
   return [...reads.values()];
 }
 

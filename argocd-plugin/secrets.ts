@@ -18,35 +18,92 @@ export type ReadAnswer = { status: number; data: Record<string, unknown> | null;
 /** The run cannot go on: the server is unreachable. */
 export class FatalReadError extends Error {}
 
-export async function fetchSecrets(client: CofferClient, reads: Read[], concurrency = READ_CONCURRENCY): Promise<Map<string, ReadAnswer>> {
-  const answers = new Map<string, ReadAnswer>();
-  let next = 0;
-  const worker = async () => {
-    while (next < reads.length) {
-      const read = reads[next++];
+/**
+ * Reads secrets READ_CONCURRENCY at a time, each distinct (path, version) once, as they are added: the run adds
+ * the reads of each input file as soon as it is parsed, so the requests overlap the parsing of the next files.
+ */
+export class SecretFetcher {
+  private readonly queue: Read[] = [];
+  private readonly added = new Map<string, Read>();
+  private readonly answers = new Map<string, ReadAnswer>();
+  private active = 0;
+  private failure: unknown = null;
+  private client: Promise<CofferClient> | undefined;
+  private idle: (() => void)[] = [];
+
+  constructor(
+    private readonly getClient: () => Promise<CofferClient>,
+    private readonly concurrency = READ_CONCURRENCY,
+  ) {}
+
+  add(reads: Read[]): void {
+    for (const r of reads) {
+      const id = readId(r.path, r.version);
+      if (this.added.has(id)) continue;
+      this.added.set(id, r);
+      this.queue.push(r);
+    }
+    this.pump();
+  }
+
+  /** Every read added so far. */
+  reads(): Read[] {
+    return [...this.added.values()];
+  }
+
+  /** Resolves when every read added has its answer; rejects with the first fatal failure. */
+  async done(): Promise<Map<string, ReadAnswer>> {
+    if (this.active > 0 || this.queue.length > 0) await new Promise<void>((resolve) => this.idle.push(resolve));
+    if (this.failure !== null) throw this.failure;
+    return this.answers;
+  }
+
+  private pump(): void {
+    while (this.failure === null && this.active < this.concurrency && this.queue.length > 0) void this.read(this.queue.shift()!);
+    if (this.active === 0 && (this.queue.length === 0 || this.failure !== null)) for (const resolve of this.idle.splice(0)) resolve();
+  }
+
+  private async read(read: Read): Promise<void> {
+    this.active++;
+    try {
+      this.client ??= this.getClient();
+      const client = await this.client;
       let res;
       try {
         res = await client.raw('GET', read.path, { query: read.version === undefined ? undefined : { version: read.version } });
       } catch (err) {
-        if (err instanceof CofferConnectionError) throw new FatalReadError(err.message);
-        throw err;
+        throw err instanceof CofferConnectionError ? new FatalReadError(err.message) : err;
       }
       const data = isMap(res.json?.data) ? (res.json.data as Record<string, unknown>) : null;
       const errors = Array.isArray(res.json?.errors) ? (res.json.errors as unknown[]).map(String) : [];
-      answers.set(readId(read.path, read.version), { status: res.status, data, errors });
+      this.answers.set(readId(read.path, read.version), { status: res.status, data, errors });
+    } catch (err) {
+      this.failure ??= err;
+    } finally {
+      this.active--;
+      this.pump();
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, reads.length) }, worker));
-  return answers;
+  }
+}
+
+export function fetchSecrets(client: CofferClient, reads: Read[], concurrency = READ_CONCURRENCY): Promise<Map<string, ReadAnswer>> {
+  const fetcher = new SecretFetcher(async () => client, concurrency);
+  fetcher.add(reads);
+  return fetcher.done();
 }
 
 /**
  * fetchSecrets with the session's token. A token taken from the cache may have been revoked since it was cached:
  * when reads are denied and the server no longer accepts the token, log in again and read those once more.
  */
-export async function fetchWithSession(session: Session, reads: Read[]): Promise<Map<string, ReadAnswer>> {
-  const answers = await fetchSecrets(await session.client(), reads);
-  const denied = reads.filter((r) => answers.get(readId(r.path, r.version))?.status === 403);
+export async function fetchWithSession(session: Session, work: Read[] | SecretFetcher): Promise<Map<string, ReadAnswer>> {
+  let fetcher = work as SecretFetcher;
+  if (Array.isArray(work)) {
+    fetcher = new SecretFetcher(() => session.client());
+    fetcher.add(work);
+  }
+  const answers = await fetcher.done();
+  const denied = fetcher.reads().filter((r) => answers.get(readId(r.path, r.version))?.status === 403);
   if (session.fromCache && denied.length > 0 && !(await session.tokenValid())) {
     for (const [id, a] of await fetchSecrets(await session.refresh(), denied)) answers.set(id, a);
   }
