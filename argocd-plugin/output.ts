@@ -229,13 +229,13 @@ function analyze(chars: string[]): Analysis {
 const isLetter = (c: string) => /\p{L}/u.test(c);
 const isDigit = (c: string) => c >= '0' && c <= '9';
 
-const ASCII_LETTER = /[A-Za-z]/;
+const isAsciiLetter = (c: number) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
 
 export function naturalLess(a: string, b: string): boolean {
   // Fast path: where the strings first differ, two ASCII letters compare by code, as in the full rule below.
   let i = 0;
-  while (i < a.length && i < b.length && a[i] === b[i]) i++;
-  if (i < a.length && i < b.length && ASCII_LETTER.test(a[i]) && ASCII_LETTER.test(b[i]) && !/\d/.test(a[i - 1] ?? '')) return a[i] < b[i];
+  while (i < a.length && i < b.length && a.charCodeAt(i) === b.charCodeAt(i)) i++;
+  if (i < a.length && i < b.length && isAsciiLetter(a.charCodeAt(i)) && isAsciiLetter(b.charCodeAt(i))) return a.charCodeAt(i) < b.charCodeAt(i);
   const ar = [...a];
   const br = [...b];
   for (let i = 0; i < ar.length && i < br.length; i++) {
@@ -269,7 +269,8 @@ export function naturalLess(a: string, b: string): boolean {
 // Plain keys (letters, digits, '-', '.', '/') are by far the most common: for them the natural order only
 // differs from byte order where digits or non-letters meet letters, so the full comparison runs only then.
 function sortKeys(m: ValueMap): string[] {
-  return Object.keys(m).sort((a, b) => (a === b ? 0 : naturalLess(a, b) ? -1 : naturalLess(b, a) ? 1 : byteOrder(a, b)));
+  const keys = Object.keys(m);
+  return keys.length < 2 ? keys : keys.sort((a, b) => (naturalLess(a, b) ? -1 : naturalLess(b, a) ? 1 : byteOrder(a, b)));
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -284,7 +285,7 @@ interface Context {
 }
 
 class Emitter {
-  private readonly parts: string[] = [];
+  private out = '';
   private column = 0;
   private whitespace = true;
   private indention = true;
@@ -293,29 +294,29 @@ class Emitter {
   private readonly indents: number[] = [];
 
   text(): string {
-    return this.parts.join('');
+    return this.out;
   }
 
   private put(s: string): void {
-    this.parts.push(s);
+    this.out += s;
     this.column += s.length;
   }
 
   private putBreak(): void {
-    this.parts.push('\n');
+    this.out += '\n';
     this.column = 0;
   }
 
   /** Writes one character of a scalar (a line break other than LF is written as it is and resets the column). */
   private writeChar(c: string): void {
-    this.parts.push(c);
+    this.out += c;
     this.column++;
   }
 
   private writeBreak(c: string): void {
     if (c === '\n') this.putBreak();
     else {
-      this.parts.push(c);
+      this.out += c;
       this.column = 0;
     }
   }
