@@ -19,7 +19,7 @@ import { loadConfig, mergedSettings } from '../../argocd-plugin/config.js';
 import { fetchWithSession } from '../../argocd-plugin/secrets.js';
 import { EXPIRY_MARGIN_MS, TokenCache } from '../../argocd-plugin/token-cache.js';
 import { client, startDevServer, type TestServer } from '../helpers/server.js';
-import { runPlugin } from './helpers.js';
+import { runPlugin } from '../helpers/argocd.js';
 
 const MANIFEST = 'apiVersion: v1\nkind: Widget\nmetadata:\n  name: w\ndata:\n  k: <path:kv/data/app#user>\n';
 const RENDERED = 'apiVersion: v1\ndata:\n  k: admin\nkind: Widget\nmetadata:\n  name: w\n---\n';

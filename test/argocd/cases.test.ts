@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { client, startDevServer, type TestServer } from '../helpers/server.js';
-import { generateInProcess } from './run.js';
+import { generateInProcess } from '../helpers/argocd.js';
 
 interface Case {
   name: string;

@@ -10,7 +10,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { client, startDevServer, type TestServer } from '../helpers/server.js';
-import { runPlugin, type PluginRun } from './helpers.js';
+import { runPlugin, type PluginRun } from '../helpers/argocd.js';
 
 const SECRET = 's3cr3t-not-json-value';
 

@@ -8,7 +8,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { COFFER_BIN } from '../helpers/process.js';
 import { startDevServer, type TestServer } from '../helpers/server.js';
-import { AVP_DIR, loadSeed, runPlugin } from './helpers.js';
+import { AVP_DIR, loadSeed, runPlugin } from '../helpers/argocd.js';
 import { parseManifests } from '../../argocd-plugin/input.js';
 import { printDocument } from '../../argocd-plugin/output.js';
 

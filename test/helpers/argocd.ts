@@ -1,11 +1,13 @@
 /**
- * Shared setup of the Argo CD plugin tests: a live dev server loaded with the AVP conformance seed, and runs of
- * the real `coffer-argocd-plugin` launcher as a child process.
+ * Shared setup of the Argo CD plugin tests: a live dev server loaded with the AVP conformance seed, runs of the
+ * real `coffer-argocd-plugin` launcher as a child process, and runs of the same command in this process.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { REPO_ROOT, runNode } from '../helpers/process.js';
-import { client, type TestServer } from '../helpers/server.js';
+import { Readable } from 'node:stream';
+import { main } from '../../argocd-plugin/generate.js';
+import { REPO_ROOT, runNode } from './process.js';
+import { client, type TestServer } from './server.js';
 
 export const PLUGIN_BIN = path.join(REPO_ROOT, 'argocd-plugin/bin/coffer-argocd-plugin');
 /** The AVP compatibility suite (../shared/conformance/avp beside the repository). */
@@ -47,4 +49,21 @@ export function runPlugin(args: string[], opts: { env?: Record<string, string | 
     else env[k] = v;
   }
   return runNode([...(opts.bin ?? [PLUGIN_BIN]), ...args], { input: opts.input, env, cwd: opts.cwd ?? AVP_DIR });
+}
+
+/** Runs the plugin's command line in this process (the same function the launcher calls), capturing its output. */
+export async function generateInProcess(args: string[], env: Record<string, string>, input = ''): Promise<PluginRun> {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(args, {
+    env,
+    stdin: Readable.from([Buffer.from(input)]),
+    stdout: async (s) => {
+      stdout += s;
+    },
+    stderr: (s) => {
+      stderr += s;
+    },
+  });
+  return { code, stdout, stderr };
 }
