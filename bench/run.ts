@@ -23,6 +23,7 @@ const MODULES: (() => Promise<BenchModule>)[] = [
   () => import('./login.js'),
   () => import('./eso.js'),
   () => import('./pki.js'),
+  () => import('./argocd.js'),
 ];
 
 async function main(argv: string[]): Promise<number> {

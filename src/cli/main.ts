@@ -47,6 +47,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandMod
   auth: { summary: 'Interact with auth methods', load: () => import('./commands/auth.js') },
   policy: { summary: 'Interact with policies', load: () => import('./commands/policy.js') },
   audit: { summary: 'Interact with audit devices', load: () => import('./commands/audit.js') },
+  argocd: { summary: 'Render Argo CD manifests with placeholders (argocd-vault-plugin drop-in)', load: () => import('./commands/argocd.js') },
 };
 
 export const usage = () => `Usage: coffer <command> [args]

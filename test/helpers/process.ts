@@ -42,10 +42,16 @@ export async function spawnServer(args: string[], timeoutMs = 15_000): Promise<S
 
 /** Runs `coffer ...` to completion. */
 export function runCoffer(args: string[], opts: { input?: string; env?: Record<string, string> } = {}) {
+  return runNode([COFFER_BIN, ...args], { input: opts.input, env: { ...process.env, ...(opts.env ?? {}) } });
+}
+
+/** Runs `node ARGS...` to completion with exactly `env` (default: this process's), stdin fed with `input`. */
+export function runNode(args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {}) {
   return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, [COFFER_BIN, ...args], {
+    const child = spawn(process.execPath, args, {
       stdio: ['pipe', 'pipe', 'pipe'],
-      env: { ...process.env, ...(opts.env ?? {}) },
+      env: opts.env ?? process.env,
+      cwd: opts.cwd,
     });
     let stdout = '';
     let stderr = '';
