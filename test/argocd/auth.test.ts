@@ -3,10 +3,9 @@
  * file), the token cache (per identity, mode 0600, TTL), and a session that reuses a cached login token and
  * logs in again when the cached one expired or was revoked, against a live server.
  *
- * The AppRole and Kubernetes auth methods are not part of this build yet. The session tests therefore log in
- * with a `perform` step that asks the live server for a real token (auth/token/create with a TTL), so the
- * cache, its TTL and the revocation path run against real tokens; the login requests of those methods are
- * tested once they exist (see the report of this change).
+ * The session tests here log in with a `perform` step that asks the live server for a real token
+ * (auth/token/create with a TTL), so the cache, its TTL and the revocation path are tested apart from any auth
+ * method; the AppRole and Kubernetes logins themselves are tested end to end in login.test.ts.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
