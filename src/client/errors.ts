@@ -17,7 +17,9 @@ export class CofferApiError extends Error {
 
 export class CofferConnectionError extends Error {
   constructor(readonly address: string, override readonly cause: unknown) {
-    const code = (cause as NodeJS.ErrnoException)?.code;
+    // A DOMException (AbortSignal.timeout) carries a numeric legacy `code`; its name says what happened.
+    const raw = (cause as { code?: unknown; name?: string })?.code;
+    const code = typeof raw === 'string' ? raw : (cause as { name?: string })?.name === 'TimeoutError' ? 'timed out' : undefined;
     super(`cannot reach the server at ${address}${code ? ` (${code})` : ''}`);
     this.name = 'CofferConnectionError';
   }

@@ -22,7 +22,10 @@ export async function spawnServer(args: string[], timeoutMs = 15_000): Promise<S
   child.stderr!.on('data', (d) => (err += d));
   const exited = new Promise<number | string>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal ?? -1)));
   const addr = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start: ${err}`)), timeoutMs);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL'); // a server that never started must not keep the test file alive
+      reject(new Error(`server did not start within ${timeoutMs} ms: ${err}`));
+    }, timeoutMs);
     child.stdout!.on('data', (d) => {
       out += d;
       // The banner comes in several chunks: wait for its last line, so callers see all of it.
