@@ -5,7 +5,7 @@
  */
 import { CodecError, decodeDynamicValue, encodeMsgpack, isWhollyKnown, UNKNOWN, type ObjectValue, type Value } from './codec.js';
 import { blockType, checkSchema, wireSchema, type BlockSpec, type CtyType, type SchemaSpec } from './schema.js';
-import { DiagnosticsError, error, type ClientCapabilities, type DataSource, type Diagnostic, type EphemeralResource, type ProviderDefinition } from './types.js';
+import { DiagnosticsError, error, type ClientCapabilities, type DataSource, type Diagnostic, type EphemeralResource, type ProviderDefinition, type RenewResult } from './types.js';
 import type { Message } from './rpc.js';
 
 export type Log = (line: string) => void;
