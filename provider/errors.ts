@@ -24,7 +24,16 @@ export interface ErrorContext {
 }
 
 /** A DiagnosticsError describing `err`, raised while doing `op` on `path`. */
-export async function describeFailure(err: unknown, op: Operation, path: string, ctx: ErrorContext, attribute?: AttributePath): Promise<DiagnosticsError> {
+export async function describeFailure(
+  err: unknown,
+  op: Operation,
+  path: string,
+  ctx: ErrorContext,
+  attribute?: AttributePath,
+  /** A sentence on why the provider did this, added to the detail. */
+  why?: string,
+): Promise<DiagnosticsError> {
+  const detail = (text: string) => (why ? `${why} ${text}` : text);
   if (err instanceof DiagnosticsError) return err;
   if (err instanceof CofferConnectionError) return unreachable(err);
   if (err instanceof CofferApiError) {
@@ -32,14 +41,14 @@ export async function describeFailure(err: unknown, op: Operation, path: string,
       const policies = await ctx.policies().catch(() => null);
       const held = policies ? `the token's policies (${policies.join(', ') || 'none'})` : "the token's policies";
       return new DiagnosticsError(
-        error(`permission denied ${VERB[op]} ${path}: ${held} do not grant ${op}`, `The server at ${ctx.address} answered 403. Grant "${op}" on "${path}" in a policy attached to the token.`, attribute),
+        error(`permission denied ${VERB[op]} ${path}: ${held} do not grant ${op}`, detail(`The server at ${ctx.address} answered 403. Grant "${op}" on "${path}" in a policy attached to the token.`), attribute),
       );
     }
     if (err.status === 404) return notFound(path, ctx.address, attribute);
     const reasons = err.errors.length ? err.errors.join('; ') : `status ${err.status}`;
-    return new DiagnosticsError(error(`error ${VERB[op]} ${path}: ${reasons}`, `The server at ${ctx.address} answered ${err.status}.`, attribute));
+    return new DiagnosticsError(error(`error ${VERB[op]} ${path}: ${reasons}`, detail(`The server at ${ctx.address} answered ${err.status}.`), attribute));
   }
-  return new DiagnosticsError(error(`error ${VERB[op]} ${path}`, err instanceof Error ? err.message : String(err), attribute));
+  return new DiagnosticsError(error(`error ${VERB[op]} ${path}`, detail(err instanceof Error ? err.message : String(err)), attribute));
 }
 
 export function notFound(path: string, address: string, attribute?: AttributePath): DiagnosticsError {

@@ -126,10 +126,8 @@ export function cofferProvider(env: NodeJS.ProcessEnv, log: (line: string) => vo
         client = client.withToken(res.auth.client_token);
         child = { ttlSeconds: res.auth.lease_duration || ttlSeconds };
       } catch (err) {
-        throw await describeFailure(err, 'create', 'auth/token/create (the provider runs with a child token; set skip_child_token = true to use the token directly)', {
-          ...ctx,
-          policies: async () => policies,
-        });
+        const why = 'The provider runs with a child token of the given one; set skip_child_token = true to use the given token directly.';
+        throw await describeFailure(err, 'create', 'auth/token/create', { ...ctx, policies: async () => policies }, ['token'], why);
       }
     }
     session = new Session(client, client.address, policies, child, log);

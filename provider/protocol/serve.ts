@@ -104,7 +104,17 @@ export async function serve<P>(def: ProviderDefinition<P>, env: NodeJS.ProcessEn
     const budget = new Promise((resolve) => setTimeout(resolve, SHUTDOWN_BUDGET_MS).unref());
     await Promise.race([def.shutdown?.().catch((err) => log(`[WARN] shutdown: ${err instanceof Error ? err.message : String(err)}`)), budget]);
     for (const s of openStreams) s.end();
-    server.forceShutdown();
+    // Let answers in flight (the Shutdown call's own among them) reach the host before the process ends.
+    await new Promise<void>((resolve) => {
+      const force = setTimeout(() => {
+        server.forceShutdown();
+        resolve();
+      }, 500);
+      server.tryShutdown(() => {
+        clearTimeout(force);
+        resolve();
+      });
+    });
     cleanupSocket();
     process.exit(code);
   };
