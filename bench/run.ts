@@ -15,7 +15,7 @@ interface BenchModule {
   run(log: (m: string) => void): Promise<BenchModuleResult>;
 }
 
-const MODULES: (() => Promise<BenchModule>)[] = [() => import('./kv.js'), () => import('./cli.js'), () => import('./dbcreds.js'), () => import('./leases-restore.js')];
+const MODULES: (() => Promise<BenchModule>)[] = [() => import('./kv.js'), () => import('./cli.js'), () => import('./dbcreds.js'), () => import('./leases-restore.js'), () => import('./provider.js')];
 
 async function main(argv: string[]): Promise<number> {
   const only = new Set(argv);

@@ -10,7 +10,7 @@ import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { parseCertPem, selfSignedCert } from './cert.js';
 import { handshakeLine, LaunchError, readLaunchSettings, type LaunchSettings } from './handshake.js';
-import { providerService, type Log } from './provider-service.js';
+import type { Log } from './provider-service.js';
 import { serviceDefinition, type Message } from './rpc.js';
 import type { ProviderDefinition } from './types.js';
 
@@ -66,7 +66,12 @@ function portFree(port: number): Promise<boolean> {
   });
 }
 
-export async function serve<P>(def: ProviderDefinition<P>, env: NodeJS.ProcessEnv = process.env, log: Log = stderrLog): Promise<void> {
+/**
+ * Serves the provider `load` resolves to. Loading starts only once the handshake line is out: Terraform waits
+ * for that line before it connects, and the provider's own modules (schemas, validation, HTTP client) are
+ * needed only by the first call, so their import overlaps with Terraform's connection set-up.
+ */
+export async function serve<P>(load: () => Promise<ProviderDefinition<P>>, env: NodeJS.ProcessEnv = process.env, log: Log = stderrLog): Promise<void> {
   let settings: LaunchSettings;
   let credentials: grpc.ServerCredentials;
   let certDer: Buffer | null = null;
@@ -102,7 +107,8 @@ export async function serve<P>(def: ProviderDefinition<P>, env: NodeJS.ProcessEn
     if (finishing) return;
     finishing = true;
     const budget = new Promise((resolve) => setTimeout(resolve, SHUTDOWN_BUDGET_MS).unref());
-    await Promise.race([def.shutdown?.().catch((err) => log(`[WARN] shutdown: ${err instanceof Error ? err.message : String(err)}`)), budget]);
+    const release = loaded.then((l) => l.def.shutdown?.()).catch((err) => log(`[WARN] shutdown: ${err instanceof Error ? err.message : String(err)}`));
+    await Promise.race([release, budget]);
     for (const s of openStreams) s.end();
     // Let answers in flight (the Shutdown call's own among them) reach the host before the process ends.
     await new Promise<void>((resolve) => {
@@ -119,10 +125,24 @@ export async function serve<P>(def: ProviderDefinition<P>, env: NodeJS.ProcessEn
     process.exit(code);
   };
 
-  const provider = providerService(def, log);
+  let startLoading!: () => void;
+  const loaded = new Promise<void>((resolve) => (startLoading = resolve)).then(async () => {
+    const def = await load();
+    const { providerService } = await import('./provider-service.js');
+    return { def, service: providerService(def, log) as Record<string, Unary> };
+  });
+  // A provider that fails to load answers every call with that failure (and the log has the details).
+  loaded.catch((err) => log(`[ERROR] loading the provider: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`));
+  const providerDef = serviceDefinition('tfplugin6.Provider');
   const impl: grpc.UntypedServiceImplementation = {};
-  for (const [name, fn] of Object.entries(provider)) impl[name] = unary(fn as Unary, log);
-  server.addService(serviceDefinition('tfplugin6.Provider'), impl);
+  for (const name of Object.keys(providerDef)) {
+    impl[name] = unary(async (req) => {
+      const fn = (await loaded).service[name];
+      if (!fn) throw new Error(`${name} is not implemented`);
+      return fn(req);
+    }, log);
+  }
+  server.addService(providerDef, impl);
 
   server.addService(serviceDefinition('plugin.GRPCController'), {
     Shutdown: (_call: grpc.ServerUnaryCall<Message, Message>, callback: grpc.sendUnaryData<Message>) => {
@@ -160,6 +180,7 @@ export async function serve<P>(def: ProviderDefinition<P>, env: NodeJS.ProcessEn
   cleanupSocket = bound.cleanup;
 
   process.stdout.write(handshakeLine(bound.network, bound.address, certDer));
+  setImmediate(startLoading);
   // The host reads stdout as protocol: anything a dependency prints later goes to the log instead.
   process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) =>
     (process.stderr.write as (c: string | Uint8Array, ...r: unknown[]) => boolean)(chunk, ...rest)) as typeof process.stdout.write;
