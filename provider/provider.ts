@@ -19,6 +19,8 @@ import { databaseCredentialsEphemeral } from './ephemeral/database-credentials.j
 import { kvSecretV2Ephemeral } from './ephemeral/kv-secret-v2.js';
 import { genericSecretEphemeral } from './ephemeral/generic-secret.js';
 import { tokenEphemeral } from './ephemeral/token.js';
+import { mountResource } from './resources/mount.js';
+import { policyResource } from './resources/policy.js';
 
 export const DEFAULT_MAX_LEASE_TTL_SECONDS = 1200;
 
@@ -140,6 +142,7 @@ export function cofferProvider(env: NodeJS.ProcessEnv, log: (line: string) => vo
     configure,
     dataSources: [genericSecretData, kvSecretV2Data, kvSecretsListV2, databaseCredentialsData, policyDocument],
     ephemeralResources: [databaseCredentialsEphemeral, kvSecretV2Ephemeral, genericSecretEphemeral, tokenEphemeral],
+    resources: [mountResource, policyResource],
     async stop() {
       session?.stop();
     },

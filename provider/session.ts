@@ -6,7 +6,7 @@
  */
 import type { CofferClient, Envelope } from '../src/client/index.js';
 import { describeFailure, type Operation } from './errors.js';
-import type { AttributePath } from './protocol/types.js';
+import type { AttributePath, DiagnosticsError } from './protocol/types.js';
 
 export interface ChildToken {
   ttlSeconds: number;
@@ -33,8 +33,13 @@ export class Session {
     try {
       return await fn(this.client);
     } catch (err) {
-      throw await describeFailure(err, op, path, { address: this.address, policies: () => this.policies() }, attribute);
+      throw await this.failure(err, op, path, attribute);
     }
+  }
+
+  /** Diagnostics for a failed client call doing `op` on `path`. */
+  failure(err: unknown, op: Operation, path: string, attribute?: AttributePath): Promise<DiagnosticsError> {
+    return describeFailure(err, op, path, { address: this.address, policies: () => this.policies() }, attribute);
   }
 
   read(path: string, query?: Record<string, string | number | undefined>, attribute?: AttributePath): Promise<Envelope | null> {

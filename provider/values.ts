@@ -1,5 +1,5 @@
 /** Conversions between server answers, zod checks and Terraform values shared by the data sources. */
-import type { z } from 'zod';
+import { z } from 'zod';
 import { isWhollyKnown, type ObjectValue, type Value } from './protocol/codec.js';
 import { DiagnosticsError, type Diagnostic } from './protocol/types.js';
 
@@ -44,3 +44,9 @@ export function stringMap(data: Record<string, unknown> | null | undefined): Rec
 export function timeOrNull(v: unknown): string | null {
   return typeof v === 'string' && v !== '' && !v.startsWith('0001-01-01') ? v : null;
 }
+
+/** A duration in Vault's short forms (seconds, or with s, m, h), optional. */
+export const duration = z
+  .string()
+  .regex(/^\d+(s|m|h)?$/, 'must be a duration such as 30s, 15m or 1h')
+  .nullable();

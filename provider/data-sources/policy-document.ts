@@ -7,7 +7,7 @@ import type { ObjectValue } from '../protocol/codec.js';
 import type { BlockSpec } from '../protocol/schema.js';
 import type { DataSource } from '../protocol/types.js';
 import type { Session } from '../session.js';
-import { parseConfig, validateKnown } from '../values.js';
+import { duration, parseConfig, validateKnown } from '../values.js';
 
 const CAPABILITIES = ['create', 'read', 'update', 'patch', 'delete', 'list', 'sudo', 'deny'] as const;
 
@@ -17,11 +17,6 @@ const parameterBlock: BlockSpec = {
     value: { type: ['list', 'string'], required: true, description: 'Values allowed (or denied); empty for any.' },
   },
 };
-
-const duration = z
-  .string()
-  .regex(/^\d+(s|m|h)?$/, 'must be a duration such as 30s, 15m or 1h')
-  .nullable();
 
 const parameter = z.object({ key: z.string().min(1, 'must not be empty'), value: z.array(z.string()) });
 

@@ -3,15 +3,10 @@
  * lasts and revoked by its accessor at close.
  */
 import { z } from 'zod';
-import type { EphemeralResource } from '../protocol/types.js';
+import { DiagnosticsError, error, type EphemeralResource } from '../protocol/types.js';
 import type { Session } from '../session.js';
-import { parseConfig, validateKnown } from '../values.js';
+import { duration, parseConfig, validateKnown } from '../values.js';
 import { closeHandle, encodeHandle, renewAt, renewHandle } from './handle.js';
-
-const duration = z
-  .string()
-  .regex(/^\d+(s|m|h)?$/, 'must be a duration such as 30s, 15m or 1h')
-  .nullable();
 
 const config = z.object({
   policies: z.array(z.string().min(1, 'must not be empty')).nullable(),
@@ -52,7 +47,7 @@ export const tokenEphemeral: EphemeralResource<Session> = {
     const body = Object.fromEntries(Object.entries(c).filter(([, v]) => v !== null));
     const res = await session.write('create', 'auth/token/create', body);
     const auth = res?.auth;
-    if (!auth?.client_token) throw new Error('auth/token/create answered without a token');
+    if (!auth?.client_token) throw new DiagnosticsError(error('auth/token/create answered without a token'));
     return {
       result: { client_token: auth.client_token, accessor: auth.accessor, lease_duration: auth.lease_duration },
       renewAt: renewAt(auth.lease_duration, auth.renewable),

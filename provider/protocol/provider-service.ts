@@ -3,14 +3,15 @@
  * unknown values out of lifecycle code (deferring or answering unknown instead), encodes results with exactly
  * the schema's attributes and turns every failure into diagnostics, so Terraform never sees a crashed plugin.
  */
-import { CodecError, decodeDynamicValue, encodeMsgpack, isWhollyKnown, UNKNOWN, type ObjectValue, type Value } from './codec.js';
+import { CodecError, decodeDynamicValue, decodeJson, encodeMsgpack, isWhollyKnown, UNKNOWN, type ObjectValue, type Value } from './codec.js';
 import { blockType, checkSchema, wireSchema, type BlockSpec, type CtyType, type SchemaSpec } from './schema.js';
-import { DiagnosticsError, error, type ClientCapabilities, type DataSource, type Diagnostic, type EphemeralResource, type ProviderDefinition, type RenewResult } from './types.js';
+import { DiagnosticsError, error, type ClientCapabilities, type DataSource, type Diagnostic, type EphemeralResource, type ProviderDefinition, type RenewResult, type Resource } from './types.js';
 import type { Message } from './rpc.js';
+import { isDeepStrictEqual } from 'node:util';
 
 export type Log = (line: string) => void;
 
-type Unit<P> = DataSource<P> | EphemeralResource<P>;
+type Unit<P> = DataSource<P> | EphemeralResource<P> | Resource<P>;
 
 interface Typed<U> {
   unit: U;
@@ -73,6 +74,7 @@ export function providerService<P>(def: ProviderDefinition<P>, log: Log) {
   };
   const dataSources = index(def.dataSources);
   const ephemerals = index(def.ephemeralResources);
+  const resources = index(def.resources);
   let state: ProviderState<P> = { kind: 'unconfigured' };
 
   const schemas = (units: Unit<P>[]) => Object.fromEntries(units.map((u) => [u.typeName, wireSchema(u.schema)]));
@@ -81,7 +83,7 @@ export function providerService<P>(def: ProviderDefinition<P>, log: Log) {
     provider: wireSchema(def.schema),
     data_source_schemas: schemas(def.dataSources),
     ephemeral_resource_schemas: schemas(def.ephemeralResources),
-    resource_schemas: {},
+    resource_schemas: schemas(def.resources),
     diagnostics: [],
     server_capabilities: { plan_destroy: false, get_provider_schema_optional: false, move_resource_state: false },
   };
@@ -138,13 +140,106 @@ export function providerService<P>(def: ProviderDefinition<P>, log: Log) {
     });
   }
 
+  /** Write-only attributes are never kept: null in every planned and new state. */
+  function withoutWriteOnly(block: BlockSpec, value: ObjectValue): ObjectValue {
+    const out = { ...value };
+    for (const [name, a] of Object.entries(block.attributes)) if (a.writeOnly) out[name] = null;
+    return out;
+  }
+
+  const decodeObject = (dv: Message | undefined, type: CtyType) => decodeDynamicValue(dv, type) as ObjectValue | null;
+
+  function managedResourceRpcs() {
+    return {
+      ValidateResourceConfig(req: Message): Promise<Message> {
+        return guarded(`resource ${req.type_name}`, async () => {
+          const t = lookup(resources, req.type_name, 'resource');
+          return validateWith(`resource ${req.type_name}`, t, req.config, t.unit.validate?.bind(t.unit));
+        });
+      },
+
+      UpgradeResourceState(req: Message): Promise<Message> {
+        return guarded(`resource ${req.type_name}`, async () => {
+          const { unit, type } = lookup(resources, req.type_name, 'resource');
+          if ((req.version ?? 0) > (unit.schema.version ?? 0)) {
+            throw new DiagnosticsError(error(`State of ${req.type_name} was written by a newer provider`, `Schema version ${req.version}; this provider knows ${unit.schema.version ?? 0}.`));
+          }
+          if (!req.raw_state?.json?.length) throw new DiagnosticsError(error(`State of ${req.type_name} is in the legacy flatmap format`, 'Only JSON state is supported.'));
+          return { upgraded_state: dynamicValue(decodeJson(req.raw_state.json, type), type), diagnostics: [] };
+        });
+      },
+
+      ReadResource(req: Message): Promise<Message> {
+        return guarded(`resource ${req.type_name}`, async () => {
+          const { unit, type } = lookup(resources, req.type_name, 'resource');
+          const current = decodeObject(req.current_state, type);
+          const provider = configured(clientCaps(req.client_capabilities));
+          if (!('value' in provider)) return { new_state: req.current_state, deferred: { reason: 'PROVIDER_CONFIG_UNKNOWN' }, diagnostics: [] };
+          if (!current) return { new_state: dynamicValue(null, type), diagnostics: [] };
+          const found = await unit.read(current, provider.value);
+          return { new_state: dynamicValue(found && withoutWriteOnly(unit.schema.block, { ...current, ...found }), type), private: req.private, diagnostics: [] };
+        });
+      },
+
+      PlanResourceChange(req: Message): Promise<Message> {
+        return guarded(`resource ${req.type_name}`, async () => {
+          const { unit, type } = lookup(resources, req.type_name, 'resource');
+          const prior = decodeObject(req.prior_state, type);
+          const proposed = decodeObject(req.proposed_new_state, type);
+          if (!proposed) return { planned_state: dynamicValue(null, type), diagnostics: [] };
+          const config = decodeObject(req.config, type) ?? {};
+          const caps = clientCaps(req.client_capabilities);
+          if (state.kind === 'unknown' && caps.deferralAllowed) {
+            return { planned_state: dynamicValue(unknownComputed(unit.schema.block, config), type), deferred: { reason: 'PROVIDER_CONFIG_UNKNOWN' }, diagnostics: [] };
+          }
+          const planned = withoutWriteOnly(unit.schema.block, proposed);
+          const replace = prior ? (unit.replaceOn ?? []).filter((a) => !isDeepStrictEqual(prior[a], planned[a])) : [];
+          // A new object (created or replacing the old one) gets fresh computed values, known after apply.
+          const fresh = !prior || replace.length > 0;
+          for (const [name, a] of Object.entries(unit.schema.block.attributes)) {
+            if (fresh && a.computed && config[name] === null) planned[name] = UNKNOWN;
+          }
+          const final = prior && !fresh && unit.planUpdate ? unit.planUpdate(planned, prior) : planned;
+          return { planned_state: dynamicValue(final, type), requires_replace: replace.map((a) => ({ steps: [{ attribute_name: a }] })), diagnostics: [] };
+        });
+      },
+
+      ApplyResourceChange(req: Message): Promise<Message> {
+        return guarded(`resource ${req.type_name}`, async () => {
+          const { unit, type } = lookup(resources, req.type_name, 'resource');
+          const prior = decodeObject(req.prior_state, type);
+          const planned = decodeObject(req.planned_state, type);
+          const config = decodeObject(req.config, type) ?? {};
+          const provider = configured(clientCaps(undefined));
+          if (!('value' in provider)) throw new DiagnosticsError(error('Provider configuration not known yet'));
+          if (!planned) {
+            if (prior) await unit.delete(prior, provider.value);
+            return { new_state: dynamicValue(null, type), diagnostics: [] };
+          }
+          const set = prior ? await unit.update(planned, prior, provider.value, config) : await unit.create(planned, provider.value, config);
+          return { new_state: dynamicValue(withoutWriteOnly(unit.schema.block, { ...planned, ...set }), type), diagnostics: [] };
+        });
+      },
+
+      ImportResourceState(req: Message): Promise<Message> {
+        return guarded(`resource ${req.type_name}`, async () => {
+          const { unit, type } = lookup(resources, req.type_name, 'resource');
+          const provider = configured(clientCaps(req.client_capabilities));
+          if (!('value' in provider)) return { imported_resources: [], deferred: { reason: 'PROVIDER_CONFIG_UNKNOWN' }, diagnostics: [] };
+          const imported = await unit.importState(String(req.id ?? ''), provider.value);
+          return { imported_resources: [{ type_name: req.type_name, state: dynamicValue(imported, type) }], diagnostics: [] };
+        });
+      },
+    };
+  }
+
   return {
     async GetMetadata(): Promise<Message> {
       return {
         server_capabilities: schemaResponse.server_capabilities,
         data_sources: def.dataSources.map((u) => ({ type_name: u.typeName })),
         ephemeral_resources: def.ephemeralResources.map((u) => ({ type_name: u.typeName })),
-        resources: [],
+        resources: def.resources.map((u) => ({ type_name: u.typeName })),
         diagnostics: [],
       };
     },
@@ -231,15 +326,7 @@ export function providerService<P>(def: ProviderDefinition<P>, log: Log) {
       }
     },
 
-    // Managed resources arrive in a later version; until then every call about one is a clear diagnostic.
-    ...Object.fromEntries(
-      ['ValidateResourceConfig', 'UpgradeResourceState', 'ReadResource', 'PlanResourceChange', 'ApplyResourceChange', 'ImportResourceState'].map((name) => [
-        name,
-        async (req: Message): Promise<Message> => ({
-          diagnostics: [wireDiagnostic(error(`Unknown resource type "${req.type_name}"`, 'This provider has no managed resources yet.'))],
-        }),
-      ]),
-    ),
+    ...managedResourceRpcs(),
   };
 }
 

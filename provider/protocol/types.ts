@@ -66,6 +66,27 @@ export interface EphemeralResource<P> {
   close?(priv: Uint8Array | null, provider: P): Promise<void>;
 }
 
+/**
+ * A managed resource. Lifecycle steps return the attributes they set; the planned (or prior) value supplies
+ * the rest. `config` carries write-only attributes, which never appear in planned or stored state.
+ */
+export interface Resource<P> {
+  typeName: string;
+  schema: SchemaSpec;
+  validate?(config: ObjectValue): Diagnostic[];
+  /** Attributes whose change replaces the object instead of updating it in place. */
+  replaceOn?: string[];
+  /** Adjusts a planned in-place update (e.g. a computed attribute that follows a changed argument). */
+  planUpdate?(planned: ObjectValue, prior: ObjectValue): ObjectValue;
+  create(planned: ObjectValue, provider: P, config: ObjectValue): Promise<ObjectValue>;
+  /** The object as it is now on the server (drift shows as a diff), or null when it is gone. */
+  read(state: ObjectValue, provider: P): Promise<ObjectValue | null>;
+  update(planned: ObjectValue, prior: ObjectValue, provider: P, config: ObjectValue): Promise<ObjectValue>;
+  delete(prior: ObjectValue, provider: P): Promise<void>;
+  /** The state `terraform import ID` starts from; Terraform reads the object right after. */
+  importState(id: string, provider: P): Promise<ObjectValue>;
+}
+
 export interface ProviderDefinition<P> {
   schema: SchemaSpec;
   validate?(config: ObjectValue): Diagnostic[];
@@ -73,6 +94,7 @@ export interface ProviderDefinition<P> {
   configure(config: ObjectValue, request: { terraformVersion: string }): Promise<P>;
   dataSources: DataSource<P>[];
   ephemeralResources: EphemeralResource<P>[];
+  resources: Resource<P>[];
   /** StopProvider: cancel work in flight. */
   stop?(): Promise<void>;
   /** The process is about to end (controller Shutdown or a signal): release what configure acquired. */

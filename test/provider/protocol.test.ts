@@ -16,12 +16,14 @@ import { serviceDefinition, type Message } from '../../provider/protocol/rpc.js'
 import { kvSecretV2Data } from '../../provider/data-sources/kv-secret-v2.js';
 import { tokenEphemeral } from '../../provider/ephemeral/token.js';
 import { genericSecretData } from '../../provider/data-sources/generic-secret.js';
+import { policyResource } from '../../provider/resources/policy.js';
 import { client, startDevServer, type TestServer } from '../helpers/server.js';
 import { baseEnv, decodeRawStd, launch, runLauncher, unaryCall, type Launched } from './plugin-client.js';
 
 const KV_TYPE = blockType(kvSecretV2Data.schema.block);
 const TOKEN_TYPE = blockType(tokenEphemeral.schema.block);
 const GENERIC_TYPE = blockType(genericSecretData.schema.block);
+const POLICY_TYPE = blockType(policyResource.schema.block);
 const PROVIDER_TYPE: CtyType = [
   'object',
   { address: 'string', token: 'string', ca_cert_file: 'string', skip_tls_verify: 'bool', max_lease_ttl_seconds: 'number', skip_child_token: 'bool', auth_login: ['list', ['object', { path: 'string', parameters: ['map', 'string'] }]] },
@@ -399,5 +401,51 @@ describe('ephemeral resources and shutdown', () => {
     assert.equal((await api.post('auth/token/lookup-accessor', { accessor: added[0] })).status, 400, 'revoked at shutdown');
     assert.doesNotMatch(p.stderr(), /\n\s+at /, 'no stack trace');
     await p.close();
+  });
+});
+
+describe('managed resources', () => {
+  it('plans create, replacement and destroy; applies, reads, imports and upgrades state', async () => {
+    const p = await configured();
+    const name = `proto-${Math.random().toString(36).slice(2, 8)}`;
+    const policy = 'path "a/*" {\n  capabilities = ["read"]\n}\n';
+    const plan = (prior: Value, proposed: Value) =>
+      p.call('PlanResourceChange', { type_name: 'coffer_policy', prior_state: dv(prior, POLICY_TYPE), proposed_new_state: dv(proposed, POLICY_TYPE), config: dv(proposed, POLICY_TYPE) });
+    try {
+      const schema = await p.call('GetProviderSchema');
+      assert.deepEqual(Object.keys(schema.resource_schemas).sort(), ['coffer_mount', 'coffer_policy']);
+
+      const created = await plan(null, { id: null, name, policy });
+      assert.deepEqual(summaries(created), []);
+      assert.deepEqual(decodeMsgpack(created.planned_state.msgpack, POLICY_TYPE), { id: UNKNOWN, name, policy }, 'computed id unknown until apply');
+      const applied = await p.call('ApplyResourceChange', { type_name: 'coffer_policy', prior_state: dv(null, POLICY_TYPE), planned_state: created.planned_state, config: dv({ id: null, name, policy }, POLICY_TYPE) });
+      assert.deepEqual(summaries(applied), []);
+      const state = decodeMsgpack(applied.new_state.msgpack, POLICY_TYPE) as ObjectValue;
+      assert.deepEqual(state, { id: name, name, policy });
+      assert.equal((await api.get(`sys/policies/acl/${name}`)).body.data.policy, policy);
+
+      const renamed = await plan(state, { ...state, name: `${name}-2` });
+      assert.deepEqual(renamed.requires_replace, [{ steps: [{ attribute_name: 'name' }] }]);
+      const edited = await plan(state, { ...state, policy: 'path "b" { capabilities = ["list"] }' });
+      assert.equal(edited.requires_replace, undefined, 'a policy edit is an in-place update');
+      assert.equal((decodeMsgpack(edited.planned_state.msgpack, POLICY_TYPE) as ObjectValue).id, name, 'the id is kept');
+      assert.equal(decodeMsgpack((await plan(state, null)).planned_state.msgpack, POLICY_TYPE), null);
+
+      const imported = await p.call('ImportResourceState', { type_name: 'coffer_policy', id: name });
+      const importedState = imported.imported_resources[0].state;
+      const read = await p.call('ReadResource', { type_name: 'coffer_policy', current_state: importedState });
+      assert.deepEqual(decodeMsgpack(read.new_state.msgpack, POLICY_TYPE), { id: name, name, policy });
+
+      const upgraded = await p.call('UpgradeResourceState', { type_name: 'coffer_policy', version: 0, raw_state: { json: Buffer.from(JSON.stringify(state)) } });
+      assert.deepEqual(decodeMsgpack(upgraded.upgraded_state.msgpack, POLICY_TYPE), state);
+
+      const destroyed = await p.call('ApplyResourceChange', { type_name: 'coffer_policy', prior_state: dv(state, POLICY_TYPE), planned_state: dv(null, POLICY_TYPE), config: dv(null, POLICY_TYPE) });
+      assert.deepEqual(summaries(destroyed), []);
+      assert.equal((await api.get(`sys/policies/acl/${name}`)).status, 404);
+      const gone = await p.call('ReadResource', { type_name: 'coffer_policy', current_state: dv(state, POLICY_TYPE) });
+      assert.equal(decodeMsgpack(gone.new_state.msgpack, POLICY_TYPE), null, 'a deleted object reads as gone');
+    } finally {
+      await p.close();
+    }
   });
 });

@@ -143,7 +143,7 @@ function issuedCredentials(): { username: string; password: string }[] {
     .map((e) => ({ username: e.response.data.username, password: e.response.data.password }));
 }
 
-describe('terraform with the coffer provider', { timeout: 240_000 }, () => {
+describe('terraform with the coffer provider', { timeout: 600_000 }, () => {
   it('plans and applies: KV data source, ephemeral database credentials used and revoked, no password in state or plan', async () => {
     const marker = path.join(work, 'login.txt');
     const dir = project(
@@ -236,5 +236,67 @@ output "replicas" {
       assertNoCrash(run);
       assert.ok(!run.stderr.includes(TOKEN) && !run.stdout.includes(TOKEN), `${c.name}: the token is not shown`);
     }
+  });
+
+  it('manages a mount and a policy: apply, no changes on a second plan, drift, move, import, destroy', async () => {
+    const mountBlock = (p: string, description: string) =>
+      `resource "coffer_mount" "apps" {\n  path        = "${p}"\n  type        = "kv"\n  options     = { version = "2" }\n  description = "${description}"\n}\n`;
+    const rest = `
+data "coffer_policy_document" "reader" {
+  rule {
+    path         = "\${coffer_mount.apps.path}/data/*"
+    capabilities = ["read", "list"]
+  }
+}
+
+resource "coffer_policy" "reader" {
+  name   = "tf-apps-reader"
+  policy = data.coffer_policy_document.reader.hcl
+}
+
+resource "coffer_policy" "existing" {
+  name   = "tf-existing"
+  policy = "path \\"x/*\\" {\\n  capabilities = [\\"read\\"]\\n}\\n"
+}
+`;
+    const dir = project('managed', `provider "coffer" {}\n${mountBlock('tf-apps', 'first')}${rest}`);
+    // An existing policy, brought under management by import.
+    assert.equal((await api.put('sys/policies/acl/tf-existing', { policy: 'path "x/*" {\n  capabilities = ["read"]\n}\n' })).status, 204);
+    const imported = await terraform(dir, ['import', '-input=false', 'coffer_policy.existing', 'tf-existing']);
+    assert.equal(imported.code, 0, imported.stderr + imported.stdout);
+    assert.match(imported.stdout, /Import successful/);
+
+    const applied = await terraform(dir, ['apply', '-auto-approve', '-input=false']);
+    assert.equal(applied.code, 0, applied.stderr + applied.stdout);
+    assert.match(applied.stdout, /2 added, 0 changed, 0 destroyed/, 'the imported policy needed no change');
+    const mount = await api.get('sys/mounts/tf-apps');
+    assert.equal(mount.body.data.type, 'kv');
+    assert.deepEqual(mount.body.data.options, { version: '2' });
+    assert.match((await api.get('sys/policies/acl/tf-apps-reader')).body.data.policy, /path "tf-apps\/data\/\*"/);
+
+    const again = await terraform(dir, ['plan', '-input=false', '-detailed-exitcode']);
+    assert.equal(again.code, 0, `second plan shows no changes:\n${again.stdout}`);
+
+    // Drift: a change made outside Terraform shows in the next plan.
+    await api.put('sys/policies/acl/tf-apps-reader', { policy: 'path "elsewhere" { capabilities = ["read"] }' });
+    const drift = await terraform(dir, ['plan', '-input=false', '-detailed-exitcode']);
+    assert.equal(drift.code, 2, drift.stdout);
+    assert.match(drift.stdout, /coffer_policy\.reader will be updated in-place/);
+
+    // A new path moves the mount (its data stays); the policy follows.
+    assert.equal((await api.post('tf-apps/data/kept', { data: { k: 'v' } })).status, 200);
+    writeFileSync(path.join(dir, 'main.tf'), `${HEADER}\nprovider "coffer" {}\n${mountBlock('tf-apps-moved', 'second')}${rest}`);
+    const moved = await terraform(dir, ['apply', '-auto-approve', '-input=false']);
+    assert.equal(moved.code, 0, moved.stderr + moved.stdout);
+    assert.match(moved.stdout, /0 added, 2 changed, 0 destroyed/);
+    assert.equal((await api.get('tf-apps-moved/data/kept')).body.data.data.k, 'v');
+    assert.equal((await api.get('sys/mounts/tf-apps-moved')).body.data.description, 'second');
+    assert.equal((await terraform(dir, ['plan', '-input=false', '-detailed-exitcode'])).code, 0);
+
+    const destroyed = await terraform(dir, ['destroy', '-auto-approve', '-input=false']);
+    assert.equal(destroyed.code, 0, destroyed.stderr + destroyed.stdout);
+    assert.equal((await api.get('sys/mounts/tf-apps-moved')).status, 400);
+    assert.equal((await api.get('sys/policies/acl/tf-apps-reader')).status, 404);
+    assert.equal((await api.get('sys/policies/acl/tf-existing')).status, 404);
   });
 });
