@@ -18,6 +18,7 @@ import type { ProviderDefinition } from './types.js';
 const MAX_MESSAGE_BYTES = 256 << 20;
 /** Terraform kills a plugin that has not exited about two seconds after Shutdown; finish cleanup before. */
 const SHUTDOWN_BUDGET_MS = 1500;
+const SHUTDOWN_GRACE_MS = 100;
 
 export const stderrLog: Log = (line) => {
   process.stderr.write(`${line}\n`);
@@ -106,22 +107,26 @@ export async function serve<P>(load: () => Promise<ProviderDefinition<P>>, env: 
   const finish = async (code: number) => {
     if (finishing) return;
     finishing = true;
+    const started = performance.now();
     const budget = new Promise((resolve) => setTimeout(resolve, SHUTDOWN_BUDGET_MS).unref());
     const release = loaded.then((l) => l.def.shutdown?.()).catch((err) => log(`[WARN] shutdown: ${err instanceof Error ? err.message : String(err)}`));
     await Promise.race([release, budget]);
+    const released = performance.now();
     for (const s of openStreams) s.end();
-    // Let answers in flight (the Shutdown call's own among them) reach the host before the process ends.
+    // Let answers in flight (the Shutdown call's own among them) reach the host before the process ends. The
+    // host closes its connection once Shutdown has answered; one that does not is cut after a short grace.
     await new Promise<void>((resolve) => {
       const force = setTimeout(() => {
         server.forceShutdown();
         resolve();
-      }, 500);
+      }, SHUTDOWN_GRACE_MS);
       server.tryShutdown(() => {
         clearTimeout(force);
         resolve();
       });
     });
     cleanupSocket();
+    log(`[DEBUG] shut down: provider released in ${(released - started).toFixed(0)} ms, server closed in ${(performance.now() - released).toFixed(0)} ms`);
     process.exit(code);
   };
 
