@@ -190,6 +190,10 @@ export async function serve<P>(load: () => Promise<ProviderDefinition<P>>, env: 
   process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) =>
     (process.stderr.write as (c: string | Uint8Array, ...r: unknown[]) => boolean)(chunk, ...rest)) as typeof process.stdout.write;
 
+  // With the host gone its pipes are too: a failed write to them must not become an uncaught error (whose
+  // report would be one more failed write, in a loop that spins the CPU).
+  process.stdout.on('error', () => undefined);
+  process.stderr.on('error', () => undefined);
   // Terraform passes Ctrl-C to the whole process group but then stops providers through the protocol itself
   // (StopProvider, Shutdown), as go-plugin servers expect: ignore SIGINT, honour SIGTERM.
   process.on('SIGINT', () => log('[DEBUG] interrupt received; waiting for Terraform to stop the provider'));
