@@ -24,6 +24,7 @@ const MODULES: (() => Promise<BenchModule>)[] = [
   () => import('./eso.js'),
   () => import('./pki.js'),
   () => import('./argocd.js'),
+  () => import('./provider.js'),
 ];
 
 async function main(argv: string[]): Promise<number> {

@@ -1,0 +1,302 @@
+/**
+ * Real `terraform` (1.11, on PATH) running the provider through `dev_overrides` against a live `coffer server
+ * -dev` process and the machine's PostgreSQL (127.0.0.1:5432, in a database of its own).
+ *
+ * The full run: a KV v2 data source, ephemeral database credentials used by a `local-exec` provisioner to log
+ * into PostgreSQL, plan saved to a file and applied. Every credential the server issued is taken from a raw
+ * audit log, so the checks cover the plan-time credentials too: no password in the state or in the saved
+ * plan, and every issued user dropped again (the ephemeral resource's Close revoked its lease).
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { freePort } from '../helpers/pg-cluster.js';
+import { spawnServer, type ServerProcess } from '../helpers/process.js';
+import { client } from '../helpers/server.js';
+import { REPO_ROOT } from '../helpers/process.js';
+
+const TOKEN = `cfs.tf-${randomBytes(8).toString('hex')}`;
+const DB = `coffer_tf_${randomBytes(3).toString('hex')}`;
+const KV_VALUE = `kv-${randomBytes(9).toString('base64url')}`;
+
+let server: ServerProcess;
+let work: string;
+let auditFile: string;
+let root: pg.Client;
+let api: ReturnType<typeof client>;
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs terraform in `dir` with the dev_overrides CLI config and the server in COFFER_*. */
+function terraform(dir: string, args: string[], env: Record<string, string | undefined> = {}): Promise<Run> {
+  const full: NodeJS.ProcessEnv = {
+    ...process.env,
+    TF_CLI_CONFIG_FILE: path.join(work, 'cli.tfrc'),
+    TF_IN_AUTOMATION: '1',
+    CHECKPOINT_DISABLE: '1',
+    HOME: work,
+    COFFER_ADDR: server.addr,
+    COFFER_TOKEN: TOKEN,
+  };
+  for (const k of ['VAULT_ADDR', 'VAULT_TOKEN', 'TF_LOG']) delete full[k];
+  for (const [k, v] of Object.entries(env)) {
+    if (v === undefined) delete full[k];
+    else full[k] = v;
+  }
+  return new Promise((resolve) => {
+    const child = spawn('terraform', [...args, '-no-color'], { cwd: dir, env: full, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const HEADER = `
+terraform {
+  required_providers {
+    coffer = { source = "terraform.local/coffer/coffer" }
+  }
+}
+`;
+
+function project(name: string, body: string): string {
+  const dir = path.join(work, name);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, 'main.tf'), `${HEADER}\n${body}\n`);
+  return dir;
+}
+
+/** No Node.js or Go stack trace, no crash banner. */
+function assertNoCrash(run: Run): void {
+  const all = run.stdout + run.stderr;
+  assert.doesNotMatch(all, /\n\s+at .+:\d+:\d+/, 'no stack trace');
+  assert.doesNotMatch(all, /panic:|plugin crashed|Plugin did not respond|unexpected EOF/i);
+}
+
+before(async () => {
+  work = mkdtempSync(path.join(tmpdir(), 'coffer-tf-'));
+  writeFileSync(
+    path.join(work, 'cli.tfrc'),
+    `provider_installation {\n  dev_overrides {\n    "terraform.local/coffer/coffer" = "${path.join(REPO_ROOT, 'provider/bin')}"\n  }\n  direct {}\n}\n`,
+  );
+  auditFile = path.join(work, 'audit.log');
+  const port = await freePort();
+  server = await spawnServer(['-dev', `-dev-root-token-id=${TOKEN}`, `-dev-listen-address=127.0.0.1:${port}`]);
+  api = client(server.addr, TOKEN);
+  root = new pg.Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'postgres' });
+  await root.connect();
+  await root.query(`CREATE DATABASE ${DB}`);
+  const ok = (res: { status: number; text: string }, what: string) => assert.ok(res.status < 300, `${what}: ${res.status} ${res.text}`);
+  ok(await api.put('sys/audit/raw', { type: 'file', options: { file_path: auditFile, log_raw: 'true' } }), 'audit');
+  ok(await api.post('sys/mounts/database', { type: 'database' }), 'mount');
+  ok(
+    await api.post('database/config/tfdb', {
+      plugin_name: 'postgresql-database-plugin',
+      connection_url: `postgresql://{{username}}@127.0.0.1:5432/${DB}?sslmode=disable`,
+      username: 'postgres',
+      allowed_roles: 'app',
+    }),
+    'config',
+  );
+  ok(
+    await api.post('database/roles/app', {
+      db_name: 'tfdb',
+      creation_statements: `CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}'; GRANT CONNECT ON DATABASE ${DB} TO "{{name}}";`,
+      revocation_statements: `REVOKE ALL ON DATABASE ${DB} FROM "{{name}}"; DROP ROLE IF EXISTS "{{name}}";`,
+      default_ttl: '1h',
+    }),
+    'role',
+  );
+  ok(await api.post('secret/data/app', { data: { api_key: KV_VALUE, replicas: 3 } }), 'kv');
+});
+
+after(async () => {
+  server?.child.kill('SIGTERM');
+  await server?.exited;
+  if (root) {
+    const left = await root.query(`SELECT rolname FROM pg_roles WHERE rolname LIKE 'v-%app%'`).catch(() => ({ rows: [] as { rolname: string }[] }));
+    for (const r of left.rows) await root.query(`DROP ROLE IF EXISTS "${r.rolname}"`).catch(() => undefined);
+    await root.query(`DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`).catch(() => undefined);
+    await root.end();
+  }
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+/** Every database credential the server handed out, from the raw audit log. */
+function issuedCredentials(): { username: string; password: string }[] {
+  return readFileSync(auditFile, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+    .filter((e) => e.type === 'response' && e.request?.path === 'database/creds/app' && e.response?.data?.password)
+    .map((e) => ({ username: e.response.data.username, password: e.response.data.password }));
+}
+
+describe('terraform with the coffer provider', { timeout: 600_000 }, () => {
+  it('plans and applies: KV data source, ephemeral database credentials used and revoked, no password in state or plan', async () => {
+    const marker = path.join(work, 'login.txt');
+    const dir = project(
+      'full',
+      `
+provider "coffer" {
+  max_lease_ttl_seconds = 600
+}
+
+data "coffer_kv_secret_v2" "app" {
+  mount = "secret"
+  name  = "app"
+}
+
+ephemeral "coffer_database_credentials" "db" {
+  mount = "database"
+  role  = "app"
+}
+
+locals {
+  pg_env = {
+    PGUSER     = ephemeral.coffer_database_credentials.db.username
+    PGPASSWORD = ephemeral.coffer_database_credentials.db.password
+  }
+}
+
+resource "terraform_data" "migrate" {
+  input = data.coffer_kv_secret_v2.app.data["replicas"]
+
+  provisioner "local-exec" {
+    command     = "psql -h 127.0.0.1 -d ${DB} -tAc 'select current_user' > ${marker}"
+    environment = local.pg_env
+  }
+}
+
+output "replicas" {
+  value     = data.coffer_kv_secret_v2.app.data["replicas"]
+  sensitive = true
+}
+`,
+    );
+    const plan = await terraform(dir, ['plan', '-out=tfplan', '-input=false']);
+    assert.equal(plan.code, 0, plan.stderr + plan.stdout);
+    assert.match(plan.stdout, /ephemeral\.coffer_database_credentials\.db: Opening\.\.\./);
+    assert.match(plan.stdout, /ephemeral\.coffer_database_credentials\.db: Closing\.\.\./);
+    const apply = await terraform(dir, ['apply', '-input=false', 'tfplan']);
+    assert.equal(apply.code, 0, apply.stderr + apply.stdout);
+    assertNoCrash(apply);
+
+    const creds = issuedCredentials();
+    assert.ok(creds.length >= 2, `credentials issued at plan and at apply (got ${creds.length})`);
+    // The provisioner logged into PostgreSQL as the apply-time user.
+    const loggedInAs = readFileSync(marker, 'utf8').trim();
+    assert.ok(creds.some((c) => c.username === loggedInAs), `logged in as an issued user (${loggedInAs})`);
+
+    const state = readFileSync(path.join(dir, 'terraform.tfstate'), 'utf8');
+    assert.ok(state.includes(KV_VALUE), 'data source results are in the state (as Terraform documents)');
+    const planFiles = execFileSync('unzip', ['-p', path.join(dir, 'tfplan')]).toString('latin1');
+    const planJson = (await terraform(dir, ['show', '-json', 'tfplan'])).stdout;
+    for (const { username, password } of creds) {
+      for (const [name, text] of [['terraform.tfstate', state], ['saved plan', planFiles], ['plan JSON', planJson], ['terraform output', plan.stdout + apply.stdout]]) {
+        assert.ok(!text.includes(password), `a database password is in the ${name}`);
+      }
+      const role = await root.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [username]);
+      assert.equal(role.rowCount, 0, `${username} was dropped when the ephemeral resource closed`);
+    }
+    const leases = await api.list('sys/leases/lookup/database/creds/app');
+    assert.deepEqual(leases.body?.data?.keys ?? [], [], 'no lease left');
+  });
+
+  it('reports bad input as diagnostics naming the problem, with a non-zero exit and no stack trace', async () => {
+    const kv = (name: string) => `data "coffer_kv_secret_v2" "s" {\n  mount = "secret"\n  name  = "${name}"\n}\n`;
+    const cases: { name: string; body: string; env?: Record<string, string | undefined>; expect: RegExp }[] = [
+      { name: 'no-address', body: `provider "coffer" {}\n${kv('app')}`, env: { COFFER_ADDR: undefined }, expect: /no coffer server address/ },
+      { name: 'no-token', body: `provider "coffer" {}\n${kv('app')}`, env: { COFFER_TOKEN: undefined }, expect: /no coffer token/ },
+      { name: 'wrong-token', body: `provider "coffer" {\n  token = "cfs.wrong"\n}\n${kv('app')}`, expect: /token was not accepted by the coffer server at http:\/\/127\.0\.0\.1:\d+/ },
+      { name: 'unreachable', body: `provider "coffer" {\n  address = "http://127.0.0.1:9"\n}\n${kv('app')}`, expect: /cannot reach the coffer server at http:\/\/127\.0\.0\.1:9/ },
+      { name: 'missing-secret', body: `provider "coffer" {}\n${kv('does/not/exist')}`, expect: /no secret found at secret\/data\/does\/not\/exist/ },
+      { name: 'bad-value', body: `provider "coffer" {\n  max_lease_ttl_seconds = -3\n}\n${kv('app')}`, expect: /Invalid value for max_lease_ttl_seconds[\s\S]*must be positive/ },
+      {
+        name: 'bad-capability',
+        body: `provider "coffer" {}\ndata "coffer_policy_document" "p" {\n  rule {\n    path         = "secret/*"\n    capabilities = ["raed"]\n  }\n}\n`,
+        expect: /Invalid value for rule\.0\.capabilities\.0/,
+      },
+    ];
+    for (const c of cases) {
+      const run = await terraform(project(c.name, c.body), ['plan', '-input=false'], c.env);
+      assert.notEqual(run.code, 0, `${c.name}: exit code`);
+      assert.match(run.stderr, c.expect, `${c.name}: ${run.stderr}`);
+      assertNoCrash(run);
+      assert.ok(!run.stderr.includes(TOKEN) && !run.stdout.includes(TOKEN), `${c.name}: the token is not shown`);
+    }
+  });
+
+  it('manages a mount and a policy: apply, no changes on a second plan, drift, move, import, destroy', async () => {
+    const mountBlock = (p: string, description: string) =>
+      `resource "coffer_mount" "apps" {\n  path        = "${p}"\n  type        = "kv"\n  options     = { version = "2" }\n  description = "${description}"\n}\n`;
+    const rest = `
+data "coffer_policy_document" "reader" {
+  rule {
+    path         = "\${coffer_mount.apps.path}/data/*"
+    capabilities = ["read", "list"]
+  }
+}
+
+resource "coffer_policy" "reader" {
+  name   = "tf-apps-reader"
+  policy = data.coffer_policy_document.reader.hcl
+}
+
+resource "coffer_policy" "existing" {
+  name   = "tf-existing"
+  policy = "path \\"x/*\\" {\\n  capabilities = [\\"read\\"]\\n}\\n"
+}
+`;
+    const dir = project('managed', `provider "coffer" {}\n${mountBlock('tf-apps', 'first')}${rest}`);
+    // An existing policy, brought under management by import.
+    assert.equal((await api.put('sys/policies/acl/tf-existing', { policy: 'path "x/*" {\n  capabilities = ["read"]\n}\n' })).status, 204);
+    const imported = await terraform(dir, ['import', '-input=false', 'coffer_policy.existing', 'tf-existing']);
+    assert.equal(imported.code, 0, imported.stderr + imported.stdout);
+    assert.match(imported.stdout, /Import successful/);
+
+    const applied = await terraform(dir, ['apply', '-auto-approve', '-input=false']);
+    assert.equal(applied.code, 0, applied.stderr + applied.stdout);
+    assert.match(applied.stdout, /2 added, 0 changed, 0 destroyed/, 'the imported policy needed no change');
+    const mount = await api.get('sys/mounts/tf-apps');
+    assert.equal(mount.body.data.type, 'kv');
+    assert.deepEqual(mount.body.data.options, { version: '2' });
+    assert.match((await api.get('sys/policies/acl/tf-apps-reader')).body.data.policy, /path "tf-apps\/data\/\*"/);
+
+    const again = await terraform(dir, ['plan', '-input=false', '-detailed-exitcode']);
+    assert.equal(again.code, 0, `second plan shows no changes:\n${again.stdout}`);
+
+    // Drift: a change made outside Terraform shows in the next plan.
+    await api.put('sys/policies/acl/tf-apps-reader', { policy: 'path "elsewhere" { capabilities = ["read"] }' });
+    const drift = await terraform(dir, ['plan', '-input=false', '-detailed-exitcode']);
+    assert.equal(drift.code, 2, drift.stdout);
+    assert.match(drift.stdout, /coffer_policy\.reader will be updated in-place/);
+
+    // A new path moves the mount (its data stays); the policy follows.
+    assert.equal((await api.post('tf-apps/data/kept', { data: { k: 'v' } })).status, 200);
+    writeFileSync(path.join(dir, 'main.tf'), `${HEADER}\nprovider "coffer" {}\n${mountBlock('tf-apps-moved', 'second')}${rest}`);
+    const moved = await terraform(dir, ['apply', '-auto-approve', '-input=false']);
+    assert.equal(moved.code, 0, moved.stderr + moved.stdout);
+    assert.match(moved.stdout, /0 added, 2 changed, 0 destroyed/);
+    assert.equal((await api.get('tf-apps-moved/data/kept')).body.data.data.k, 'v');
+    assert.equal((await api.get('sys/mounts/tf-apps-moved')).body.data.description, 'second');
+    assert.equal((await terraform(dir, ['plan', '-input=false', '-detailed-exitcode'])).code, 0);
+
+    const destroyed = await terraform(dir, ['destroy', '-auto-approve', '-input=false']);
+    assert.equal(destroyed.code, 0, destroyed.stderr + destroyed.stdout);
+    assert.equal((await api.get('sys/mounts/tf-apps-moved')).status, 400);
+    assert.equal((await api.get('sys/policies/acl/tf-apps-reader')).status, 404);
+    assert.equal((await api.get('sys/policies/acl/tf-existing')).status, 404);
+  });
+});
