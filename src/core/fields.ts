@@ -40,6 +40,16 @@ export const stringList = () =>
 
 export const stringMap = () => z.record(z.string(), z.string());
 
+/**
+ * Mount and audit `options`: strings, with numbers and booleans accepted as Vault's weak decoding of key-value
+ * pairs does (`{"version": 2}` → "2", `{"log_raw": true}` → "1").
+ */
+export const optionsMap = () =>
+  z.record(
+    z.string(),
+    z.union([z.string(), z.number().transform(String), z.boolean().transform((b) => (b ? '1' : '0'))]),
+  );
+
 /** Validates `data` against `schema`; a failure becomes a 400 whose message names each offending field. */
 export function validate<T>(schema: z.ZodType<T>, data: unknown): T {
   const result = schema.safeParse(data);

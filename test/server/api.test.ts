@@ -455,6 +455,10 @@ test('mounts: enable kv v1/v2 with options, list, tune, bad TTL', async () => {
   const v2 = await root.post('sys/mounts/m-v2', { type: 'kv', options: { version: '2' }, description: 'versioned' });
   assert.equal(v2.status, 204, v2.text);
   assert.equal((await root.post('sys/mounts/m-v2b', { type: 'kv-v2' })).status, 204);
+  // Option values are strings, but numbers and booleans are taken as Vault's weak decoding takes them.
+  assert.equal((await root.post('sys/mounts/m-v2n', { type: 'kv', options: { version: 2 } })).status, 204);
+  assert.equal((await root.get('sys/mounts')).body.data['m-v2n/'].options.version, '2');
+  assertError(await root.post('sys/mounts/m-v2o', { type: 'kv', options: { version: { v: 2 } } }), 400);
 
   const list = await root.get('sys/mounts');
   const m1 = list.body.data['m-v1/'];
@@ -801,4 +805,12 @@ test('audit fails closed: when the only device cannot write, requests answer 500
   unlinkSync(file);
   mkdirSync(file);
   assert.equal((await root.get('secret/data/fail-closed')).status, 200);
+});
+
+test('audit: boolean option values are accepted as Vault takes them; other shapes are a 400', async () => {
+  const on = await root.put('sys/audit/boolopt', { type: 'file', options: { file_path: 'discard', log_raw: true, hmac_accessor: false } });
+  assert.equal(on.status, 204, on.text);
+  assert.equal((await root.get('sys/audit')).body.data['boolopt/'].options.log_raw, '1');
+  assert.equal((await root.delete('sys/audit/boolopt')).status, 204);
+  assertError(await root.put('sys/audit/boolopt', { type: 'file', options: { file_path: 'discard', log_raw: ['x'] } }), 400);
 });

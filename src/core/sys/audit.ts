@@ -3,13 +3,13 @@ import { z } from 'zod';
 import type { PathSpec, Request } from '../backend.js';
 import type { Core } from '../core.js';
 import { CofferError, badRequest } from '../errors.js';
-import { bool, stringMap } from '../fields.js';
+import { bool, optionsMap } from '../fields.js';
 
 const enableFields = z.object({
   // Optional in the schema because the path's delete validates the same fields; enable checks it.
   type: z.string().optional(),
   description: z.string().max(1024).optional(),
-  options: stringMap().nullable().optional(),
+  options: optionsMap().nullable().optional(),
   local: bool().optional(),
 });
 

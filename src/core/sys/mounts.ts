@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { PathSpec, Request } from '../backend.js';
 import type { Core } from '../core.js';
 import { CofferError, badRequest } from '../errors.js';
-import { duration, stringMap } from '../fields.js';
+import { duration, optionsMap } from '../fields.js';
 import { MountTable, type MountEntry, type MountKind } from '../mounts.js';
 
 /**
@@ -24,7 +24,7 @@ const enableFields = z.object({
   type: z.string().max(128).optional(),
   description: z.string().max(1024).optional(),
   config: configFields.optional(),
-  options: stringMap().nullable().optional(),
+  options: optionsMap().nullable().optional(),
   local: z.unknown().optional(),
   seal_wrap: z.unknown().optional(),
 });
@@ -33,7 +33,7 @@ const tuneFields = z.object({
   default_lease_ttl: ttl(),
   max_lease_ttl: ttl(),
   description: z.string().max(1024).optional(),
-  options: stringMap().nullable().optional(),
+  options: optionsMap().nullable().optional(),
 });
 
 const remountFields = z.object({
