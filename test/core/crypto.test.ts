@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { combine, split } from '../../src/core/shamir.js';
-import { Barrier, Keyring } from '../../src/core/barrier.js';
+import { Barrier, Keyring, PlaintextCache } from '../../src/core/barrier.js';
 import { Seal } from '../../src/core/seal.js';
 import { MemoryStorage } from '../../src/storage/memory.js';
 import { StorageView } from '../../src/storage/view.js';
@@ -150,4 +150,31 @@ test('barrier shared reads: parsed once, frozen against changes; getJSON still h
   await view.putJSON('rec', { a: { b: [9] } });
   assert.deepEqual((await view.getJSONShared<{ a: { b: number[] } }>('rec'))!.a.b, [9]);
   assert.equal(await view.getJSONShared('missing'), null);
+});
+
+test('plaintext cache: bounded by entries and bytes; an entry read while others stream in stays (approximate LRU)', () => {
+  const cache = new PlaintextCache(100, 1 << 20);
+  const value = (n: number) => Buffer.from(`value-${n}`);
+  cache.set('hot', value(0));
+  for (let i = 0; i < 1000; i++) {
+    cache.set(`k${i}`, value(i));
+    if (i % 10 === 0) assert.ok(cache.get('hot'), `hot entry evicted after ${i} inserts`);
+  }
+  assert.equal(cache.get('k0'), undefined, 'cold entries are evicted');
+  assert.ok(cache.get('k999'));
+  // Never more than the entry bound.
+  let present = 0;
+  for (let i = 0; i < 1000; i++) if (cache.get(`k${i}`)) present++;
+  assert.ok(present <= 99, `${present} cold entries kept beside the hot one`);
+  // The byte bound: 64 KiB cache, 1 KiB values → at most 64 stay.
+  const small = new PlaintextCache(1000, 64 * 1024);
+  for (let i = 0; i < 200; i++) small.set(`b${i}`, Buffer.alloc(1024, 1));
+  let kept = 0;
+  for (let i = 0; i < 200; i++) if (small.get(`b${i}`)) kept++;
+  assert.ok(kept <= 64 && kept >= 60, `${kept} entries of 1 KiB in a 64 KiB cache`);
+  // A dropped value is wiped, so no copy of the plaintext lingers in the cache's buffer.
+  const secret = Buffer.from('wipe-me');
+  small.set('secret', secret);
+  small.drop('secret');
+  assert.deepEqual(secret, Buffer.alloc(7));
 });

@@ -142,7 +142,7 @@ export function pathData(ctx: KVContext, invalid: Handler): PathSpec[] {
   return [
     {
       // At least one character, not ending in a slash (a trailing slash is a folder: list it on metadata/).
-      pattern: 'data/(?<path>.*?[^/])',
+      pattern: 'data/(?<path>.*[^/])', // greedy: anchored at the end, it matches what a lazy .*? would, with less backtracking
       fields: dataFields,
       operations: {
         read: readData,
