@@ -21,6 +21,7 @@ import { genericSecretEphemeral } from './ephemeral/generic-secret.js';
 import { tokenEphemeral } from './ephemeral/token.js';
 import { mountResource } from './resources/mount.js';
 import { policyResource } from './resources/policy.js';
+import { kvSecretV2Resource } from './resources/kv-secret-v2.js';
 
 export const DEFAULT_MAX_LEASE_TTL_SECONDS = 1200;
 
@@ -142,7 +143,7 @@ export function cofferProvider(env: NodeJS.ProcessEnv, log: (line: string) => vo
     configure,
     dataSources: [genericSecretData, kvSecretV2Data, kvSecretsListV2, databaseCredentialsData, policyDocument],
     ephemeralResources: [databaseCredentialsEphemeral, kvSecretV2Ephemeral, genericSecretEphemeral, tokenEphemeral],
-    resources: [mountResource, policyResource],
+    resources: [mountResource, policyResource, kvSecretV2Resource],
     async stop() {
       session?.stop();
     },

@@ -9,6 +9,7 @@ import { CofferApiError } from '../../src/client/index.js';
 import type { Session } from '../session.js';
 import { mountName } from '../data-sources/paths.js';
 import { parseConfig, stringMap, validateKnown } from '../values.js';
+import { known } from './shared.js';
 
 const seconds = z.number().int('must be a whole number of seconds').nonnegative('must not be negative').nullable();
 
@@ -30,10 +31,6 @@ function ttlConfig(c: z.infer<typeof config>): Record<string, number> {
   if (c.max_lease_ttl_seconds !== null) out.max_lease_ttl = c.max_lease_ttl_seconds;
   return out;
 }
-
-/** Planned values may hold unknowns for the computed attributes: those are left out of the request. */
-const known = (planned: ObjectValue): ObjectValue =>
-  Object.fromEntries(Object.entries(planned).map(([k, v]) => [k, typeof v === 'symbol' ? null : v]));
 
 async function readMount(path: string, session: Session): Promise<ObjectValue | null> {
   let res;

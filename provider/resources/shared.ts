@@ -1,0 +1,29 @@
+/** Steps the managed resources share: planned values without unknowns, change checks, Go durations. */
+import { isDeepStrictEqual } from 'node:util';
+import { UNKNOWN, type ObjectValue } from '../protocol/codec.js';
+
+/** Planned values may hold unknowns for the computed attributes: those are left out of the request. */
+export const known = (planned: ObjectValue): ObjectValue =>
+  Object.fromEntries(Object.entries(planned).map(([k, v]) => [k, typeof v === 'symbol' ? null : v]));
+
+/** Whether any of `names` differs between the planned and the prior object. */
+export const changed = (planned: ObjectValue, prior: ObjectValue, names: string[]): boolean =>
+  names.some((n) => !isDeepStrictEqual(planned[n], prior[n]));
+
+/** The planned object with `names` marked known only after apply (a server-computed value that will move). */
+export const unknownAfterApply = (planned: ObjectValue, names: string[]): ObjectValue => ({
+  ...planned,
+  ...Object.fromEntries(names.map((n) => [n, UNKNOWN])),
+});
+
+const UNIT_SECONDS: Record<string, number> = { h: 3600, m: 60, s: 1, ms: 1e-3, us: 1e-6, 'µs': 1e-6, ns: 1e-9 };
+
+/** Seconds in a Go duration as the server prints it ("1h0m0s", "90s", "0s"); a bare number is seconds. */
+export function goSeconds(value: unknown): number {
+  if (typeof value === 'number') return value;
+  if (typeof value !== 'string' || value === '') return 0;
+  if (/^\d+$/.test(value)) return Number(value);
+  let total = 0;
+  for (const m of value.matchAll(/(\d+(?:\.\d+)?)(h|ms|us|µs|ns|m|s)/g)) total += Number(m[1]) * UNIT_SECONDS[m[2]];
+  return Math.round(total);
+}
