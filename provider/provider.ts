@@ -22,6 +22,8 @@ import { tokenEphemeral } from './ephemeral/token.js';
 import { mountResource } from './resources/mount.js';
 import { policyResource } from './resources/policy.js';
 import { kvSecretV2Resource } from './resources/kv-secret-v2.js';
+import { databaseConnectionResource } from './resources/database-connection.js';
+import { databaseRoleResource } from './resources/database-role.js';
 
 export const DEFAULT_MAX_LEASE_TTL_SECONDS = 1200;
 
@@ -143,7 +145,7 @@ export function cofferProvider(env: NodeJS.ProcessEnv, log: (line: string) => vo
     configure,
     dataSources: [genericSecretData, kvSecretV2Data, kvSecretsListV2, databaseCredentialsData, policyDocument],
     ephemeralResources: [databaseCredentialsEphemeral, kvSecretV2Ephemeral, genericSecretEphemeral, tokenEphemeral],
-    resources: [mountResource, policyResource, kvSecretV2Resource],
+    resources: [mountResource, policyResource, kvSecretV2Resource, databaseConnectionResource, databaseRoleResource],
     async stop() {
       session?.stop();
     },

@@ -12,7 +12,7 @@ import { CofferApiError } from '../../src/client/index.js';
 import type { Session } from '../session.js';
 import { kvPath, mountName, secretName } from '../data-sources/paths.js';
 import { parseConfig, stringMap, timeOrNull, validateKnown } from '../values.js';
-import { changed, goSeconds, known, unknownAfterApply } from './shared.js';
+import { changed, deleteAt, goSeconds, known, unknownAfterApply } from './shared.js';
 
 /** A JSON object; the message never quotes the text, which is secret. */
 const jsonObject = z.string().refine((s) => {
@@ -235,8 +235,7 @@ export const kvSecretV2Resource: Resource<Session> = {
   read: (state, session) => (state.disable_read === true ? Promise.resolve({}) : readSecret(state, session)),
   async delete(prior, session) {
     const p = paths(prior);
-    const path = prior.delete_all_versions === true ? p.metadata : p.data;
-    await session.run('delete', path, (client) => client.delete(path));
+    await deleteAt(prior.delete_all_versions === true ? p.metadata : p.data, session);
   },
   async importState(id, session) {
     const path = id.replace(/^\/+|\/+$/g, '');

@@ -9,9 +9,7 @@ import { CofferApiError } from '../../src/client/index.js';
 import type { Session } from '../session.js';
 import { mountName } from '../data-sources/paths.js';
 import { parseConfig, stringMap, validateKnown } from '../values.js';
-import { known } from './shared.js';
-
-const seconds = z.number().int('must be a whole number of seconds').nonnegative('must not be negative').nullable();
+import { deleteAt, known, seconds } from './shared.js';
 
 const config = z.object({
   path: mountName,
@@ -97,8 +95,7 @@ export const mountResource: Resource<Session> = {
   },
   read: (state, session) => readMount(String(state.path ?? state.id), session),
   async delete(prior, session) {
-    const path = String(prior.path);
-    await session.run('delete', mountPath(path), (client) => client.delete(mountPath(path)));
+    await deleteAt(mountPath(String(prior.path)), session);
   },
   async importState(id) {
     return { id, path: id.replace(/^\/+|\/+$/g, '') };

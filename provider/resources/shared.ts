@@ -1,6 +1,9 @@
 /** Steps the managed resources share: planned values without unknowns, change checks, Go durations. */
 import { isDeepStrictEqual } from 'node:util';
-import { UNKNOWN, type ObjectValue } from '../protocol/codec.js';
+import { z } from 'zod';
+import { UNKNOWN, type ObjectValue, type Value } from '../protocol/codec.js';
+import { DiagnosticsError, error } from '../protocol/types.js';
+import type { Session } from '../session.js';
 
 /** Planned values may hold unknowns for the computed attributes: those are left out of the request. */
 export const known = (planned: ObjectValue): ObjectValue =>
@@ -26,4 +29,33 @@ export function goSeconds(value: unknown): number {
   let total = 0;
   for (const m of value.matchAll(/(\d+(?:\.\d+)?)(h|ms|us|µs|ns|m|s)/g)) total += Number(m[1]) * UNIT_SECONDS[m[2]];
   return Math.round(total);
+}
+
+/** A name within a mount (connection, role): one path segment. */
+export const objectName = z
+  .string()
+  .min(1, 'must not be empty')
+  .regex(/^[^/\s]+$/, 'must not contain slashes or spaces');
+
+/** A list of strings from the server (null or absent: empty). */
+export const stringList = (v: unknown): Value[] => (Array.isArray(v) ? v.map(String) : []);
+
+/** MOUNT and NAME from an import id MOUNT/KIND/NAME (NAME one segment, MOUNT possibly several). */
+export function importPath(id: string, kind: string, form: string): { mount: string; name: string } {
+  const path = id.replace(/^\/+|\/+$/g, '');
+  const at = path.lastIndexOf(`/${kind}/`);
+  const mount = at > 0 ? path.slice(0, at) : '';
+  const name = at > 0 ? path.slice(at + kind.length + 2) : '';
+  if (!mount || !name || name.includes('/')) {
+    throw new DiagnosticsError(error(`cannot import ${JSON.stringify(id)}`, `Give it as ${form}.`));
+  }
+  return { mount, name };
+}
+
+/** A TTL argument in whole seconds, optional. */
+export const seconds = z.number().int('must be a whole number of seconds').nonnegative('must not be negative').nullable();
+
+/** Deletes the object at `path`, failures as diagnostics. */
+export async function deleteAt(path: string, session: Session): Promise<void> {
+  await session.run('delete', path, (client) => client.delete(path));
 }

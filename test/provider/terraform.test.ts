@@ -443,3 +443,178 @@ resource "coffer_kv_secret_v2" "existing" {
     assertNoCrash(badImport);
   });
 });
+
+describe('terraform managing a database connection and role', { timeout: 600_000 }, () => {
+  const ROOT_USER = `tf_root_${randomBytes(3).toString('hex')}`;
+  const ROOT_PASSWORD = `pw-${randomBytes(9).toString('base64url')}`;
+  const SECOND_PASSWORD = `pw-${randomBytes(9).toString('base64url')}`;
+  const MOUNT = 'tfdb2';
+  const config = (o: { version: number; roles: string; ttl: number }) => `
+provider "coffer" {}
+
+variable "pg_password" {
+  type      = string
+  ephemeral = true
+  sensitive = true
+}
+
+resource "coffer_mount" "db" {
+  path = "${MOUNT}"
+  type = "database"
+}
+
+resource "coffer_database_connection" "pg" {
+  backend       = coffer_mount.db.path
+  name          = "pg"
+  allowed_roles = ${o.roles}
+  postgresql {
+    connection_url      = "postgresql://{{username}}:{{password}}@127.0.0.1:5432/${DB}?sslmode=disable"
+    username            = "${ROOT_USER}"
+    password_wo         = var.pg_password
+    password_wo_version = ${o.version}
+  }
+}
+
+resource "coffer_database_role" "app" {
+  backend               = coffer_mount.db.path
+  name                  = "app"
+  db_name               = coffer_database_connection.pg.name
+  creation_statements   = ["CREATE ROLE \\"{{name}}\\" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';"]
+  revocation_statements = ["DROP ROLE IF EXISTS \\"{{name}}\\";"]
+  default_ttl           = ${o.ttl}
+  max_ttl               = 3600
+}
+`;
+  /** The passwords sent in writes of the connection, from the raw audit log (null: a write without one). */
+  const sentPasswords = () =>
+    readFileSync(auditFile, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .filter((e) => e.type === 'request' && e.request?.path === `${MOUNT}/config/pg` && e.request?.operation !== 'read' && e.request?.operation !== 'delete')
+      .map((e) => e.request.data?.password ?? null);
+
+  before(async () => {
+    await root.query(`CREATE ROLE ${ROOT_USER} WITH LOGIN CREATEROLE PASSWORD '${ROOT_PASSWORD}'`);
+  });
+  after(async () => {
+    await root?.query(`DROP ROLE IF EXISTS ${ROOT_USER}`).catch(() => undefined);
+  });
+
+  it('configures PostgreSQL with a write-only password, issues credentials through the role, detects drift, imports, destroys', async () => {
+    const dir = project('db', config({ version: 1, roles: '["app"]', ttl: 600 }));
+    const first = { TF_VAR_pg_password: ROOT_PASSWORD };
+    const plan = await terraform(dir, ['plan', '-out=tfplan', '-input=false'], first);
+    assert.equal(plan.code, 0, plan.stderr + plan.stdout);
+    const planFiles = execFileSync('unzip', ['-p', path.join(dir, 'tfplan')]).toString('latin1');
+    const apply = await terraform(dir, ['apply', '-input=false', 'tfplan'], first);
+    assert.equal(apply.code, 0, apply.stderr + apply.stdout);
+    assertNoCrash(apply);
+    assert.deepEqual(sentPasswords(), [ROOT_PASSWORD], 'the write-only password reached the server once');
+    const state = readFileSync(path.join(dir, 'terraform.tfstate'), 'utf8');
+    for (const [name, text] of [['terraform.tfstate', state], ['saved plan', planFiles], ['terraform output', plan.stdout + apply.stdout]]) {
+      assert.ok(!text.includes(ROOT_PASSWORD), `the root password is not in the ${name}`);
+    }
+
+    const conn = (await api.get(`${MOUNT}/config/pg`)).body.data;
+    assert.equal(conn.plugin_name, 'postgresql-database-plugin');
+    assert.deepEqual(conn.allowed_roles, ['app']);
+    assert.equal(conn.connection_details.username, ROOT_USER);
+    const role = (await api.get(`${MOUNT}/roles/app`)).body.data;
+    assert.equal(role.db_name, 'pg');
+    assert.equal(role.default_ttl, 600);
+    // The role really issues PostgreSQL users through the connection.
+    const creds = await api.get(`${MOUNT}/creds/app`);
+    assert.equal(creds.status, 200, creds.text);
+    assert.equal((await root.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [creds.body.data.username])).rowCount, 1);
+    assert.equal((await api.put('sys/leases/revoke', { lease_id: creds.body.lease_id })).status, 204);
+    assert.equal((await root.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [creds.body.data.username])).rowCount, 0);
+
+    assert.equal((await terraform(dir, ['plan', '-input=false', '-detailed-exitcode'], first)).code, 0, 'second plan shows no changes');
+
+    // Drift on both, made outside Terraform.
+    assert.equal((await api.post(`${MOUNT}/roles/app`, { default_ttl: 60 })).status, 204);
+    assert.equal((await api.post(`${MOUNT}/config/pg`, { allowed_roles: ['app', 'other'] })).status, 204);
+    const drift = await terraform(dir, ['plan', '-input=false', '-detailed-exitcode'], first);
+    assert.equal(drift.code, 2, drift.stdout);
+    assert.match(drift.stdout, /coffer_database_role\.app will be updated in-place/);
+    assert.match(drift.stdout, /coffer_database_connection\.pg will be updated in-place/);
+
+    // An update without a new password_wo_version keeps the server's password; a new version sends the new one.
+    const kept = await terraform(dir, ['apply', '-auto-approve', '-input=false'], first);
+    assert.equal(kept.code, 0, kept.stderr + kept.stdout);
+    assert.equal((await api.get(`${MOUNT}/roles/app`)).body.data.default_ttl, 600);
+    assert.deepEqual((await api.get(`${MOUNT}/config/pg`)).body.data.allowed_roles, ['app']);
+    assert.deepEqual(sentPasswords().slice(1).filter((p) => p !== null), [], 'no password sent without a version change');
+    writeFileSync(path.join(dir, 'main.tf'), `${HEADER}\n${config({ version: 2, roles: '["app"]', ttl: 600 })}`);
+    const rotated = await terraform(dir, ['apply', '-auto-approve', '-input=false'], { TF_VAR_pg_password: SECOND_PASSWORD });
+    assert.equal(rotated.code, 0, rotated.stderr + rotated.stdout);
+    assert.match(rotated.stdout, /0 added, 1 changed, 0 destroyed/);
+    assert.equal(sentPasswords().at(-1), SECOND_PASSWORD);
+    assert.ok(!readFileSync(path.join(dir, 'terraform.tfstate'), 'utf8').includes(SECOND_PASSWORD));
+
+    // Import: both forgotten by Terraform and taken back.
+    const second = { TF_VAR_pg_password: SECOND_PASSWORD };
+    for (const [addr, id] of [['coffer_database_role.app', `${MOUNT}/roles/app`], ['coffer_database_connection.pg', `${MOUNT}/config/pg`]]) {
+      assert.equal((await terraform(dir, ['state', 'rm', addr], second)).code, 0);
+      const imported = await terraform(dir, ['import', '-input=false', addr, id], second);
+      assert.equal(imported.code, 0, imported.stderr + imported.stdout);
+    }
+    const afterImport = await terraform(dir, ['plan', '-input=false'], second);
+    assert.equal(afterImport.code, 0, afterImport.stderr);
+    assert.match(afterImport.stdout, /coffer_database_connection\.pg will be updated in-place/, 'the imported connection gets its password version');
+    assert.match(afterImport.stdout, /0 to add, 1 to change, 0 to destroy/, 'the imported role matches its configuration');
+
+    const destroyed = await terraform(dir, ['destroy', '-auto-approve', '-input=false'], second);
+    assert.equal(destroyed.code, 0, destroyed.stderr + destroyed.stdout);
+    assert.equal((await api.get(`sys/mounts/${MOUNT}`)).status, 400);
+  });
+
+  it('reports bad connection and role input as diagnostics without the password', async () => {
+    const conn = (body: string, url = `postgresql://{{username}}:{{password}}@127.0.0.1:5432/${DB}?sslmode=disable`) => `
+provider "coffer" {}
+variable "pw" {
+  type      = string
+  sensitive = true
+}
+resource "coffer_database_connection" "c" {
+  backend = "database"
+  name    = "tfbad"
+  postgresql {
+    connection_url = "${url}"
+    username       = "nobody_here"
+${body}
+  }
+}
+`;
+    const role = (body: string) => `provider "coffer" {}\nresource "coffer_database_role" "r" {\n  backend = "database"\n${body}\n}\n`;
+    const cases: { name: string; text: string; expect: RegExp; command?: string[] }[] = [
+      { name: 'db-both', text: conn('    password = var.pw\n    password_wo = var.pw\n    password_wo_version = 1'), expect: /Conflicting passwords/ },
+      { name: 'db-no-version', text: conn('    password_wo = var.pw'), expect: /Missing password_wo_version/ },
+      { name: 'db-no-block', text: 'provider "coffer" {}\nresource "coffer_database_connection" "c" {\n  backend = "database"\n  name = "x"\n}\n', expect: /Insufficient postgresql blocks/ },
+      {
+        name: 'db-unreachable',
+        text: conn('    password = var.pw', `postgresql://{{username}}:{{password}}@127.0.0.1:9/${DB}?sslmode=disable`),
+        expect: /error creating database\/config\/tfbad: error creating database object/,
+        command: ['apply', '-auto-approve'],
+      },
+      { name: 'role-bad-name', text: role('  name = "a/b"\n  db_name = "tfdb"\n  creation_statements = ["x"]'), expect: /Invalid value for name[\s\S]*must not contain slashes/ },
+      { name: 'role-no-statements', text: role('  name = "r"\n  db_name = "tfdb"\n  creation_statements = []'), expect: /Invalid value for creation_statements[\s\S]*at least one statement/ },
+      { name: 'role-bad-ttl', text: role('  name = "r"\n  db_name = "tfdb"\n  creation_statements = ["x"]\n  default_ttl = -1'), expect: /Invalid value for default_ttl/ },
+      { name: 'role-no-mount', text: role('  name = "r"\n  db_name = "tfdb"\n  creation_statements = ["x"]').replace('"database"', '"nomount"'), expect: /error creating nomount\/roles\/r: no handler for route/, command: ['apply', '-auto-approve'] },
+    ];
+    const secret = `pw-${randomBytes(6).toString('hex')}`;
+    for (const c of cases) {
+      const run = await terraform(project(c.name, c.text), [...(c.command ?? ['plan']), '-input=false'], { TF_VAR_pw: secret });
+      assert.notEqual(run.code, 0, `${c.name}: exit code`);
+      assert.match(run.stderr, c.expect, `${c.name}: ${run.stderr}`);
+      assertNoCrash(run);
+      assert.ok(!run.stderr.includes(secret) && !run.stdout.includes(secret), `${c.name}: the password is not shown`);
+    }
+    assert.equal((await api.get('database/config/tfbad')).status, 404, 'a connection that failed to verify is not stored');
+    const badImport = await terraform(project('db-import', role('  name = "r"\n  db_name = "tfdb"\n  creation_statements = ["x"]')), ['import', '-input=false', 'coffer_database_role.r', 'database/r']);
+    assert.notEqual(badImport.code, 0);
+    assert.match(badImport.stderr, /cannot import "database\/r"[\s\S]*BACKEND\/roles\/NAME/);
+    assertNoCrash(badImport);
+  });
+});
