@@ -7,8 +7,8 @@ import type { ObjectValue } from '../protocol/codec.js';
 import type { Resource } from '../protocol/types.js';
 import type { Session } from '../session.js';
 import { mountName } from '../data-sources/paths.js';
-import { parseConfig, validateKnown } from '../values.js';
-import { deleteAt, importPath, known, objectName, seconds, stringList } from './shared.js';
+import { parseConfig } from '../values.js';
+import { importPath, known, objectName, seconds, stringList, wholeObject } from './shared.js';
 
 const statements = z.array(z.string().min(1, 'must not be empty')).nullable();
 
@@ -79,11 +79,7 @@ export const databaseRoleResource: Resource<Session> = {
     },
   },
   replaceOn: ['backend', 'name'],
-  validate: (c) => validateKnown(config, c),
-  create: (planned, session) => write(planned, session, 'create'),
-  update: (planned, _prior, session) => write(planned, session, 'update'),
-  read,
-  delete: (prior, session) => deleteAt(pathOf(prior), session),
+  ...wholeObject({ config, pathOf, write, read }),
   async importState(id) {
     const { mount, name } = importPath(id, 'roles', 'BACKEND/roles/NAME');
     return { id: `${mount}/roles/${name}`, backend: mount, name };

@@ -30,16 +30,30 @@ function ttlConfig(c: z.infer<typeof config>): Record<string, number> {
   return out;
 }
 
-async function readMount(path: string, session: Session): Promise<ObjectValue | null> {
+export interface MountDescription {
+  type?: string;
+  description?: string;
+  accessor?: string;
+  config?: Record<string, number>;
+  options?: Record<string, string> | null;
+}
+
+/** A secrets engine (sys/mounts) or auth method (sys/auth) as the server describes it, or null when not mounted. */
+export async function describeMount(base: 'sys/mounts' | 'sys/auth', path: string, session: Session): Promise<MountDescription | null> {
   let res;
   try {
-    res = await session.client.read(mountPath(path));
+    res = await session.client.read(`${base}/${path}`);
   } catch (err) {
     // The server answers 400 "no mount at" for a path that is not mounted.
     if (err instanceof CofferApiError && (err.status === 400 || err.status === 404) && err.errors.some((e) => /no mount/.test(e))) return null;
-    throw await session.failure(err, 'read', mountPath(path));
+    throw await session.failure(err, 'read', `${base}/${path}`);
   }
-  const d = res?.data as { type?: string; description?: string; accessor?: string; config?: Record<string, number>; options?: Record<string, string> | null } | null;
+  const d = res?.data as MountDescription | null;
+  return d?.type ? d : null;
+}
+
+async function readMount(path: string, session: Session): Promise<ObjectValue | null> {
+  const d = await describeMount('sys/mounts', path, session);
   if (!d?.type) return null;
   return {
     id: path,

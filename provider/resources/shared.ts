@@ -2,7 +2,8 @@
 import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
 import { UNKNOWN, type ObjectValue, type Value } from '../protocol/codec.js';
-import { DiagnosticsError, error } from '../protocol/types.js';
+import { DiagnosticsError, error, type Resource } from '../protocol/types.js';
+import { validateKnown } from '../values.js';
 import type { Session } from '../session.js';
 
 /** Planned values may hold unknowns for the computed attributes: those are left out of the request. */
@@ -58,4 +59,30 @@ export const seconds = z.number().int('must be a whole number of seconds').nonne
 /** Deletes the object at `path`, failures as diagnostics. */
 export async function deleteAt(path: string, session: Session): Promise<void> {
   await session.run('delete', path, (client) => client.delete(path));
+}
+
+/** Seconds as the shortest of Vault's duration forms (1h, 15m, 90s): how an imported TTL is shown. */
+export function shortDuration(seconds: number): string {
+  if (seconds > 0 && seconds % 3600 === 0) return `${seconds / 3600}h`;
+  if (seconds > 0 && seconds % 60 === 0) return `${seconds / 60}m`;
+  return `${seconds}s`;
+}
+
+/**
+ * The lifecycle of an object at one API path that is written whole on create and update and read back after
+ * (roles): validation, create, update, read and delete in one place.
+ */
+export function wholeObject(o: {
+  config: z.ZodObject;
+  pathOf: (state: ObjectValue) => string;
+  write: (planned: ObjectValue, session: Session, op: 'create' | 'update') => Promise<ObjectValue>;
+  read: (state: ObjectValue, session: Session) => Promise<ObjectValue | null>;
+}): Pick<Resource<Session>, 'validate' | 'create' | 'update' | 'read' | 'delete'> {
+  return {
+    validate: (c) => validateKnown(o.config, c),
+    create: (planned, session) => o.write(planned, session, 'create'),
+    update: (planned, _prior, session) => o.write(planned, session, 'update'),
+    read: o.read,
+    delete: (prior, session) => deleteAt(o.pathOf(prior), session),
+  };
 }

@@ -415,7 +415,7 @@ describe('managed resources', () => {
       p.call('PlanResourceChange', { type_name: 'coffer_policy', prior_state: dv(prior, POLICY_TYPE), proposed_new_state: dv(proposed, POLICY_TYPE), config: dv(proposed, POLICY_TYPE) });
     try {
       const schema = await p.call('GetProviderSchema');
-      assert.deepEqual(Object.keys(schema.resource_schemas).sort(), ['coffer_database_connection', 'coffer_database_role', 'coffer_kv_secret_v2', 'coffer_mount', 'coffer_policy']);
+      assert.deepEqual(Object.keys(schema.resource_schemas).sort(), ['coffer_auth_backend', 'coffer_database_connection', 'coffer_database_role', 'coffer_kubernetes_auth_backend_role', 'coffer_kv_secret_v2', 'coffer_mount', 'coffer_policy', 'coffer_token']);
 
       const created = await plan(null, { id: null, name, policy });
       assert.deepEqual(summaries(created), []);

@@ -618,3 +618,134 @@ ${body}
     assertNoCrash(badImport);
   });
 });
+
+describe('terraform managing auth methods, a kubernetes role and a token', { timeout: 600_000 }, () => {
+  const config = (description: string) => `
+provider "coffer" {}
+
+resource "coffer_auth_backend" "k8s" {
+  type        = "kubernetes"
+  path        = "tfk8s"
+  description = "${description}"
+  tune {
+    default_lease_ttl = "1h"
+    max_lease_ttl     = "24h"
+  }
+}
+
+resource "coffer_auth_backend" "approle" {
+  type = "approle"
+}
+
+resource "coffer_kubernetes_auth_backend_role" "app" {
+  backend                          = coffer_auth_backend.k8s.path
+  role_name                        = "app"
+  bound_service_account_names      = ["worker", "app"]
+  bound_service_account_namespaces = ["prod"]
+  token_policies                   = ["b-writer", "a-reader"]
+  token_ttl                        = 600
+  audience                         = "coffer"
+}
+
+resource "coffer_token" "ci" {
+  policies     = ["a-reader"]
+  ttl          = "1h"
+  display_name = "ci"
+  no_parent    = true
+}
+
+output "token" {
+  value     = coffer_token.ci.client_token
+  sensitive = true
+}
+`;
+
+  it('applies, shows no changes on a second plan, detects drift, imports, destroys; the token outlives the run', async () => {
+    const dir = project('auth', config('first'));
+    const apply = await terraform(dir, ['apply', '-auto-approve', '-input=false']);
+    assert.equal(apply.code, 0, apply.stderr + apply.stdout);
+    assertNoCrash(apply);
+    assert.match(apply.stdout, /4 added, 0 changed, 0 destroyed/);
+
+    const k8s = (await api.get('sys/auth/tfk8s')).body.data;
+    assert.equal(k8s.type, 'kubernetes');
+    assert.equal(k8s.description, 'first');
+    assert.equal(k8s.config.default_lease_ttl, 3600);
+    assert.equal(k8s.config.max_lease_ttl, 86400);
+    assert.equal((await api.get('sys/auth/approle')).body.data.type, 'approle', 'the path defaults to the type');
+    const role = (await api.get('auth/tfk8s/role/app')).body.data;
+    assert.deepEqual([...role.bound_service_account_names].sort(), ['app', 'worker']);
+    assert.deepEqual(role.token_policies, ['a-reader', 'b-writer']);
+    assert.equal(role.token_ttl, 600);
+    assert.equal(role.audience, 'coffer');
+
+    // The token works after Terraform (and its child token) are gone, and is not printed.
+    const token = (await terraform(dir, ['output', '-raw', 'token'])).stdout.trim();
+    assert.match(token, /^\S{10,}$/);
+    assert.ok(!apply.stdout.includes(token), 'the token is not shown by apply');
+    const self = await client(server.addr, token).get('auth/token/lookup-self');
+    assert.equal(self.status, 200, self.text);
+    assert.deepEqual(self.body.data.policies, ['a-reader', 'default']);
+    assert.equal(self.body.data.orphan, true);
+
+    assert.equal((await terraform(dir, ['plan', '-input=false', '-detailed-exitcode'])).code, 0, 'second plan shows no changes');
+
+    // Drift made outside Terraform: description, role settings, and the token revoked.
+    assert.equal((await api.post('sys/auth/tfk8s/tune', { description: 'elsewhere' })).status, 204);
+    assert.equal((await api.post('auth/tfk8s/role/app', { token_ttl: 60 })).status, 204);
+    assert.equal((await client(server.addr, token).post('auth/token/revoke-self', {})).status, 204);
+    const drift = await terraform(dir, ['plan', '-input=false', '-detailed-exitcode']);
+    assert.equal(drift.code, 2, drift.stdout);
+    assert.match(drift.stdout, /coffer_auth_backend\.k8s will be updated in-place/);
+    assert.match(drift.stdout, /coffer_kubernetes_auth_backend_role\.app will be updated in-place/);
+    assert.match(drift.stdout, /coffer_token\.ci will be created/);
+    const fixed = await terraform(dir, ['apply', '-auto-approve', '-input=false']);
+    assert.equal(fixed.code, 0, fixed.stderr + fixed.stdout);
+    assert.match(fixed.stdout, /1 added, 2 changed, 0 destroyed/);
+    assert.equal((await api.get('sys/auth/tfk8s')).body.data.description, 'first');
+    assert.equal((await api.get('auth/tfk8s/role/app')).body.data.token_ttl, 600);
+
+    // Import: forgotten by Terraform and taken back with no change (the token by its accessor).
+    const accessor = JSON.parse(readFileSync(path.join(dir, 'terraform.tfstate'), 'utf8')).resources.find((r: { type: string }) => r.type === 'coffer_token').instances[0].attributes.accessor;
+    for (const [addr, id] of [['coffer_auth_backend.k8s', 'tfk8s'], ['coffer_auth_backend.approle', 'approle'], ['coffer_kubernetes_auth_backend_role.app', 'auth/tfk8s/role/app'], ['coffer_token.ci', accessor]]) {
+      assert.equal((await terraform(dir, ['state', 'rm', addr])).code, 0);
+      const imported = await terraform(dir, ['import', '-input=false', addr, id]);
+      assert.equal(imported.code, 0, `${addr}: ${imported.stderr}${imported.stdout}`);
+    }
+    const afterImport = await terraform(dir, ['plan', '-input=false', '-detailed-exitcode']);
+    assert.equal(afterImport.code, 0, `no changes after import:\n${afterImport.stdout}`);
+
+    const destroyed = await terraform(dir, ['destroy', '-auto-approve', '-input=false']);
+    assert.equal(destroyed.code, 0, destroyed.stderr + destroyed.stdout);
+    assert.equal((await api.get('sys/auth/tfk8s')).status, 400);
+    assert.equal((await api.get('sys/auth/approle')).status, 400);
+    assert.equal((await api.post('auth/token/lookup-accessor', { accessor })).status, 400, 'the token was revoked');
+  });
+
+  it('reports bad auth, role and token input as diagnostics', async () => {
+    const role = (body: string) => `provider "coffer" {}\nresource "coffer_kubernetes_auth_backend_role" "r" {\n  role_name = "r"\n${body}\n}\n`;
+    const cases: { name: string; text: string; expect: RegExp; command?: string[] }[] = [
+      { name: 'auth-token', text: 'provider "coffer" {}\nresource "coffer_auth_backend" "t" {\n  type = "token"\n}\n', expect: /Invalid value for type[\s\S]*cannot be enabled/ },
+      { name: 'auth-bad-ttl', text: 'provider "coffer" {}\nresource "coffer_auth_backend" "t" {\n  type = "approle"\n  path = "tfbadttl"\n  tune {\n    max_lease_ttl = "soon"\n  }\n}\n', expect: /Invalid value for tune\.0\.max_lease_ttl/ },
+      { name: 'auth-unknown-type', text: 'provider "coffer" {}\nresource "coffer_auth_backend" "t" {\n  type = "nosuchmethod"\n}\n', expect: /error creating sys\/auth\/nosuchmethod/, command: ['apply', '-auto-approve'] },
+      { name: 'role-empty-names', text: role('  bound_service_account_names = []\n  bound_service_account_namespaces = ["a"]'), expect: /Invalid value for bound_service_account_names[\s\S]*at least one/ },
+      { name: 'role-no-backend', text: role('  backend = "nomount"\n  bound_service_account_names = ["a"]\n  bound_service_account_namespaces = ["a"]'), expect: /error creating auth\/nomount\/role\/r/, command: ['apply', '-auto-approve'] },
+      { name: 'token-child', text: 'provider "coffer" {}\nresource "coffer_token" "t" {\n  policies = ["a"]\n}\n', expect: /the token would be revoked at the end of this run[\s\S]*no_parent = true/, command: ['apply', '-auto-approve'] },
+      { name: 'token-bad-ttl', text: 'provider "coffer" {}\nresource "coffer_token" "t" {\n  ttl = "tomorrow"\n  no_parent = true\n}\n', expect: /Invalid value for ttl/ },
+    ];
+    for (const c of cases) {
+      const run = await terraform(project(c.name, c.text), [...(c.command ?? ['plan']), '-input=false']);
+      assert.notEqual(run.code, 0, `${c.name}: exit code`);
+      assert.match(run.stderr, c.expect, `${c.name}: ${run.stderr}`);
+      assertNoCrash(run);
+      assert.ok(!run.stderr.includes(TOKEN) && !run.stdout.includes(TOKEN), `${c.name}: the token is not shown`);
+    }
+    const badImport = await terraform(project('role-import', role('  bound_service_account_names = ["a"]\n  bound_service_account_namespaces = ["a"]')), ['import', '-input=false', 'coffer_kubernetes_auth_backend_role.r', 'auth/tfk8s/r']);
+    assert.notEqual(badImport.code, 0);
+    assert.match(badImport.stderr, /cannot import "auth\/tfk8s\/r"[\s\S]*auth\/BACKEND\/role\/NAME/);
+    const goneToken = await terraform(project('token-import', 'provider "coffer" {}\nresource "coffer_token" "t" {\n  no_parent = true\n}\n'), ['import', '-input=false', 'coffer_token.t', 'no-such-accessor']);
+    assert.notEqual(goneToken.code, 0);
+    assert.match(goneToken.stderr, /Cannot import non-existent remote object/);
+    assertNoCrash(goneToken);
+  });
+});
