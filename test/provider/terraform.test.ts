@@ -749,3 +749,55 @@ output "token" {
     assertNoCrash(goneToken);
   });
 });
+
+describe('the examples/terraform configuration', { timeout: 600_000 }, () => {
+  const ADMIN = `tf_ex_${randomBytes(3).toString('hex')}`;
+  const ADMIN_PASSWORD = `pw-${randomBytes(9).toString('base64url')}`;
+  before(async () => {
+    await root.query(`CREATE ROLE ${ADMIN} WITH LOGIN CREATEROLE PASSWORD '${ADMIN_PASSWORD}'`);
+  });
+  after(async () => {
+    await root?.query(`DROP ROLE IF EXISTS ${ADMIN}`).catch(() => undefined);
+  });
+
+  it('applies, shows no changes on a second plan, imports an existing policy, destroys; no secret in state or plan', async () => {
+    const dir = path.join(work, 'example');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, 'main.tf'), readFileSync(path.join(REPO_ROOT, 'examples/terraform/main.tf')));
+    const env = { TF_VAR_pg_database: DB, TF_VAR_pg_admin: ADMIN, TF_VAR_pg_admin_password: ADMIN_PASSWORD, TF_VAR_prefix: 'ex' };
+    // The policy exists already and is brought under management.
+    assert.equal((await api.put('sys/policies/acl/ex-app', { policy: 'path "old" { capabilities = ["read"] }' })).status, 204);
+    const imported = await terraform(dir, ['import', '-input=false', 'coffer_policy.app', 'ex-app'], env);
+    assert.equal(imported.code, 0, imported.stderr + imported.stdout);
+
+    const plan = await terraform(dir, ['plan', '-out=tfplan', '-input=false'], env);
+    assert.equal(plan.code, 0, plan.stderr + plan.stdout);
+    const planFiles = execFileSync('unzip', ['-p', path.join(dir, 'tfplan')]).toString('latin1');
+    const apply = await terraform(dir, ['apply', '-input=false', 'tfplan'], env);
+    assert.equal(apply.code, 0, apply.stderr + apply.stdout);
+    assertNoCrash(apply);
+    assert.match(apply.stdout, /ephemeral\.coffer_database_credentials\.migrate: Closing\.\.\./);
+
+    assert.match((await api.get('sys/policies/acl/ex-app')).body.data.policy, /path "ex-db\/creds\/app"/);
+    assert.equal((await terraform(dir, ['output', '-raw', 'replicas'], env)).stdout.trim(), '3', 'the data source read the secret');
+    // The write-only argument received the apply-time credentials, which were revoked when the apply ended.
+    const login = (await api.get('ex-kv/data/app/last-migration-login')).body.data.data;
+    assert.match(login.username, /^v-/);
+    assert.equal((await root.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [login.username])).rowCount, 0, 'the ephemeral user was dropped at close');
+    const state = readFileSync(path.join(dir, 'terraform.tfstate'), 'utf8');
+    for (const secret of [ADMIN_PASSWORD, login.password]) {
+      for (const [name, text] of [['terraform.tfstate', state], ['saved plan', planFiles], ['terraform output', plan.stdout + apply.stdout]]) {
+        assert.ok(!text.includes(secret), `a password is in the ${name}`);
+      }
+    }
+
+    assert.equal((await terraform(dir, ['plan', '-input=false', '-detailed-exitcode'], env)).code, 0, 'second plan shows no changes');
+    const destroyed = await terraform(dir, ['destroy', '-auto-approve', '-input=false'], env);
+    assert.equal(destroyed.code, 0, destroyed.stderr + destroyed.stdout);
+    assert.equal((await api.get('sys/mounts/ex-db')).status, 400);
+    assert.equal((await api.get('sys/mounts/ex-kv')).status, 400);
+    assert.equal((await api.get('sys/policies/acl/ex-app')).status, 404);
+    const left = await root.query(`SELECT rolname FROM pg_roles WHERE rolname LIKE 'v-%app%'`);
+    assert.deepEqual(left.rows, [], 'no issued user left in PostgreSQL');
+  });
+});
