@@ -44,8 +44,9 @@ export async function describeFailure(
         error(`permission denied ${VERB[op]} ${path}: ${held} do not grant ${op}`, detail(`The server at ${ctx.address} answered 403. Grant "${op}" on "${path}" in a policy attached to the token.`), attribute),
       );
     }
-    if (err.status === 404) return notFound(path, ctx.address, attribute);
-    const reasons = err.errors.length ? err.errors.join('; ') : `status ${err.status}`;
+    if (err.status === 404 && (op === 'read' || op === 'list')) return notFound(path, ctx.address, attribute);
+    // A 404 on a write means no engine answers at that path, not a missing secret.
+    const reasons = err.errors.length ? err.errors.join('; ') : err.status === 404 ? 'nothing is mounted there' : `status ${err.status}`;
     return new DiagnosticsError(error(`error ${VERB[op]} ${path}: ${reasons}`, detail(`The server at ${ctx.address} answered ${err.status}.`), attribute));
   }
   return new DiagnosticsError(error(`error ${VERB[op]} ${path}`, detail(err instanceof Error ? err.message : String(err)), attribute));

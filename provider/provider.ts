@@ -21,6 +21,12 @@ import { genericSecretEphemeral } from './ephemeral/generic-secret.js';
 import { tokenEphemeral } from './ephemeral/token.js';
 import { mountResource } from './resources/mount.js';
 import { policyResource } from './resources/policy.js';
+import { kvSecretV2Resource } from './resources/kv-secret-v2.js';
+import { databaseConnectionResource } from './resources/database-connection.js';
+import { databaseRoleResource } from './resources/database-role.js';
+import { authBackendResource } from './resources/auth-backend.js';
+import { kubernetesAuthBackendRoleResource } from './resources/kubernetes-auth-backend-role.js';
+import { tokenResource } from './resources/token.js';
 
 export const DEFAULT_MAX_LEASE_TTL_SECONDS = 1200;
 
@@ -142,7 +148,7 @@ export function cofferProvider(env: NodeJS.ProcessEnv, log: (line: string) => vo
     configure,
     dataSources: [genericSecretData, kvSecretV2Data, kvSecretsListV2, databaseCredentialsData, policyDocument],
     ephemeralResources: [databaseCredentialsEphemeral, kvSecretV2Ephemeral, genericSecretEphemeral, tokenEphemeral],
-    resources: [mountResource, policyResource],
+    resources: [mountResource, policyResource, kvSecretV2Resource, databaseConnectionResource, databaseRoleResource, authBackendResource, kubernetesAuthBackendRoleResource, tokenResource],
     async stop() {
       session?.stop();
     },

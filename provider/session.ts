@@ -28,6 +28,11 @@ export class Session {
     if (child) this.scheduleRenewal(child.ttlSeconds);
   }
 
+  /** Whether the provider runs with a child token of its own (revoked, with its children, when the run ends). */
+  get runsWithChildToken(): boolean {
+    return this.child !== null;
+  }
+
   /** Runs one client call, turning its failure into diagnostics about `op` on `path`. */
   async run<T>(op: Operation, path: string, fn: (client: CofferClient) => Promise<T>, attribute?: AttributePath): Promise<T> {
     try {

@@ -8,7 +8,8 @@ import type { Session } from '../session.js';
 import { duration, parseConfig, validateKnown } from '../values.js';
 import { closeHandle, encodeHandle, renewAt, renewHandle } from './handle.js';
 
-const config = z.object({
+/** The token's settings, shared with the managed `coffer_token`. */
+export const tokenConfig = z.object({
   policies: z.array(z.string().min(1, 'must not be empty')).nullable(),
   ttl: duration,
   explicit_max_ttl: duration,
@@ -41,9 +42,9 @@ export const tokenEphemeral: EphemeralResource<Session> = {
       },
     },
   },
-  validate: (c) => validateKnown(config, c),
+  validate: (c) => validateKnown(tokenConfig, c),
   async open(raw, session) {
-    const c = parseConfig(config, raw);
+    const c = parseConfig(tokenConfig, raw);
     const body = Object.fromEntries(Object.entries(c).filter(([, v]) => v !== null));
     const res = await session.write('create', 'auth/token/create', body);
     const auth = res?.auth;

@@ -3,7 +3,7 @@
  * unknown values out of lifecycle code (deferring or answering unknown instead), encodes results with exactly
  * the schema's attributes and turns every failure into diagnostics, so Terraform never sees a crashed plugin.
  */
-import { CodecError, decodeDynamicValue, decodeJson, encodeMsgpack, isWhollyKnown, UNKNOWN, type ObjectValue, type Value } from './codec.js';
+import { CodecError, decodeDynamicValue, Dynamic, decodeJson, encodeMsgpack, isWhollyKnown, UNKNOWN, type ObjectValue, type Value } from './codec.js';
 import { blockType, checkSchema, wireSchema, type BlockSpec, type CtyType, type SchemaSpec } from './schema.js';
 import { DiagnosticsError, error, type ClientCapabilities, type DataSource, type Diagnostic, type EphemeralResource, type ProviderDefinition, type RenewResult, type Resource } from './types.js';
 import type { Message } from './rpc.js';
@@ -140,12 +140,19 @@ export function providerService<P>(def: ProviderDefinition<P>, log: Log) {
     });
   }
 
-  /** Write-only attributes are never kept: null in every planned and new state. */
+  /** Write-only attributes are never kept: null in every planned and new state, nested blocks included. */
   function withoutWriteOnly(block: BlockSpec, value: ObjectValue): ObjectValue {
     const out = { ...value };
     for (const [name, a] of Object.entries(block.attributes)) if (a.writeOnly) out[name] = null;
+    for (const [name, nb] of Object.entries(block.blocks ?? {})) {
+      const v = out[name];
+      if (Array.isArray(v)) out[name] = v.map((item) => (isObject(item) ? withoutWriteOnly(nb.block, item) : item));
+      else if (isObject(v)) out[name] = withoutWriteOnly(nb.block, v);
+    }
     return out;
   }
+
+  const isObject = (v: Value): v is ObjectValue => typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Dynamic);
 
   const decodeObject = (dv: Message | undefined, type: CtyType) => decodeDynamicValue(dv, type) as ObjectValue | null;
 

@@ -9,8 +9,7 @@ import { CofferApiError } from '../../src/client/index.js';
 import type { Session } from '../session.js';
 import { mountName } from '../data-sources/paths.js';
 import { parseConfig, stringMap, validateKnown } from '../values.js';
-
-const seconds = z.number().int('must be a whole number of seconds').nonnegative('must not be negative').nullable();
+import { deleteAt, known, seconds } from './shared.js';
 
 const config = z.object({
   path: mountName,
@@ -31,20 +30,30 @@ function ttlConfig(c: z.infer<typeof config>): Record<string, number> {
   return out;
 }
 
-/** Planned values may hold unknowns for the computed attributes: those are left out of the request. */
-const known = (planned: ObjectValue): ObjectValue =>
-  Object.fromEntries(Object.entries(planned).map(([k, v]) => [k, typeof v === 'symbol' ? null : v]));
+export interface MountDescription {
+  type?: string;
+  description?: string;
+  accessor?: string;
+  config?: Record<string, number>;
+  options?: Record<string, string> | null;
+}
 
-async function readMount(path: string, session: Session): Promise<ObjectValue | null> {
+/** A secrets engine (sys/mounts) or auth method (sys/auth) as the server describes it, or null when not mounted. */
+export async function describeMount(base: 'sys/mounts' | 'sys/auth', path: string, session: Session): Promise<MountDescription | null> {
   let res;
   try {
-    res = await session.client.read(mountPath(path));
+    res = await session.client.read(`${base}/${path}`);
   } catch (err) {
     // The server answers 400 "no mount at" for a path that is not mounted.
     if (err instanceof CofferApiError && (err.status === 400 || err.status === 404) && err.errors.some((e) => /no mount/.test(e))) return null;
-    throw await session.failure(err, 'read', mountPath(path));
+    throw await session.failure(err, 'read', `${base}/${path}`);
   }
-  const d = res?.data as { type?: string; description?: string; accessor?: string; config?: Record<string, number>; options?: Record<string, string> | null } | null;
+  const d = res?.data as MountDescription | null;
+  return d?.type ? d : null;
+}
+
+async function readMount(path: string, session: Session): Promise<ObjectValue | null> {
+  const d = await describeMount('sys/mounts', path, session);
   if (!d?.type) return null;
   return {
     id: path,
@@ -100,8 +109,7 @@ export const mountResource: Resource<Session> = {
   },
   read: (state, session) => readMount(String(state.path ?? state.id), session),
   async delete(prior, session) {
-    const path = String(prior.path);
-    await session.run('delete', mountPath(path), (client) => client.delete(mountPath(path)));
+    await deleteAt(mountPath(String(prior.path)), session);
   },
   async importState(id) {
     return { id, path: id.replace(/^\/+|\/+$/g, '') };

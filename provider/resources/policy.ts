@@ -4,6 +4,7 @@ import type { ObjectValue } from '../protocol/codec.js';
 import type { Resource } from '../protocol/types.js';
 import type { Session } from '../session.js';
 import { parseConfig, validateKnown } from '../values.js';
+import { deleteAt } from './shared.js';
 
 const config = z.object({
   name: z
@@ -46,8 +47,7 @@ export const policyResource: Resource<Session> = {
     return { id: name, name, policy };
   },
   async delete(prior, session) {
-    const name = String(prior.id ?? prior.name);
-    await session.run('delete', pathOf(name), (client) => client.delete(pathOf(name)));
+    await deleteAt(pathOf(String(prior.id ?? prior.name)), session);
   },
   async importState(id) {
     return { id, name: id, policy: null };

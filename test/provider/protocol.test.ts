@@ -17,6 +17,7 @@ import { kvSecretV2Data } from '../../provider/data-sources/kv-secret-v2.js';
 import { tokenEphemeral } from '../../provider/ephemeral/token.js';
 import { genericSecretData } from '../../provider/data-sources/generic-secret.js';
 import { policyResource } from '../../provider/resources/policy.js';
+import { kvSecretV2Resource } from '../../provider/resources/kv-secret-v2.js';
 import { client, startDevServer, type TestServer } from '../helpers/server.js';
 import { baseEnv, decodeRawStd, launch, runLauncher, unaryCall, type Launched } from './plugin-client.js';
 
@@ -24,6 +25,7 @@ const KV_TYPE = blockType(kvSecretV2Data.schema.block);
 const TOKEN_TYPE = blockType(tokenEphemeral.schema.block);
 const GENERIC_TYPE = blockType(genericSecretData.schema.block);
 const POLICY_TYPE = blockType(policyResource.schema.block);
+const KV_RESOURCE_TYPE = blockType(kvSecretV2Resource.schema.block);
 const PROVIDER_TYPE: CtyType = [
   'object',
   { address: 'string', token: 'string', ca_cert_file: 'string', skip_tls_verify: 'bool', max_lease_ttl_seconds: 'number', skip_child_token: 'bool', auth_login: ['list', ['object', { path: 'string', parameters: ['map', 'string'] }]] },
@@ -413,7 +415,7 @@ describe('managed resources', () => {
       p.call('PlanResourceChange', { type_name: 'coffer_policy', prior_state: dv(prior, POLICY_TYPE), proposed_new_state: dv(proposed, POLICY_TYPE), config: dv(proposed, POLICY_TYPE) });
     try {
       const schema = await p.call('GetProviderSchema');
-      assert.deepEqual(Object.keys(schema.resource_schemas).sort(), ['coffer_mount', 'coffer_policy']);
+      assert.deepEqual(Object.keys(schema.resource_schemas).sort(), ['coffer_auth_backend', 'coffer_database_connection', 'coffer_database_role', 'coffer_kubernetes_auth_backend_role', 'coffer_kv_secret_v2', 'coffer_mount', 'coffer_policy', 'coffer_token']);
 
       const created = await plan(null, { id: null, name, policy });
       assert.deepEqual(summaries(created), []);
@@ -445,6 +447,50 @@ describe('managed resources', () => {
       const gone = await p.call('ReadResource', { type_name: 'coffer_policy', current_state: dv(state, POLICY_TYPE) });
       assert.equal(decodeMsgpack(gone.new_state.msgpack, POLICY_TYPE), null, 'a deleted object reads as gone');
     } finally {
+      await p.close();
+    }
+  });
+
+  it('keeps a write-only value out of planned and new state, and writes it only when its version changes', async () => {
+    const p = await configured();
+    const name = `proto-wo-${Math.random().toString(36).slice(2, 8)}`;
+    const secret = `s-${Math.random().toString(36).slice(2)}`;
+    const empty: ObjectValue = Object.fromEntries(Object.keys((KV_RESOURCE_TYPE as ['object', Record<string, CtyType>])[1]).map((k) => [k, null]));
+    const cfg = (value: string, version: number): ObjectValue => ({ ...empty, mount: 'secret', name, data_json_wo: JSON.stringify({ v: value }), data_json_wo_version: version, custom_metadata: [] });
+    const call = (rpc: string, body: Record<string, Value>) =>
+      p.call(rpc, Object.fromEntries(Object.entries({ type_name: 'coffer_kv_secret_v2', ...body }).map(([k, v]) => [k, typeof v === 'string' ? v : dv(v, KV_RESOURCE_TYPE)])));
+    try {
+      const first = cfg(secret, 1);
+      const planned = await call('PlanResourceChange', { prior_state: null, proposed_new_state: first, config: first });
+      assert.deepEqual(summaries(planned), []);
+      const plannedState = decodeMsgpack(planned.planned_state.msgpack, KV_RESOURCE_TYPE) as ObjectValue;
+      assert.equal(plannedState.data_json_wo, null, 'null in the planned state');
+      assert.equal(plannedState.metadata, UNKNOWN);
+      const applied = await p.call('ApplyResourceChange', { type_name: 'coffer_kv_secret_v2', prior_state: dv(null, KV_RESOURCE_TYPE), planned_state: planned.planned_state, config: dv(first, KV_RESOURCE_TYPE) });
+      assert.deepEqual(summaries(applied), []);
+      const state = decodeMsgpack(applied.new_state.msgpack, KV_RESOURCE_TYPE) as ObjectValue;
+      assert.equal(state.data_json_wo, null, 'null in the new state');
+      assert.equal(state.data, null, 'no data read back for a write-only secret');
+      assert.equal((state.metadata as ObjectValue).version, '1');
+      assert.deepEqual((await api.get(`secret/data/${name}`)).body.data.data, { v: secret });
+
+      // Same version, another value: no change planned, nothing written.
+      const same = cfg('other', 1);
+      const unchanged = await call('PlanResourceChange', { prior_state: state, proposed_new_state: { ...state, data_json_wo: 'x' }, config: same });
+      assert.deepEqual(decodeMsgpack(unchanged.planned_state.msgpack, KV_RESOURCE_TYPE), state);
+      const bumped = cfg('other', 2);
+      const next = await call('PlanResourceChange', { prior_state: state, proposed_new_state: { ...state, data_json_wo: bumped.data_json_wo, data_json_wo_version: 2 }, config: bumped });
+      assert.equal((decodeMsgpack(next.planned_state.msgpack, KV_RESOURCE_TYPE) as ObjectValue).metadata, UNKNOWN, 'a new version is written');
+      const updated = await p.call('ApplyResourceChange', { type_name: 'coffer_kv_secret_v2', prior_state: dv(state, KV_RESOURCE_TYPE), planned_state: next.planned_state, config: dv(bumped, KV_RESOURCE_TYPE) });
+      assert.deepEqual(summaries(updated), []);
+      assert.deepEqual((await api.get(`secret/data/${name}`)).body.data.data, { v: 'other' });
+      assert.equal(((decodeMsgpack(updated.new_state.msgpack, KV_RESOURCE_TYPE) as ObjectValue).metadata as ObjectValue).version, '2');
+
+      const invalid = await call('ValidateResourceConfig', { config: { ...first, data_json_wo: `{${secret}` } });
+      assert.deepEqual(summaries(invalid).map((s) => s.split(' — ')[0]), ['ERROR: Invalid value for data_json_wo']);
+      assert.ok(!JSON.stringify(summaries(invalid)).includes(secret), 'the value is not quoted');
+    } finally {
+      await api.delete(`secret/metadata/${name}`);
       await p.close();
     }
   });
