@@ -1,5 +1,6 @@
 /**
- * Real `terraform` (1.11, on PATH) running the provider through `dev_overrides` against a live `coffer server
+ * Real `terraform` (1.11, on PATH) running the provider through `dev_overrides` (the examples/terraform test:
+ * installed into a filesystem mirror by provider/install.ts, with `terraform init`) against a live `coffer server
  * -dev` process and the machine's PostgreSQL (127.0.0.1:5432, in a database of its own).
  *
  * The full run: a KV v2 data source, ephemeral database credentials used by a `local-exec` provisioner to log
@@ -9,7 +10,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,6 +20,7 @@ import { freePort } from '../helpers/pg-cluster.js';
 import { spawnServer, type ServerProcess } from '../helpers/process.js';
 import { client } from '../helpers/server.js';
 import { REPO_ROOT } from '../helpers/process.js';
+import { assertNoCrash, assertInstalledFromMirror, installProvider, issuedCredentials, runTerraform, type Run } from '../helpers/terraform.js';
 
 const TOKEN = `cfs.tf-${randomBytes(8).toString('hex')}`;
 const DB = `coffer_tf_${randomBytes(3).toString('hex')}`;
@@ -30,35 +32,14 @@ let auditFile: string;
 let root: pg.Client;
 let api: ReturnType<typeof client>;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs terraform in `dir` with the dev_overrides CLI config and the server in COFFER_*. */
 function terraform(dir: string, args: string[], env: Record<string, string | undefined> = {}): Promise<Run> {
-  const full: NodeJS.ProcessEnv = {
-    ...process.env,
+  return runTerraform(dir, args, {
     TF_CLI_CONFIG_FILE: path.join(work, 'cli.tfrc'),
-    TF_IN_AUTOMATION: '1',
-    CHECKPOINT_DISABLE: '1',
     HOME: work,
     COFFER_ADDR: server.addr,
     COFFER_TOKEN: TOKEN,
-  };
-  for (const k of ['VAULT_ADDR', 'VAULT_TOKEN', 'TF_LOG']) delete full[k];
-  for (const [k, v] of Object.entries(env)) {
-    if (v === undefined) delete full[k];
-    else full[k] = v;
-  }
-  return new Promise((resolve) => {
-    const child = spawn('terraform', [...args, '-no-color'], { cwd: dir, env: full, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    ...env,
   });
 }
 
@@ -75,13 +56,6 @@ function project(name: string, body: string): string {
   mkdirSync(dir, { recursive: true });
   writeFileSync(path.join(dir, 'main.tf'), `${HEADER}\n${body}\n`);
   return dir;
-}
-
-/** No Node.js or Go stack trace, no crash banner. */
-function assertNoCrash(run: Run): void {
-  const all = run.stdout + run.stderr;
-  assert.doesNotMatch(all, /\n\s+at .+:\d+:\d+/, 'no stack trace');
-  assert.doesNotMatch(all, /panic:|plugin crashed|Plugin did not respond|unexpected EOF/i);
 }
 
 before(async () => {
@@ -133,16 +107,6 @@ after(async () => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
-/** Every database credential the server handed out, from the raw audit log. */
-function issuedCredentials(): { username: string; password: string }[] {
-  return readFileSync(auditFile, 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l))
-    .filter((e) => e.type === 'response' && e.request?.path === 'database/creds/app' && e.response?.data?.password)
-    .map((e) => ({ username: e.response.data.username, password: e.response.data.password }));
-}
-
 describe('terraform with the coffer provider', { timeout: 600_000 }, () => {
   it('plans and applies: KV data source, ephemeral database credentials used and revoked, no password in state or plan', async () => {
     const marker = path.join(work, 'login.txt');
@@ -193,7 +157,7 @@ output "replicas" {
     assert.equal(apply.code, 0, apply.stderr + apply.stdout);
     assertNoCrash(apply);
 
-    const creds = issuedCredentials();
+    const creds = issuedCredentials(auditFile, 'database/creds/app');
     assert.ok(creds.length >= 2, `credentials issued at plan and at apply (got ${creds.length})`);
     // The provisioner logged into PostgreSQL as the apply-time user.
     const loggedInAs = readFileSync(marker, 'utf8').trim();
@@ -760,11 +724,28 @@ describe('the examples/terraform configuration', { timeout: 600_000 }, () => {
     await root?.query(`DROP ROLE IF EXISTS ${ADMIN}`).catch(() => undefined);
   });
 
-  it('applies, shows no changes on a second plan, imports an existing policy, destroys; no secret in state or plan', async () => {
+  it('installs from the mirror with terraform init (offline), applies, shows no changes on a second plan, imports an existing policy, destroys; no secret in state or plan', async () => {
     const dir = path.join(work, 'example');
     mkdirSync(dir, { recursive: true });
     writeFileSync(path.join(dir, 'main.tf'), readFileSync(path.join(REPO_ROOT, 'examples/terraform/main.tf')));
-    const env = { TF_VAR_pg_database: DB, TF_VAR_pg_admin: ADMIN, TF_VAR_pg_admin_password: ADMIN_PASSWORD, TF_VAR_prefix: 'ex' };
+    // As a user would: `npm run provider:install` into ~/.terraform.d/plugins, a CLI config without any
+    // provider_installation block (so Terraform searches that implicit mirror), and a plain `terraform init`.
+    await installProvider(work);
+    const cliConfig = path.join(work, 'plain.tfrc');
+    writeFileSync(cliConfig, '# no provider_installation: the implicit local mirrors apply\n');
+    const env = {
+      TF_CLI_CONFIG_FILE: cliConfig,
+      TF_VAR_pg_database: DB,
+      TF_VAR_pg_admin: ADMIN,
+      TF_VAR_pg_admin_password: ADMIN_PASSWORD,
+      TF_VAR_prefix: 'ex',
+    };
+    assertInstalledFromMirror(await terraform(dir, ['init', '-input=false'], env), dir);
+    // Installing again writes the same launcher, so the hash recorded in the lock file still holds.
+    await installProvider(work);
+    const reinit = await terraform(dir, ['init', '-input=false'], env);
+    assert.equal(reinit.code, 0, reinit.stderr + reinit.stdout);
+
     // The policy exists already and is brought under management.
     assert.equal((await api.put('sys/policies/acl/ex-app', { policy: 'path "old" { capabilities = ["read"] }' })).status, 204);
     const imported = await terraform(dir, ['import', '-input=false', 'coffer_policy.app', 'ex-app'], env);
@@ -772,6 +753,7 @@ describe('the examples/terraform configuration', { timeout: 600_000 }, () => {
 
     const plan = await terraform(dir, ['plan', '-out=tfplan', '-input=false'], env);
     assert.equal(plan.code, 0, plan.stderr + plan.stdout);
+    assert.doesNotMatch(plan.stdout + plan.stderr, /development overrides/, 'the provider came from the mirror');
     const planFiles = execFileSync('unzip', ['-p', path.join(dir, 'tfplan')]).toString('latin1');
     const apply = await terraform(dir, ['apply', '-input=false', 'tfplan'], env);
     assert.equal(apply.code, 0, apply.stderr + apply.stdout);
