@@ -12,21 +12,20 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import pg from 'pg';
-import { freePort } from '../helpers/pg-cluster.js';
-import { spawnServer, type ServerProcess } from '../helpers/process.js';
+import type pg from 'pg';
+import { REPO_ROOT, type ServerProcess } from '../helpers/process.js';
 import { client } from '../helpers/server.js';
-import { REPO_ROOT } from '../helpers/process.js';
-import { assertNoCrash, assertInstalledFromMirror, installProvider, issuedCredentials, runTerraform, type Run } from '../helpers/terraform.js';
+import { assertInstalledFromMirror, assertNoCrash, installProvider, issuedCredentials, providerFixture, runTerraform, type Run } from '../helpers/terraform.js';
 
-const TOKEN = `cfs.tf-${randomBytes(8).toString('hex')}`;
-const DB = `coffer_tf_${randomBytes(3).toString('hex')}`;
 const KV_VALUE = `kv-${randomBytes(9).toString('base64url')}`;
 
+let TOKEN: string;
+/** The scratch PostgreSQL database. */
+let DB: string;
 let server: ServerProcess;
+let close: () => Promise<void>;
 let work: string;
 let auditFile: string;
 let root: pg.Client;
@@ -59,53 +58,16 @@ function project(name: string, body: string): string {
 }
 
 before(async () => {
-  work = mkdtempSync(path.join(tmpdir(), 'coffer-tf-'));
+  const fixture = await providerFixture('tf', 'app', { api_key: KV_VALUE, replicas: 3 });
+  ({ work, server, api, root, auditFile, token: TOKEN, database: DB } = fixture);
+  close = fixture.close;
   writeFileSync(
     path.join(work, 'cli.tfrc'),
     `provider_installation {\n  dev_overrides {\n    "terraform.local/coffer/coffer" = "${path.join(REPO_ROOT, 'provider/bin')}"\n  }\n  direct {}\n}\n`,
   );
-  auditFile = path.join(work, 'audit.log');
-  const port = await freePort();
-  server = await spawnServer(['-dev', `-dev-root-token-id=${TOKEN}`, `-dev-listen-address=127.0.0.1:${port}`]);
-  api = client(server.addr, TOKEN);
-  root = new pg.Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'postgres' });
-  await root.connect();
-  await root.query(`CREATE DATABASE ${DB}`);
-  const ok = (res: { status: number; text: string }, what: string) => assert.ok(res.status < 300, `${what}: ${res.status} ${res.text}`);
-  ok(await api.put('sys/audit/raw', { type: 'file', options: { file_path: auditFile, log_raw: 'true' } }), 'audit');
-  ok(await api.post('sys/mounts/database', { type: 'database' }), 'mount');
-  ok(
-    await api.post('database/config/tfdb', {
-      plugin_name: 'postgresql-database-plugin',
-      connection_url: `postgresql://{{username}}@127.0.0.1:5432/${DB}?sslmode=disable`,
-      username: 'postgres',
-      allowed_roles: 'app',
-    }),
-    'config',
-  );
-  ok(
-    await api.post('database/roles/app', {
-      db_name: 'tfdb',
-      creation_statements: `CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}'; GRANT CONNECT ON DATABASE ${DB} TO "{{name}}";`,
-      revocation_statements: `REVOKE ALL ON DATABASE ${DB} FROM "{{name}}"; DROP ROLE IF EXISTS "{{name}}";`,
-      default_ttl: '1h',
-    }),
-    'role',
-  );
-  ok(await api.post('secret/data/app', { data: { api_key: KV_VALUE, replicas: 3 } }), 'kv');
 });
 
-after(async () => {
-  server?.child.kill('SIGTERM');
-  await server?.exited;
-  if (root) {
-    const left = await root.query(`SELECT rolname FROM pg_roles WHERE rolname LIKE 'v-%app%'`).catch(() => ({ rows: [] as { rolname: string }[] }));
-    for (const r of left.rows) await root.query(`DROP ROLE IF EXISTS "${r.rolname}"`).catch(() => undefined);
-    await root.query(`DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`).catch(() => undefined);
-    await root.end();
-  }
-  if (work) rmSync(work, { recursive: true, force: true });
-});
+after(() => close?.());
 
 describe('terraform with the coffer provider', { timeout: 600_000 }, () => {
   it('plans and applies: KV data source, ephemeral database credentials used and revoked, no password in state or plan', async () => {
