@@ -46,7 +46,8 @@ export async function providerSchema(scratch: string): Promise<{ env: NodeJS.Pro
   return { env, schema: JSON.parse(await run('terraform', ['providers', 'schema', '-json'], project, env)) };
 }
 
-function walk(dir: string, base = dir): string[] {
+/** The files below `dir`, relative to it, in a stable order. */
+export function walk(dir: string, base = dir): string[] {
   return readdirSync(dir)
     .sort()
     .flatMap((name) => {

@@ -48,20 +48,33 @@ export function runCoffer(args: string[], opts: { input?: string; env?: Record<s
   return runNode([COFFER_BIN, ...args], { input: opts.input, env: { ...process.env, ...(opts.env ?? {}) } });
 }
 
-/** Runs `node ARGS...` to completion with exactly `env` (default: this process's), stdin fed with `input`. */
-export function runNode(args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {}) {
-  return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, args, {
-      stdio: ['pipe', 'pipe', 'pipe'],
-      env: opts.env ?? process.env,
-      cwd: opts.cwd,
-    });
+/** What a finished child wrote, and its exit code (null when a signal ended it). */
+export interface Finished {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Collects a child's stdout and stderr (both piped) until it is done. */
+export function finished(child: ChildProcess): Promise<Finished> {
+  return new Promise((resolve) => {
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.stdin.end(opts.input ?? '');
+    child.stdout!.on('data', (d) => (stdout += d));
+    child.stderr!.on('data', (d) => (stderr += d));
     // 'close', not 'exit': only 'close' guarantees stdout and stderr were read to the end.
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/** Runs `node ARGS...` to completion with exactly `env` (default: this process's), stdin fed with `input`. */
+export async function runNode(args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {}) {
+  const child = spawn(process.execPath, args, {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: opts.env ?? process.env,
+    cwd: opts.cwd,
+  });
+  child.stdin.end(opts.input ?? '');
+  const { code, stdout, stderr } = await finished(child);
+  return { code: code ?? -1, stdout, stderr };
 }

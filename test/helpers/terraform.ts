@@ -7,14 +7,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { freePort } from './pg-cluster.js';
-import { REPO_ROOT, runNode, spawnServer, type ServerProcess } from './process.js';
+import { finished, REPO_ROOT, runNode, spawnServer, type Finished, type ServerProcess } from './process.js';
 import { client } from './server.js';
 
-export interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+export type Run = Finished;
 
 /**
  * Runs terraform in `dir` with this process's environment plus `env` (an undefined value removes a variable).
@@ -27,14 +23,7 @@ export function runTerraform(dir: string, args: string[], env: Record<string, st
     if (v === undefined) delete full[k];
     else full[k] = v;
   }
-  return new Promise((resolve) => {
-    const child = spawn('terraform', [...args, '-no-color'], { cwd: dir, env: full, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return finished(spawn('terraform', [...args, '-no-color'], { cwd: dir, env: full, stdio: ['ignore', 'pipe', 'pipe'] }));
 }
 
 /** No Node.js or Go stack trace, no crash banner. */

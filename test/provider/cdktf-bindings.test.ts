@@ -4,12 +4,12 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DataResource, TerraformLocal, TerraformStack, Testing } from 'cdktf';
 import * as bindings from 'coffer/cdktf';
-import { GENERATED_DIR, generateBindings } from '../../provider/cdktf/build-bindings.js';
+import { GENERATED_DIR, generateBindings, walk } from '../../provider/cdktf/build-bindings.js';
 import { assertInstalledFromMirror, installProvider, runTerraform } from '../helpers/terraform.js';
 
 interface SchemaAttribute {
@@ -54,19 +54,13 @@ before(() => {
 });
 after(() => rmSync(work, { recursive: true, force: true }));
 
-function files(dir: string, base = dir): string[] {
-  return readdirSync(dir)
-    .sort()
-    .flatMap((n) => (statSync(path.join(dir, n)).isDirectory() ? files(path.join(dir, n), base) : [path.relative(base, path.join(dir, n))]));
-}
-
 describe('CDKTF bindings', { timeout: 120_000 }, () => {
   it('the committed provider/cdktf/generated is what the generator makes from the current provider schema', async () => {
     const fresh = path.join(work, 'generated');
     await generateBindings(fresh);
     const stale = 'provider/cdktf/generated is out of date with the provider schema: run npm run provider:bindings';
-    assert.deepEqual(files(GENERATED_DIR), files(fresh), stale);
-    for (const f of files(fresh)) assert.equal(readFileSync(path.join(GENERATED_DIR, f), 'utf8'), readFileSync(path.join(fresh, f), 'utf8'), `${f}: ${stale}`);
+    assert.deepEqual(walk(GENERATED_DIR), walk(fresh), stale);
+    for (const f of walk(fresh)) assert.equal(readFileSync(path.join(GENERATED_DIR, f), 'utf8'), readFileSync(path.join(fresh, f), 'utf8'), `${f}: ${stale}`);
   });
 
   it('exports the generated provider, data sources and resources', () => {

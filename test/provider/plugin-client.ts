@@ -11,7 +11,7 @@ import * as grpc from '@grpc/grpc-js';
 import { selfSignedCert, toPem } from '../../provider/protocol/cert.js';
 import { MAGIC_COOKIE_VALUE } from '../../provider/protocol/handshake.js';
 import { serviceDefinition, type Message } from '../../provider/protocol/rpc.js';
-import { REPO_ROOT } from '../helpers/process.js';
+import { finished, REPO_ROOT, type Finished } from '../helpers/process.js';
 
 export const LAUNCHER = path.join(REPO_ROOT, 'provider/bin/terraform-provider-coffer');
 
@@ -71,15 +71,8 @@ export function baseEnv(extra: Record<string, string | undefined> = {}): NodeJS.
 }
 
 /** Runs the launcher and waits for it to exit (for launches that must fail). */
-export function runLauncher(env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(LAUNCHER, [], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+export function runLauncher(env: NodeJS.ProcessEnv): Promise<Finished> {
+  return finished(spawn(LAUNCHER, [], { env, stdio: ['ignore', 'pipe', 'pipe'] }));
 }
 
 export async function launch(options: LaunchOptions = {}): Promise<Launched> {
