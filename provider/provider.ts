@@ -19,6 +19,7 @@ import { databaseCredentialsEphemeral } from './ephemeral/database-credentials.j
 import { kvSecretV2Ephemeral } from './ephemeral/kv-secret-v2.js';
 import { genericSecretEphemeral } from './ephemeral/generic-secret.js';
 import { tokenEphemeral } from './ephemeral/token.js';
+import { pkiCertificateEphemeral } from './ephemeral/pki-certificate.js';
 import { mountResource } from './resources/mount.js';
 import { policyResource } from './resources/policy.js';
 import { kvSecretV2Resource } from './resources/kv-secret-v2.js';
@@ -147,7 +148,7 @@ export function cofferProvider(env: NodeJS.ProcessEnv, log: (line: string) => vo
     validate: (c) => validateKnown(configSchema, c),
     configure,
     dataSources: [genericSecretData, kvSecretV2Data, kvSecretsListV2, databaseCredentialsData, policyDocument],
-    ephemeralResources: [databaseCredentialsEphemeral, kvSecretV2Ephemeral, genericSecretEphemeral, tokenEphemeral],
+    ephemeralResources: [databaseCredentialsEphemeral, kvSecretV2Ephemeral, genericSecretEphemeral, tokenEphemeral, pkiCertificateEphemeral],
     resources: [mountResource, policyResource, kvSecretV2Resource, databaseConnectionResource, databaseRoleResource, authBackendResource, kubernetesAuthBackendRoleResource, tokenResource],
     async stop() {
       session?.stop();

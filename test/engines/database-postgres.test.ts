@@ -191,6 +191,36 @@ describe('database engine: PostgreSQL (private scram-sha-256 cluster)', { timeou
     }
   });
 
+  it('custom statements with comments run as one list; revoke terminates sessions and is idempotent', async () => {
+    const h = await harness();
+    try {
+      await configure(h, 'pg');
+      // Trailing `--` comments must not swallow the next statement when the list is sent in one round trip.
+      await h.call('write', 'roles/commented', {
+        db_name: 'pg',
+        creation_statements: [
+          `CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}' -- the user`,
+          'GRANT SELECT ON items TO "{{name}}" /* read only */ -- no writes',
+        ],
+        revocation_statements: ['REVOKE ALL ON items FROM "{{name}}" -- privileges first', 'DROP ROLE "{{name}}" -- then the role'],
+        default_ttl: '1h',
+      });
+      const res = (await h.call('read', 'creds/commented'))!;
+      const { username, password } = res.data as { username: string; password: string };
+      const user = await connect(cluster, db, username, password);
+      assert.equal((await user.query('SELECT count(*)::int AS n FROM items')).rows[0].n, 2, 'the GRANT ran');
+
+      await h.revoke(res.secret!.internal!);
+      assert.equal(await roleExists(username), false, 'the DROP ran');
+      await assert.rejects(user.query('SELECT 1'), 'the open session was terminated');
+      await user.end().catch(() => undefined);
+      // The statements now fail (no such role); revocation still succeeds because the user is gone.
+      await h.revoke(res.secret!.internal!);
+    } finally {
+      await h.close();
+    }
+  });
+
   it('renew moves VALID UNTIL forward and stops at the role\'s max_ttl', async () => {
     const h = await harness();
     try {

