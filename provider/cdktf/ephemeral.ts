@@ -249,3 +249,89 @@ export class EphemeralCofferToken extends CofferEphemeralResource<EphemeralCoffe
     return this.numberAttribute('lease_duration');
   }
 }
+
+export interface EphemeralCofferPkiCertificateConfig extends CofferEphemeralMetaArguments {
+  /** Path of the PKI mount, e.g. pki_int. */
+  readonly backend: string;
+  /** Role to issue from. */
+  readonly name: string;
+  readonly commonName: string;
+  readonly altNames?: string[];
+  readonly ipSans?: string[];
+  readonly uriSans?: string[];
+  readonly otherSans?: string[];
+  /** e.g. 1h; at most the role's max_ttl. */
+  readonly ttl?: string;
+  /** pem (default), der or pem_bundle. */
+  readonly format?: string;
+  /** der (default) or pkcs8. */
+  readonly privateKeyFormat?: string;
+  readonly excludeCnFromSans?: boolean | IResolvable;
+  /** false keeps the certificate valid after the run (for a write-only argument of a lasting resource). */
+  readonly revoke?: boolean | IResolvable;
+}
+
+/** `coffer_pki_certificate`: a certificate and key for the run, revoked at close unless `revoke` is false. */
+export class EphemeralCofferPkiCertificate extends CofferEphemeralResource<EphemeralCofferPkiCertificateConfig> {
+  static readonly tfResourceType = 'coffer_pki_certificate';
+  constructor(scope: Construct, id: string, config: EphemeralCofferPkiCertificateConfig) {
+    super(scope, id, EphemeralCofferPkiCertificate.tfResourceType, config);
+  }
+  get backend(): string {
+    return this.stringAttribute('backend');
+  }
+  get name(): string {
+    return this.stringAttribute('name');
+  }
+  get commonName(): string {
+    return this.stringAttribute('common_name');
+  }
+  get altNames(): string[] {
+    return this.listAttribute('alt_names');
+  }
+  get ipSans(): string[] {
+    return this.listAttribute('ip_sans');
+  }
+  get uriSans(): string[] {
+    return this.listAttribute('uri_sans');
+  }
+  get otherSans(): string[] {
+    return this.listAttribute('other_sans');
+  }
+  get ttl(): string {
+    return this.stringAttribute('ttl');
+  }
+  get format(): string {
+    return this.stringAttribute('format');
+  }
+  get privateKeyFormat(): string {
+    return this.stringAttribute('private_key_format');
+  }
+  get excludeCnFromSans(): IResolvable {
+    return this.booleanAttribute('exclude_cn_from_sans');
+  }
+  get revoke(): IResolvable {
+    return this.booleanAttribute('revoke');
+  }
+  get certificate(): string {
+    return this.stringAttribute('certificate');
+  }
+  get issuingCa(): string {
+    return this.stringAttribute('issuing_ca');
+  }
+  get caChain(): string[] {
+    return this.listAttribute('ca_chain');
+  }
+  get privateKey(): string {
+    return this.stringAttribute('private_key');
+  }
+  get privateKeyType(): string {
+    return this.stringAttribute('private_key_type');
+  }
+  get serialNumber(): string {
+    return this.stringAttribute('serial_number');
+  }
+  get expiration(): number {
+    return this.numberAttribute('expiration');
+  }
+}

@@ -138,12 +138,13 @@ describe('CDKTF bindings', { timeout: 120_000 }, () => {
       const generic = new bindings.EphemeralCofferGenericSecret(stack, 'generic', { path: 'secret/app', version: 1 });
       const kv = new bindings.EphemeralCofferKvSecretV2(stack, 'kv', { mount: 'secret', name: 'app' });
       const token = new bindings.EphemeralCofferToken(stack, 'token', { policies: ['default'], ttl: '5m', renewable: false, metadata: { team: 'ops' } });
+      const cert = new bindings.EphemeralCofferPkiCertificate(stack, 'cert', { backend: 'pki', name: 'web', commonName: 'app.example.com', altNames: ['www.example.com'], revoke: true });
       new DataResource(stack, 'use', {
         provisioners: [
           {
             type: 'local-exec',
             command: 'true',
-            environment: { A: db.password, B: generic.dataJson, C: kv.dataJson, D: token.clientToken, E: `${db.leaseDuration}` },
+            environment: { A: db.password, B: generic.dataJson, C: kv.dataJson, D: token.clientToken, E: `${db.leaseDuration}`, F: cert.privateKey },
           },
         ],
       });
