@@ -19,6 +19,8 @@ const MAX_MESSAGE_BYTES = 256 << 20;
 /** Terraform kills a plugin that has not exited about two seconds after Shutdown; finish cleanup before. */
 const SHUTDOWN_BUDGET_MS = 1500;
 const SHUTDOWN_GRACE_MS = 100;
+/** How often the provider checks that the Terraform process that started it is still there. */
+const PARENT_CHECK_MS = 1000;
 
 export const stderrLog: Log = (line) => {
   process.stderr.write(`${line}\n`);
@@ -198,6 +200,15 @@ export async function serve<P>(load: () => Promise<ProviderDefinition<P>>, env: 
   // (StopProvider, Shutdown), as go-plugin servers expect: ignore SIGINT, honour SIGTERM.
   process.on('SIGINT', () => log('[DEBUG] interrupt received; waiting for Terraform to stop the provider'));
   process.on('SIGTERM', () => void finish(0));
+  // go-plugin has no heartbeat: a Terraform killed outright (SIGKILL, OOM) never calls Shutdown, and the provider
+  // would serve on, holding its child token, until the machine restarts. Once orphaned (re-parented), it shuts
+  // down as if told to, which also revokes that token.
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid === parent) return;
+    log(`[WARN] Terraform (pid ${parent}) is gone without stopping the provider; shutting down`);
+    void finish(0);
+  }, PARENT_CHECK_MS).unref();
   process.on('uncaughtException', (err) => log(`[ERROR] uncaught: ${err.stack ?? err.message}`));
   process.on('unhandledRejection', (err) => log(`[ERROR] unhandled rejection: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`));
   process.on('exit', () => cleanupSocket());

@@ -40,6 +40,11 @@ export function decodeRawStd(s: string): Buffer {
 export interface LaunchOptions {
   env?: Record<string, string | undefined>;
   tls?: boolean;
+  /**
+   * Start the provider from a shell that stays its parent (`child` is then the shell), so that a test can kill
+   * the "host" without the provider: the provider's stdout and stderr still come to this process.
+   */
+  underShell?: boolean;
 }
 
 export interface Launched {
@@ -83,7 +88,9 @@ export async function launch(options: LaunchOptions = {}): Promise<Launched> {
     TF_DISABLE_PLUGIN_TLS: tls ? undefined : '1',
     ...options.env,
   });
-  const child = spawn(LAUNCHER, [], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = options.underShell
+    ? spawn('sh', ['-c', '"$0" & wait', LAUNCHER], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(LAUNCHER, [], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stderr!.on('data', (d) => (err += d));

@@ -5,6 +5,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
@@ -19,7 +20,7 @@ import { genericSecretData } from '../../provider/data-sources/generic-secret.js
 import { policyResource } from '../../provider/resources/policy.js';
 import { kvSecretV2Resource } from '../../provider/resources/kv-secret-v2.js';
 import { client, startDevServer, type TestServer } from '../helpers/server.js';
-import { baseEnv, decodeRawStd, launch, runLauncher, unaryCall, type Launched } from './plugin-client.js';
+import { baseEnv, decodeRawStd, launch, runLauncher, unaryCall, type Launched, type LaunchOptions } from './plugin-client.js';
 
 const KV_TYPE = blockType(kvSecretV2Data.schema.block);
 const TOKEN_TYPE = blockType(tokenEphemeral.schema.block);
@@ -52,8 +53,8 @@ after(async () => {
 });
 
 /** A launched provider configured against the test server. */
-async function configured(over: ObjectValue = {}): Promise<Launched> {
-  const p = await launch();
+async function configured(over: ObjectValue = {}, options: LaunchOptions = {}): Promise<Launched> {
+  const p = await launch(options);
   try {
     const res = await p.call('ConfigureProvider', { terraform_version: '1.11.4', config: providerConfig({ address: srv.addr, token: srv.token, ...over }) });
     assert.deepEqual(summaries(res), []);
@@ -403,6 +404,36 @@ describe('ephemeral resources and shutdown', () => {
     assert.equal((await api.post('auth/token/lookup-accessor', { accessor: added[0] })).status, 400, 'revoked at shutdown');
     assert.doesNotMatch(p.stderr(), /\n\s+at /, 'no stack trace');
     await p.close();
+  });
+});
+
+describe('a host that dies', () => {
+  it('shuts down and revokes its child token when Terraform is killed without stopping it', async () => {
+    const accessors = async () => ((await api.list('auth/token/accessors')).body?.data?.keys ?? []) as string[];
+    const before = new Set(await accessors());
+    const p = await configured({ max_lease_ttl_seconds: 300 }, { underShell: true });
+    // The shell's child is the provider itself (the launcher execs node).
+    const providerPid = Number(execFileSync('pgrep', ['-P', String(p.child.pid)]).toString().trim().split('\n')[0]);
+    try {
+      const added = (await accessors()).filter((a) => !before.has(a));
+      assert.equal(added.length, 1, 'one child token created');
+      // The provider holds the write end of the pipe: it closes when the provider process has exited.
+      const providerExited = new Promise<void>((resolve) => p.child.stdout!.on('close', () => resolve()));
+      p.child.kill('SIGKILL'); // the host: no StopProvider, no Shutdown
+      const outcome = await Promise.race([providerExited.then(() => 'exited'), new Promise((r) => setTimeout(() => r('still running'), 15_000))]);
+      assert.equal(outcome, 'exited', 'the orphaned provider exits by itself');
+      assert.equal((await api.post('auth/token/lookup-accessor', { accessor: added[0] })).status, 400, 'its child token was revoked');
+      assert.match(p.stderr(), /Terraform \(pid \d+\) is gone without stopping the provider; shutting down/);
+      assert.doesNotMatch(p.stderr(), /\n\s+at /, 'no stack trace');
+    } finally {
+      // A provider that failed to notice would otherwise outlive the test and hold its output pipes open.
+      try {
+        process.kill(providerPid, 'SIGKILL');
+      } catch {
+        // already gone, as it should be
+      }
+      await p.close();
+    }
   });
 });
 
