@@ -50,7 +50,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { generatePassword } from '../src/engines/database/password.js';
 import type { Database } from '../src/engines/database/plugins/plugin.js';
-import { postgresqlPlugin } from '../src/engines/database/plugins/postgresql/postgresql.js';
+import { postgresqlPlugin, terminateSessions } from '../src/engines/database/plugins/postgresql/postgresql.js';
 import { formatExpiration } from '../src/engines/database/statements.js';
 import {
   envInt,
@@ -347,7 +347,7 @@ export async function run(log: (m: string) => void = (m) => process.stdout.write
       try {
         // What the engine's revocation runs before taking the lock: end the user's sessions.
         const unlocked = opts.engineChecks
-          ? [`SELECT count(pg_catalog.pg_terminate_backend(pg_catalog.pg_stat_get_backend_pid(b))) FROM pg_catalog.pg_stat_get_backend_idset() b WHERE pg_catalog.pg_stat_get_backend_userid(b) = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = '${username}') AND pg_catalog.pg_stat_get_backend_pid(b) <> pg_catalog.pg_backend_pid()`]
+          ? [terminateSessions(username)]
           : [];
         await transaction(pool, render(REVOCATION, { name: username }), opts.batched, unlocked);
       } catch (err) {

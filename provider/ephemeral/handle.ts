@@ -1,7 +1,8 @@
 /**
  * What an ephemeral resource keeps in Terraform's `private` bytes to renew and close what it opened: a lease
- * id, a token's accessor (never the token itself), or a certificate's serial number. Terraform hands the bytes back untouched; they are
- * still parsed strictly, since a malformed handle must fail with a diagnostic rather than revoke something else.
+ * id, a token's accessor (never the token itself), or a certificate's serial number. Terraform hands the bytes
+ * back untouched; they are still parsed strictly, since a malformed handle must fail with a diagnostic rather
+ * than revoke something else.
  */
 import { z } from 'zod';
 import type { RenewResult } from '../protocol/types.js';

@@ -3,7 +3,8 @@
  * for the run, revoked when Terraform closes it unless `revoke = false`. Arguments and attributes are named as
  * in the hashicorp/vault provider's `vault_pki_secret_backend_cert`. The private key reaches neither plan nor
  * state; handing the certificate to a write-only argument of a long-lived resource needs `revoke = false`, or
- * the certificate is revoked as soon as the run ends.
+ * the certificate is revoked as soon as the run ends. A role with `generate_lease` puts the certificate under a
+ * lease of the provider's child token, which ends with the run whatever `revoke` says.
  */
 import { z } from 'zod';
 import { DiagnosticsError, error, type EphemeralResource } from '../protocol/types.js';
@@ -58,7 +59,7 @@ export const pkiCertificateEphemeral: EphemeralResource<Session> = {
         format: { type: 'string', optional: true, description: 'pem (default), der (base64) or pem_bundle.' },
         private_key_format: { type: 'string', optional: true, description: 'der (default) or pkcs8.' },
         exclude_cn_from_sans: { type: 'bool', optional: true, description: 'Leave the common name out of the SANs.' },
-        revoke: { type: 'bool', optional: true, description: 'Revoke the certificate when the run ends (default true).' },
+        revoke: { type: 'bool', optional: true, description: 'Revoke the certificate when the run ends (default true). false does not keep a certificate issued under a lease (role with generate_lease) alive past the provider’s child token.' },
         certificate: { type: 'string', computed: true, description: 'The certificate.' },
         issuing_ca: { type: 'string', computed: true, description: 'The issuing CA’s certificate.' },
         ca_chain: { type: ['list', 'string'], computed: true, description: 'The chain up to the root, issuing CA first.' },

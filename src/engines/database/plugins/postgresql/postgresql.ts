@@ -57,8 +57,6 @@ const quoteIdent = (s: string) => `"${s.replace(/"/g, '""')}"`;
 /** A string literal that reads the same whatever `standard_conforming_strings` says (as quote_literal does). */
 const quoteLiteral = (s: string) =>
   s.includes('\\') ? `E'${s.replace(/\\/g, '\\\\').replace(/'/g, "''")}'` : `'${s.replace(/'/g, "''")}'`;
-/** Ends every session of `username` but the caller's (revocation's first step; a user already gone is fine). */
-const terminateSessions = (username: string) => `SELECT ${countTerminated(quoteLiteral(username))}`;
 /**
  * The number of sessions of role `nameExpr` ended. Reads the backend status functions rather than the
  * pg_stat_activity view over them: the view's joins and per-session detail cost four times the CPU with 40
@@ -69,6 +67,15 @@ const countTerminated = (nameExpr: string) =>
       FROM pg_catalog.pg_stat_get_backend_idset() b
      WHERE pg_catalog.pg_stat_get_backend_userid(b) = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = ${nameExpr})
        AND pg_catalog.pg_stat_get_backend_pid(b) <> pg_catalog.pg_backend_pid())`;
+/**
+ * Ends every session of `username` but the caller's (revocation's first step; a user already gone is fine).
+ * Exported for bench/dbcreds, whose baseline runs exactly what the engine runs.
+ */
+export const terminateSessions = (username: string) => `SELECT ${countTerminated(quoteLiteral(username))}`;
+
+/** A statements list split and rendered, all up front: a template error must not leave half of it applied. */
+const renderQueries = (statements: string[], vars: Record<string, string>) =>
+  expandStatements(statements, 'postgres').map((query) => renderStatement(query, vars));
 
 /** pgx-style rendering of a server error (`ERROR: message (SQLSTATE 42601)`), or the network error. */
 function formatPgError(err: unknown): string {
@@ -211,8 +218,7 @@ class PostgreSQL implements Database {
    * deadlocks); the transaction rolled back as a whole, so it is retried after a short random pause.
    */
   private async runStatements(statements: string[], vars: Record<string, string>): Promise<void> {
-    // Rendered up front: a template error must not leave half the statements applied.
-    await this.runQueries(expandStatements(statements, 'postgres').map((query) => renderStatement(query, vars)));
+    await this.runQueries(renderQueries(statements, vars));
   }
 
   /** `queries` in one transaction behind the advisory lock; `unlocked` run first in it, before the lock. */
@@ -312,7 +318,7 @@ class PostgreSQL implements Database {
         return;
       }
       const vars = { name: username, username };
-      const queries = expandStatements(statements, 'postgres').map((query) => renderStatement(query, vars));
+      const queries = renderQueries(statements, vars);
       try {
         // The user's sessions end in the same round trip, before the lock is taken.
         await this.runQueries(queries, [terminateSessions(username)]);
