@@ -10,6 +10,7 @@ import type { StorageView } from '../../storage/view.js';
 import type { Backend, MountInfo, Request, SecretLease, SystemView } from '../backend.js';
 import { CofferError, badRequest } from '../errors.js';
 import { ExpiryQueue } from '../expiry.js';
+import { timeSlices } from '../../shared/slices.js';
 
 export interface LeaseEntry {
   lease_id: string;
@@ -38,8 +39,24 @@ export interface LeaseMountResolver {
 }
 
 export const MAX_ATTEMPTS = 6;
-/** Longest run of restore work between two yields to the event loop. */
+/** Longest run of restore (or lease listing) work between two yields to the event loop. */
 const RESTORE_SLICE_MS = 5;
+/**
+ * Revocations of one revoke-prefix or one token's leases under way at once. Their storage writes then share
+ * commits (the SQLite backend commits the writes of one event-loop turn together, one fsync each), where one
+ * revocation after another paid a commit or two each: minutes for thousands of leases. More at once would
+ * lengthen each event-loop turn, which unrelated requests wait for.
+ */
+const BULK_REVOKE_PARALLEL = 16;
+
+/** Runs `fn` on every item, `parallel` at a time. */
+async function eachInParallel<T>(items: T[], parallel: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.min(parallel, items.length) }, worker));
+}
 const MAX_BACKOFF_MS = 60_000;
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -81,14 +98,7 @@ export class LeaseManager {
    * right away.
    */
   private async restore(): Promise<void> {
-    const yieldToRequests = () => new Promise((resolve) => setImmediate(resolve));
-    let budget = performance.now() + RESTORE_SLICE_MS;
-    const slice = async () => {
-      if (performance.now() > budget) {
-        await yieldToRequests();
-        budget = performance.now() + RESTORE_SLICE_MS;
-      }
-    };
+    const slice = timeSlices(RESTORE_SLICE_MS);
     // Folders are walked a page at a time, so even a folder of 100,000 leases never means one long scan.
     const walk = async (folder: string): Promise<void> => {
       let after: string | undefined;
@@ -109,7 +119,7 @@ export class LeaseManager {
         await slice();
       }
     };
-    await yieldToRequests();
+    await new Promise((resolve) => setImmediate(resolve));
     await walk('id/');
   }
 
@@ -226,25 +236,27 @@ export class LeaseManager {
     // A prefix may also name one lease exactly.
     const exact = normalized !== prefix ? await this.read(prefix) : null;
     const entries = exact ? [exact] : [];
+    const pause = timeSlices(RESTORE_SLICE_MS);
     for (const key of keys) {
       const entry = await this.view.getJSON<LeaseEntry>(key);
       if (entry) entries.push(entry);
+      await pause();
     }
     const failures: string[] = [];
-    for (const entry of entries) {
+    await eachInParallel(entries, BULK_REVOKE_PARALLEL, async (entry) => {
       try {
         await this.revokeEntry(entry, force);
       } catch {
         failures.push(entry.lease_id); // stays stored and scheduled; reported below
       }
-    }
+    });
     if (failures.length) throw new CofferError(400, `failed to revoke ${failures.length} lease(s) under "${prefix}"; retry, or use revoke-force`);
     return entries.length;
   }
 
   /** Revokes every lease a token created (called when the token is revoked). */
   async revokeByToken(tokenId: string): Promise<void> {
-    for (const key of await this.view.list(`token/${tokenId}/`)) {
+    await eachInParallel(await this.view.list(`token/${tokenId}/`), BULK_REVOKE_PARALLEL, async (key) => {
       const leaseId = (await this.view.get(`token/${tokenId}/${key}`))?.toString();
       if (leaseId) {
         const entry = await this.read(leaseId);
@@ -254,7 +266,7 @@ export class LeaseManager {
         if (entry) await this.revokeEntry(entry, false).catch(() => this.revokeLater(entry, this.retryBaseMs));
       }
       await this.view.delete(`token/${tokenId}/${key}`);
-    }
+    });
   }
 
   /**

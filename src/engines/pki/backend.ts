@@ -1,7 +1,7 @@
 /**
  * State shared by the PKI engine's path families: the stored records, the issuing CA (parsed and its signing
- * key imported once per stored version), the certificate store and the lock that orders revocations and CRL
- * builds.
+ * key imported once per stored version), the certificate store, per-key locks and the mount's CRL builds
+ * (one at a time, coalesced: see crl.ts).
  *
  * Storage layout inside the mount's view (encrypted underneath by the barrier):
  *   config/ca_bundle             CaBundle: the CA certificate, its private key (PKCS#8) and the chain above it
@@ -10,7 +10,9 @@
  *   role/<name>                  RoleEntry
  *   certs/<serial>               CertRecord (serial with dashes, as Vault stores it)
  *   revoked/<serial>             RevokedRecord
+ *   config/crl                   CrlConfig
  *   crl                          CrlRecord (the current CRL, DER)
+ *   crl_pending/<serial>         revocations not yet on the stored CRL (empty values)
  *
  * The CA's private key never leaves this storage except in the one response of `root/generate/exported` or
  * `intermediate/generate/exported` that created it.
@@ -18,7 +20,9 @@
 import { randomUUID } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import type { Request } from '../../core/backend.js';
+import { parseDuration } from '../../core/duration.js';
 import { badRequest, CofferError } from '../../core/errors.js';
+import { CoalescedWork } from '../../shared/coalesced.js';
 import { KeyedMutex } from '../../shared/mutex.js';
 import type { StorageView } from '../../storage/view.js';
 import { colonSerial, pemOf, serialKey, type Signer, type Urls } from './certutil.js';
@@ -32,6 +36,9 @@ export const ROLE_PREFIX = 'role/';
 export const CERTS_PREFIX = 'certs/';
 export const REVOKED_PREFIX = 'revoked/';
 export const CRL = 'crl';
+export const CRL_CONFIG = 'config/crl';
+/** `crl_pending/<serial>`: revoked, not yet on the stored CRL (written with the revocation, removed by the build). */
+export const CRL_PENDING_PREFIX = 'crl_pending/';
 
 
 export interface CaBundle {
@@ -71,13 +78,56 @@ export interface IssuingCa extends Signer {
   chain: string[];
 }
 
+export interface CrlConfig {
+  expiry: string;
+  disable: boolean;
+  ocsp_disable: boolean;
+  ocsp_expiry: string;
+  auto_rebuild: boolean;
+  auto_rebuild_grace_period: string;
+  enable_delta: boolean;
+  delta_rebuild_interval: string;
+  cross_cluster_revocation: boolean;
+  unified_crl: boolean;
+  unified_crl_on_existing_paths: boolean;
+  /** -1: no limit. */
+  max_crl_entries: number;
+}
+
+export const DEFAULT_CRL_CONFIG: Readonly<CrlConfig> = Object.freeze({
+  expiry: '72h',
+  disable: false,
+  ocsp_disable: true,
+  ocsp_expiry: '12h',
+  auto_rebuild: false,
+  auto_rebuild_grace_period: '12h',
+  enable_delta: false,
+  delta_rebuild_interval: '15m',
+  cross_cluster_revocation: false,
+  unified_crl: false,
+  unified_crl_on_existing_paths: false,
+  max_crl_entries: 100_000,
+});
+
+export async function readCrlConfig(storage: StorageView): Promise<CrlConfig> {
+  return { ...DEFAULT_CRL_CONFIG, ...((await storage.getJSON<Partial<CrlConfig>>(CRL_CONFIG)) ?? {}) };
+}
+
+/** Seconds of a stored duration (validated when it was written). */
+export const seconds = (value: string): number => parseDuration(value) ?? 0;
+
 export const CA_EXISTS = 'a CA is already configured on this mount; coffer keeps one issuer per mount: '
   + 'delete it with DELETE <mount>/root first, or enable another mount';
 
 export const emptyUrls = (): Urls => ({ issuing_certificates: [], crl_distribution_points: [], ocsp_servers: [] });
 
+/** Lease revocations come in bursts (revoke-prefix, a token's leases): one CRL build per quiet 50 ms, at least one a second. */
+const CRL_BUILD_QUIET_MS = 50;
+const CRL_BUILD_MAX_DELAY_MS = 1000;
+
 export class PkiContext {
   readonly locks = new KeyedMutex();
+  readonly crlBuilds = new CoalescedWork({ quietMs: CRL_BUILD_QUIET_MS, maxDelayMs: CRL_BUILD_MAX_DELAY_MS });
   /** The parsed CA for the stored bundle text it came from (re-parsed only when the bundle changes). */
   private cached: { text: string; ca: Promise<IssuingCa> } | null = null;
 

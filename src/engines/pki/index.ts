@@ -1,12 +1,13 @@
 /**
  * The PKI secrets engine (mount type `pki`), Vault-compatible: a root or intermediate CA per mount
- * (path_root, path_intermediate with config/ca), `config/urls`, roles, issuing and signing (path_issue_sign),
- * revocation and the CRL (path_revoke, crl.ts), reading certificates and the CRL (path_fetch), tidy; the
+ * (path_root, path_intermediate with config/ca), `config/urls`, `config/crl`, roles, issuing and signing
+ * (path_issue_sign), revocation and the CRL (path_revoke, crl.ts), reading certificates and the CRL (path_fetch), tidy; the
  * leased certificate's revocation in secret_certs.ts; a role's name policy in names.ts. Keys and certificates
  * are made with @peculiar/x509 on Node's WebCrypto.
  */
 import type { Backend, BackendFactory } from '../../core/backend.js';
 import { PkiContext } from './backend.js';
+import { pathConfigCrl } from './path_config_crl.js';
 import { pathConfigUrls } from './path_config_urls.js';
 import { pathFetch } from './path_fetch.js';
 import { pathIntermediate } from './path_intermediate.js';
@@ -30,6 +31,7 @@ export function pkiBackend(): PkiBackend {
       ...pathRoot(ctx),
       ...pathIntermediate(ctx),
       ...pathConfigUrls(ctx),
+      ...pathConfigCrl(ctx),
       ...pathRoles(ctx),
       ...pathIssueSign(ctx),
       ...pathRevoke(ctx),
@@ -38,6 +40,7 @@ export function pkiBackend(): PkiBackend {
     ],
     async cleanup() {
       await tidier.running;
+      await ctx.crlBuilds.stop();
     },
     revoke: (req, internal) => revokeLeasedCert(ctx, req, internal),
   };

@@ -51,7 +51,7 @@ async function installImported(ctx: PkiContext, storage: StorageView, certs: x50
   const [cert, ...chain] = certs;
   if (!isCa(cert)) throw badRequest('the certificate is not a CA certificate (basic constraints CA:TRUE is missing)');
   const bundle = await ctx.installCa(storage, cert, keyPem, chain.map(pemOf), '', keyId);
-  await rebuildCrl(ctx, storage, (await ctx.issuingCa(storage))!);
+  await rebuildCrl(ctx, storage);
   return {
     data: {
       imported_issuers: [bundle.issuer_id],

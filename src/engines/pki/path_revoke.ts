@@ -1,13 +1,14 @@
 /**
  * `revoke` (`serial_number` or `certificate`) and `crl/rotate`. A presented certificate must have been
  * signed by this mount's CA; it need not be stored (certificates of no_store roles can be revoked this way).
+ * `revoke` answers once the CRL lists the certificate, or says why it will not yet (auto_rebuild, disable).
  */
 import { z } from 'zod';
 import type { PathSpec, Request, Response } from '../../core/backend.js';
 import { badRequest } from '../../core/errors.js';
-import type { PkiContext } from './backend.js';
+import { type PkiContext, readCrlConfig } from './backend.js';
 import { parseCertificate, pemBlocks } from './certutil.js';
-import { rebuildCrl, revokeCertificate } from './crl.js';
+import { rebuildCrl, revocationWarnings, revokeCertificate } from './crl.js';
 
 const revokeFields = z.object({
   serial_number: z.string().optional(),
@@ -27,11 +28,11 @@ async function revoke(ctx: PkiContext, req: Request<z.infer<typeof revokeFields>
     if (!(await cert.verify({ publicKey: ca.certificate.publicKey, signatureOnly: true }).catch(() => false))) {
       throw badRequest('unable to verify signature on presented cert from any present issuer in this mount');
     }
-    result = await revokeCertificate(ctx, req.storage, cert.serialNumber, cert);
+    result = await revokeCertificate(ctx, req.storage, cert.serialNumber, 'now', cert);
   } else {
-    result = await revokeCertificate(ctx, req.storage, serial!);
+    result = await revokeCertificate(ctx, req.storage, serial!, 'now');
   }
-  return result ? { data: { ...result } } : null;
+  return result ? { data: { ...result }, warnings: revocationWarnings(await readCrlConfig(req.storage)) } : null;
 }
 
 export function pathRevoke(ctx: PkiContext): PathSpec[] {
@@ -41,13 +42,14 @@ export function pathRevoke(ctx: PkiContext): PathSpec[] {
       fields: revokeFields,
       operations: { update: (req) => revoke(ctx, req) },
       help: 'Revokes a certificate by serial_number (colon or dash separated hex) or by its PEM (certificate); '
-        + 'the CRL is rebuilt at once.',
+        + 'answers once the CRL lists it (unless config/crl has auto_rebuild or disable, which the answer says).',
     },
     {
       pattern: 'crl/rotate',
       operations: {
         read: async (req) => {
-          await rebuildCrl(ctx, req.storage, await ctx.requireCa(req.storage));
+          await ctx.requireCa(req.storage);
+          await rebuildCrl(ctx, req.storage);
           return { data: { success: true } };
         },
       },

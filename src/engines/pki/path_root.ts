@@ -62,7 +62,7 @@ async function generateRoot(ctx: PkiContext, req: Request<CaGenerateBody>): Prom
     urls,
   }, { certificate: null, key: keys.privateKey, spec: material.spec });
   const bundle = await ctx.installCa(req.storage, cert, material.pkcs8Pem, [], body.issuer_name ?? '');
-  await rebuildCrl(ctx, req.storage, (await ctx.issuingCa(req.storage))!);
+  await rebuildCrl(ctx, req.storage);
   const data = certificateResponse(cert, null, format, exported ? { material, keyFormat: body.private_key_format ?? '' } : undefined);
   Object.assign(data, { issuer_id: bundle.issuer_id, issuer_name: bundle.issuer_name, key_id: bundle.key_id, key_name: body.key_name ?? '' });
   const extra = body.max_path_length === 0 ? ['Max path length of the generated certificate is zero. This certificate cannot be used to issue intermediate CA certificates.'] : [];

@@ -14,5 +14,6 @@ export async function revokeLeasedCert(ctx: PkiContext, req: Request, internal: 
   const serial = internal.serial_number;
   if (typeof serial !== 'string' || serial === '') throw badRequest('could not find serial in internal secret data');
   if (!(await ctx.readCert(req.storage, serial))) return;
-  await revokeCertificate(ctx, req.storage, serial);
+  // The CRL build is left to run after the burst this revocation is usually part of (see crl.ts).
+  await revokeCertificate(ctx, req.storage, serial, 'soon');
 }
