@@ -12,7 +12,13 @@
  * Where kubectl's implementation has known defects, this one does the evident thing instead: `['a.b']` is the
  * single key `a.b`, map wildcards visit keys in sorted order (Go's map order is random), `{.}` is the current
  * value, and filters compare numbers with numbers whatever their origin.
+ *
+ * `=~` filters search with Go's regexp semantics (RE2 syntax, as kubectl and AVP do) through re2js, a port of
+ * RE2 that matches in time linear in the input: a pattern such as `^(a+)+$`, which a backtracking engine like
+ * JavaScript's RegExp takes exponential time on, cannot stall a render. Patterns may come from a secret, so an
+ * invalid one is reported by the kind of its error only, never by its text.
  */
+import { RE2JS, RE2JSSyntaxException } from 're2js';
 import { JsonNumber, type Value, goJsonMarshal, goPrint, goTypeName, isMap } from './values.js';
 
 export class JsonPathError extends Error {}
@@ -338,6 +344,7 @@ function evalSlice(sl: Slice, input: Value[]): Value[] {
 
 function evalFilter(step: Extract<Step, { t: 'filter' }>, input: Value[]): Value[] {
   const out: Value[] = [];
+  const patterns: PatternCache = new Map();
   for (const v of input) {
     if (!Array.isArray(v)) throw new JsonPathError(`${goTypeName(v)} is not array or slice and cannot be filtered`);
     for (const item of v) {
@@ -357,20 +364,35 @@ function evalFilter(step: Extract<Step, { t: 'filter' }>, input: Value[]): Value
       const rights = evalSteps(step.right, [item]);
       if (rights.length === 0) continue;
       if (rights.length > 1) throw new JsonPathError('can only compare one element at a time');
-      if (compare(lefts[0], step.op, rights[0])) out.push(item);
+      if (compare(lefts[0], step.op, rights[0], patterns)) out.push(item);
     }
   }
   return out;
 }
 
-function compare(a: Value, op: string, b: Value): boolean {
+/** Compiled `=~` patterns of one filter, by their text (an operand often is the same for every item). */
+type PatternCache = Map<string, RE2JS>;
+
+/** Go's regexp.MatchString: true when the pattern matches anywhere in `text`. */
+function reMatch(text: string, pattern: string, cache: PatternCache): boolean {
+  let re = cache.get(pattern);
+  if (!re) {
+    try {
+      re = RE2JS.compile(pattern);
+    } catch (err) {
+      // err.message quotes the offending part of the pattern, which may be a secret: keep only the kind.
+      const kind = err instanceof RE2JSSyntaxException ? err.error : 'it cannot be compiled';
+      throw new JsonPathError(`invalid regular expression in a =~ filter: ${kind} (RE2 syntax, as in Go and kubectl)`);
+    }
+    cache.set(pattern, re);
+  }
+  return re.test(text);
+}
+
+function compare(a: Value, op: string, b: Value, patterns: PatternCache): boolean {
   if (op === '=~') {
     if (typeof a !== 'string' || typeof b !== 'string') throw new JsonPathError('regexp search only supports strings');
-    try {
-      return new RegExp(b).test(a);
-    } catch {
-      throw new JsonPathError(`invalid regular expression ${JSON.stringify(b)}`);
-    }
+    return reMatch(a, b, patterns);
   }
   const num = (v: Value) => (v instanceof JsonNumber || typeof v === 'number' ? Number(v) : undefined);
   let x: number | string | boolean;

@@ -43,6 +43,7 @@ describe('bad input and failures', () => {
     await root.post('sys/mounts/kv', { type: 'kv', options: { version: '2' } });
     await root.post('kv/data/app', { data: { user: 'admin', blob: SECRET } });
     await root.post('kv/data/private', { data: { key: SECRET } });
+    await root.post('kv/data/regex', { data: { json: JSON.stringify({ items: [{ s: 'x', p: `${SECRET}(?=x)` }] }) } });
     dir = mkdtempSync(path.join(tmpdir(), 'coffer-argocd-errors-'));
     env = { VAULT_ADDR: srv.addr, VAULT_TOKEN: srv.token, AVP_TYPE: 'vault', AVP_AUTH_TYPE: 'token', HOME: dir };
   });
@@ -102,6 +103,13 @@ describe('bad input and failures', () => {
     const f = file('parse.yaml', widget('p', 'k: <path:kv/data/app#blob | jsonParse>'));
     const r = await runPlugin(['generate', f], { env });
     assertFailed(r, /parse\.yaml, document 1 \(Widget\/p\): placeholder <path:kv\/data\/app#blob \| jsonParse> in key "k": jsonParse: the value is not valid JSON/);
+  });
+
+  it('an invalid =~ pattern from a secret is named by its error, not shown', async () => {
+    const f = file('regex.yaml', widget('r', 'k: <path:kv/data/regex#json | jsonPath {.items[?(@.s =~ @.p)].s}>'));
+    const r = await runPlugin(['generate', f], { env });
+    assertFailed(r, /regex\.yaml, document 1 \(Widget\/r\): placeholder <path:kv\/data\/regex#json \| jsonPath \{\.items\[\?\(@\.s =~ @\.p\)\]\.s\}> in key "k": jsonPath: invalid regular expression in a =~ filter: invalid or unsupported Perl syntax/);
+    assert.ok(!r.stderr.includes('(?=x)'), 'no part of the pattern');
   });
 
   it('the server is down', async () => {

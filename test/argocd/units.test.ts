@@ -109,3 +109,40 @@ describe('Kubernetes JSONPath templates', () => {
   ];
   for (const [name, template, re] of errors) it(`fails on ${name}`, () => assert.throws(() => executeTemplate(template, data), re));
 });
+
+describe('=~ filters match as Go\'s regexp does (RE2), in linear time', () => {
+  // 40 a's and a mismatch: a backtracking engine (JavaScript's RegExp) tries 2^40 ways to split the a's
+  // before failing, hours of work; RE2 answers in one pass. The timeout turns a regression into a failure.
+  const hosts = fromParsed({ items: [{ s: `${'a'.repeat(40)}!`, p: '^(a+)+$' }, { s: 'aaaa', p: '^(a+)+$' }, { s: 'abc', p: 'b' }] });
+  it('a catastrophic pattern from the template answers, with the right items', { timeout: 20_000 }, () => {
+    assert.equal(executeTemplate("{.items[?(@.s =~ '^(a+)+$')].s}", hosts), 'aaaa');
+  });
+  it('a catastrophic pattern from the data (per item) answers, with the right items', { timeout: 20_000 }, () => {
+    assert.equal(executeTemplate('{range .items[?(@.s =~ @.p)]}[{.s}]{end}', hosts), '[aaaa][abc]');
+  });
+  it('searches anywhere in the string unless anchored, as regexp.MatchString', () => {
+    assert.equal(executeTemplate("{.items[?(@.s =~ 'b')].s}", hosts), 'abc');
+    assert.equal(executeTemplate("{.items[?(@.s =~ '^b')].s}", hosts), '');
+  });
+  it('RE2 syntax that JavaScript lacks works: (?i) flags, \\z', () => {
+    assert.equal(executeTemplate("{.items[?(@.s =~ '(?i)^AAAA\\z')].s}", hosts), 'aaaa');
+  });
+  const invalid: [string, string, RegExp][] = [
+    ['a backreference', '(x)\\1', /invalid escape sequence/],
+    ['a lookahead', 'x(?=y)', /invalid or unsupported Perl syntax/],
+    ['\\Z', 'x\\Z', /invalid escape sequence/],
+    ['an unclosed group', '(x', /missing closing \)/],
+  ];
+  for (const [name, pattern, kind] of invalid) {
+    it(`refuses ${name}, as Go does, without printing the pattern`, () => {
+      const secret = `S3cr3t-${name.length}`;
+      const data = fromParsed({ items: [{ s: 'x', p: `${secret}${pattern}` }] });
+      assert.throws(() => executeTemplate('{.items[?(@.s =~ @.p)].s}', data), (err: Error) => {
+        assert.match(err.message, /^invalid regular expression in a =~ filter: /);
+        assert.match(err.message, kind);
+        assert.ok(!err.message.includes(secret) && !err.message.includes(pattern), err.message);
+        return true;
+      });
+    });
+  }
+});
