@@ -23,6 +23,7 @@ const MODULES: (() => Promise<BenchModule>)[] = [
   () => import('./login.js'),
   () => import('./eso.js'),
   () => import('./pki.js'),
+  () => import('./pki-revoke.js'),
   () => import('./argocd.js'),
   () => import('./provider.js'),
 ];
