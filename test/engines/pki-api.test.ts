@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createPrivateKey, createPublicKey, webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
-import { client, startDevServer, type TestServer } from '../helpers/server.js';
+import { client, postOk, postRefused, startDevServer, type TestServer } from '../helpers/server.js';
 
 x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 
@@ -22,19 +22,8 @@ before(async () => {
 });
 after(() => srv?.close());
 
-/** POST expecting 200 (or 204), returns the body. */
-async function ok(path: string, body: Record<string, unknown> = {}) {
-  const res = await root.post(path, body);
-  assert.ok(res.status === 200 || res.status === 204, `${path}: ${res.status} ${res.text}`);
-  return res.body;
-}
-
-/** POST expecting 400 whose error matches `message`. */
-async function refused(path: string, body: Record<string, unknown>, message: RegExp) {
-  const res = await root.post(path, body);
-  assert.equal(res.status, 400, `${path}: expected 400, got ${res.status} ${res.text}`);
-  assert.match(res.body.errors.join('\n'), message);
-}
+const ok = (path: string, body: Record<string, unknown> = {}) => postOk(root, path, body);
+const refused = (path: string, body: Record<string, unknown>, message: RegExp) => postRefused(root, path, body, message);
 
 let mountCount = 0;
 /** A new pki mount with an EC root CA; returns its path. */

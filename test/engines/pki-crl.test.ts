@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
-import { client, startDevServer, type TestServer } from '../helpers/server.js';
+import { client, postOk, postRefused, startDevServer, type TestServer } from '../helpers/server.js';
 import { spawnServer, type ServerProcess } from '../helpers/process.js';
 
 const exec = promisify(execFile);
@@ -33,17 +33,8 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function ok(c: ReturnType<typeof client>, p: string, body: Record<string, unknown> = {}) {
-  const res = await c.post(p, body);
-  assert.ok(res.status === 200 || res.status === 204, `${p}: ${res.status} ${res.text}`);
-  return res.body;
-}
-
-async function refused(p: string, body: Record<string, unknown>, message: RegExp) {
-  const res = await root.post(p, body);
-  assert.equal(res.status, 400, `${p}: expected 400, got ${res.status} ${res.text}`);
-  assert.match(res.body.errors.join('\n'), message);
-}
+const ok = postOk;
+const refused = (p: string, body: Record<string, unknown>, message: RegExp) => postRefused(root, p, body, message);
 
 let mounts = 0;
 /** A pki mount with an EC root and a role `leased` (generate_lease) and `plain`; returns its path. */

@@ -1,4 +1,5 @@
 /** Starts a real coffer server in this process on a random port, and a small HTTP helper for tests. */
+import assert from 'node:assert/strict';
 import { Agent, request } from 'undici';
 import { startServer, devConfig, type RunningServer } from '../../src/server/server.js';
 import type { ServerConfig } from '../../src/server/config.js';
@@ -70,4 +71,18 @@ export function client(addr: string, token: string | null) {
       api(addr, 'PATCH', path, { token, body, headers: { 'content-type': 'application/merge-patch+json' }, ...o }),
     delete: (path: string, o: ApiOptions = {}) => api(addr, 'DELETE', path, { token, ...o }),
   };
+}
+
+/** POST through `c` expecting 200 or 204; returns the body. */
+export async function postOk(c: ReturnType<typeof client>, path: string, body: Record<string, unknown> = {}): Promise<any> {
+  const res = await c.post(path, body);
+  assert.ok(res.status === 200 || res.status === 204, `${path}: ${res.status} ${res.text}`);
+  return res.body;
+}
+
+/** POST through `c` expecting a 400 whose error matches `message`. */
+export async function postRefused(c: ReturnType<typeof client>, path: string, body: Record<string, unknown>, message: RegExp): Promise<void> {
+  const res = await c.post(path, body);
+  assert.equal(res.status, 400, `${path}: expected 400, got ${res.status} ${res.text}`);
+  assert.match(res.body.errors.join('\n'), message);
 }

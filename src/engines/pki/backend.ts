@@ -59,6 +59,8 @@ export interface PendingIntermediate {
 
 export interface CertRecord {
   certificate: string;
+  /** notAfter in ms since the epoch, so that revoking needs no parse (absent in records of older versions). */
+  not_after?: number;
 }
 
 export interface RevokedRecord {
@@ -187,7 +189,7 @@ export class PkiContext {
   }
 
   async storeCert(storage: StorageView, cert: x509.X509Certificate): Promise<void> {
-    await storage.putJSON(CERTS_PREFIX + serialKey(cert.serialNumber), { certificate: pemOf(cert) } satisfies CertRecord);
+    await storage.putJSON(CERTS_PREFIX + serialKey(cert.serialNumber), { certificate: pemOf(cert), not_after: cert.notAfter.getTime() } satisfies CertRecord);
   }
 
   async readCert(storage: StorageView, serial: string): Promise<CertRecord | null> {
