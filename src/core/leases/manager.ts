@@ -44,10 +44,11 @@ const RESTORE_SLICE_MS = 5;
 /**
  * Revocations of one revoke-prefix or one token's leases under way at once. Their storage writes then share
  * commits (the SQLite backend commits the writes of one event-loop turn together, one fsync each), where one
- * revocation after another paid a commit or two each: minutes for thousands of leases. More at once would
- * lengthen each event-loop turn, which unrelated requests wait for.
+ * revocation after another paid a commit or two each: minutes for thousands of leases. More at once lengthens
+ * each event-loop turn, which unrelated requests wait for: bench/pki-revoke measured 16 and 8 at once no
+ * faster than 4 for 2,000 leases, and unrelated reads several times slower.
  */
-const BULK_REVOKE_PARALLEL = 16;
+const BULK_REVOKE_PARALLEL = 4;
 
 /** Runs `fn` on every item, `parallel` at a time. */
 async function eachInParallel<T>(items: T[], parallel: number, fn: (item: T) => Promise<void>): Promise<void> {
