@@ -64,7 +64,7 @@ describe('config', () => {
     }
     assert.equal((await cli.root.get('auth/jwt-bad/config')).status, 404);
     const read = await cli.root.get('auth/jwt/config');
-    assert.deepEqual([read.body.data.jwks_url, read.body.data.bound_issuer, read.body.data.jwt_supported_algs], [idp.jwksUrl, idp.issuer, ['RS256']]);
+    assert.deepEqual([read.body.data.jwks_url, read.body.data.bound_issuer, read.body.data.jwt_supported_algs], [idp.jwksUrl, idp.issuer, []]);
   });
 
   test('roles: jwt only, at least one bound constraint, leeways and claim types validated', async () => {
@@ -72,7 +72,7 @@ describe('config', () => {
       [{ role_type: 'oidc', bound_audiences: 'a' }, 'role_type "oidc" is not supported: coffer implements the jwt login (no browser OIDC flow); use role_type "jwt"'],
       [{ user_claim: 'sub' }, 'must have at least one bound constraint when creating/updating a role'],
       [{ bound_audiences: 'a', bound_claims_type: 'regex' }, 'invalid request data: field "bound_claims_type": must be "string" or "glob"'],
-      [{ bound_audiences: 'a', clock_skew_leeway: -5 }, 'invalid request data: field "clock_skew_leeway": must be -1 (none), 0 (default) or a number of seconds'],
+      [{ bound_audiences: 'a', clock_skew_leeway: 'soon' }, 'invalid request data: field "clock_skew_leeway": must be a number of seconds or a duration (0 = the default, negative = none)'],
       [{ bound_audiences: 'a', claim_mappings: { a: 'x', b: 'x' } }, 'claim_mappings contains duplicate target names'],
     ];
     for (const [body, message] of cases) {
@@ -98,12 +98,37 @@ describe('login with a JWKS URL', () => {
 
   test('time claims: expired and not-yet-valid refused, small skew within the leeways accepted', async () => {
     const now = Math.floor(Date.now() / 1000);
-    refused(await login(await idp.sign({ ...good, exp: now - 3600 })), 'error validating token: token is expired (exp)');
-    refused(await login(await idp.sign({ ...good, nbf: now + 3600 })), 'error validating token: token not valid yet (nbf)');
-    refused(await login(await idp.sign({ ...good, iat: now + 3600, nbf: undefined })), 'error validating token: token issued in the future (iat)');
+    refused(await login(await idp.sign({ ...good, exp: now - 3600 })), 'error validating token: invalid expiration time (exp) claim: token is expired');
+    refused(await login(await idp.sign({ ...good, nbf: now + 3600 })), 'error validating token: invalid not before (nbf) claim: token not yet valid');
+    refused(await login(await idp.sign({ ...good, iat: now + 3600 })), 'error validating token: invalid issued at (iat) claim: token issued in the future');
+    // Without nbf, iat stands in for it (Vault derives nbf from iat).
+    refused(await login(await idp.sign({ ...good, iat: now + 3600, nbf: undefined })), 'error validating token: invalid not before (nbf) claim: token not yet valid');
     assert.equal((await login(await idp.sign({ ...good, exp: now - 30 }))).status, 200, 'within the default 60 s clock skew');
     await cli.root.post('auth/jwt/role/strict', { bound_audiences: 'coffer', clock_skew_leeway: -1, expiration_leeway: -1 });
-    refused(await login(await idp.sign({ ...good, exp: now - 30 }), 'strict'), 'error validating token: token is expired (exp)');
+    refused(await login(await idp.sign({ ...good, exp: now - 30 }), 'strict'), 'error validating token: invalid expiration time (exp) claim: token is expired');
+  });
+
+  test('a token without exp, iat and nbf is refused; without exp it expires at the later of iat/nbf plus the leeway', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const noTimes = { ...good, exp: undefined, iat: undefined, nbf: undefined };
+    refused(await login(await idp.sign(noTimes)), 'error validating token: no issued at (iat), not before (nbf), or expiration time (exp) claims in token');
+    refused(await login(await idp.sign({ ...noTimes, exp: 0 })), 'error validating token: no issued at (iat), not before (nbf), or expiration time (exp) claims in token');
+    // Defaults: expiration_leeway 150 s plus the 60 s clock skew after the later of iat and nbf.
+    assert.equal((await login(await idp.sign({ ...noTimes, iat: now - 100 }))).status, 200);
+    refused(await login(await idp.sign({ ...noTimes, iat: now - 400 })), 'error validating token: invalid expiration time (exp) claim: token is expired');
+    refused(await login(await idp.sign({ ...noTimes, iat: now - 4000, nbf: now - 400 })), 'error validating token: invalid expiration time (exp) claim: token is expired');
+    assert.equal((await login(await idp.sign({ ...noTimes, iat: now - 4000, nbf: now - 100 }))).status, 200, 'nbf is the later start');
+    // A longer expiration_leeway (a Go duration is accepted) keeps the old token valid; a negative one disables it.
+    await cli.root.post('auth/jwt/role/long', { bound_audiences: 'coffer', expiration_leeway: '1h' });
+    assert.equal((await cli.root.get('auth/jwt/role/long')).body.data.expiration_leeway, 3600);
+    assert.equal((await login(await idp.sign({ ...noTimes, iat: now - 400 }), 'long')).status, 200);
+    await cli.root.post('auth/jwt/role/none', { bound_audiences: 'coffer', expiration_leeway: -5, clock_skew_leeway: -1 });
+    refused(await login(await idp.sign({ ...noTimes, iat: now - 5 }), 'none'), 'error validating token: invalid expiration time (exp) claim: token is expired');
+    // Only exp: nbf is exp minus not_before_leeway (150 s by default), so a far exp is not valid yet.
+    refused(await login(await idp.sign({ ...noTimes, exp: now + 3600 })), 'error validating token: invalid not before (nbf) claim: token not yet valid');
+    assert.equal((await login(await idp.sign({ ...noTimes, exp: now + 100 }))).status, 200);
+    await cli.root.post('auth/jwt/role/early', { bound_audiences: 'coffer', not_before_leeway: 7200 });
+    assert.equal((await login(await idp.sign({ ...noTimes, exp: now + 3600 }), 'early')).status, 200);
   });
 
   test('issuer, audience, subject and bound claims must match', async () => {
@@ -163,9 +188,9 @@ describe('login with a JWKS URL', () => {
     refused(await login(forge({ alg: 'HS256', kid: idp.current.kid })), 'error validating token: token signed with an unsupported algorithm "HS256"');
     // The same HMAC signature under an RS256 header is not a valid RSA signature.
     refused(await login(forge({ alg: 'RS256', kid: idp.current.kid })), 'error validating token: error verifying token signature: no known key successfully validated the token signature');
-    // An ES256 token is refused while jwt_supported_algs is RS256 only...
+    // An ES256 token signed by a key the provider never published is refused...
     const ecKey = await idp.newKey('ES256');
-    refused(await login(await idp.sign(good, { key: ecKey })), 'error validating token: token signed with an unsupported algorithm "ES256"');
+    refused(await login(await idp.sign(good, { key: ecKey })), 'error validating token: error verifying token signature: no known key successfully validated the token signature');
     // ...and a token signed by a key the provider never published fails even with the provider's kid.
     const stranger = await idp.newKey('RS256');
     refused(await login(await idp.sign(good, { key: stranger, header: { kid: idp.current.kid } })), 'error validating token: error verifying token signature: no known key successfully validated the token signature');
@@ -174,7 +199,29 @@ describe('login with a JWKS URL', () => {
 });
 
 describe('other key sources', () => {
-  test('jwt_validation_pubkeys (PEM) and jwt_supported_algs', async () => {
+  test('jwt_supported_algs unset: ES256, PS256 and EdDSA keys from a JWKS and from jwt_validation_pubkeys', async () => {
+    try {
+      for (const alg of ['ES256', 'PS256', 'EdDSA', 'ES384', 'RS512']) {
+        await idp.rotate(alg);
+        const res = await login(await idp.sign(good));
+        assert.equal(res.status, 200, `${alg} from the JWKS: ${res.text}`);
+      }
+    } finally {
+      await idp.rotate();
+    }
+    const keys = await Promise.all(['ES256', 'PS256', 'EdDSA'].map((alg) => idp.newKey(alg)));
+    await cli.root.post('sys/auth/jwt-all', { type: 'jwt' });
+    const cfg = await cli.root.post('auth/jwt-all/config', { jwt_validation_pubkeys: await Promise.all(keys.map((k) => exportSPKI(k.publicKey))) });
+    assert.equal(cfg.status, 204, cfg.text);
+    assert.deepEqual((await cli.root.get('auth/jwt-all/config')).body.data.jwt_supported_algs, []);
+    await cli.root.post('auth/jwt-all/role/r', { bound_audiences: 'coffer', token_policies: 'p' });
+    for (const key of keys) {
+      const res = await login(await idp.sign(good, { key }), 'r', 'jwt-all');
+      assert.equal(res.status, 200, `${key.alg} from a PEM key: ${res.text}`);
+    }
+  });
+
+  test('an explicit jwt_supported_algs still restricts (PEM keys and JWKS)', async () => {
     const ecKey = await idp.newKey('ES256');
     await cli.root.post('sys/auth/jwt-pem', { type: 'jwt' });
     const cfg = await cli.root.post('auth/jwt-pem/config', { jwt_validation_pubkeys: [await exportSPKI(ecKey.publicKey)], jwt_supported_algs: 'ES256' });
@@ -182,6 +229,16 @@ describe('other key sources', () => {
     await cli.root.post('auth/jwt-pem/role/r', { bound_audiences: 'coffer', token_policies: 'p' });
     assert.equal((await login(await idp.sign(good, { key: ecKey }), 'r', 'jwt-pem')).status, 200);
     refused(await login(await idp.sign(good), 'r', 'jwt-pem'), 'error validating token: token signed with an unsupported algorithm "RS256"');
+    await cli.root.post('sys/auth/jwt-rs', { type: 'jwt' });
+    await cli.root.post('auth/jwt-rs/config', { jwks_url: idp.jwksUrl, jwks_ca_pem: idp.caPem, jwt_supported_algs: ['RS256'] });
+    await cli.root.post('auth/jwt-rs/role/r', { bound_audiences: 'coffer' });
+    try {
+      await idp.rotate('ES256');
+      refused(await login(await idp.sign(good), 'r', 'jwt-rs'), 'error validating token: token signed with an unsupported algorithm "ES256"');
+    } finally {
+      await idp.rotate();
+    }
+    assert.equal((await login(await idp.sign(good), 'r', 'jwt-rs')).status, 200);
   });
 
   test('an `oidc` mount with oidc_discovery_url + oidc_discovery_ca_pem; default_role', async () => {

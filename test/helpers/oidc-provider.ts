@@ -23,8 +23,8 @@ export interface OidcProvider {
   caPem: string;
   readonly jwksFetches: number;
   readonly current: SigningKey;
-  /** A new signing key replaces the current one in the JWKS. */
-  rotate(): Promise<void>;
+  /** A new signing key (RS256 unless `alg` says otherwise) replaces the current one in the JWKS. */
+  rotate(alg?: string): Promise<void>;
   /** A JWT from this issuer: `iss`, `iat`, `nbf` and a 5-minute `exp` unless given in `claims`. */
   sign(claims: JWTPayload, opts?: { key?: SigningKey; header?: Record<string, unknown> }): Promise<string>;
   newKey(alg?: string): Promise<SigningKey>;
@@ -71,8 +71,8 @@ export async function startOidcProvider(): Promise<OidcProvider> {
     get current() {
       return key;
     },
-    rotate: async () => {
-      key = await newKey();
+    rotate: async (alg) => {
+      key = await newKey(alg);
     },
     newKey,
     sign: (claims, opts = {}) => {

@@ -9,26 +9,37 @@ import { globMatch } from '../../shared/glob.js';
 import type { JwtRole } from './path_role.js';
 
 const DEFAULT_CLOCK_SKEW = 60;
-const DEFAULT_EXP_LEEWAY = 150;
-const DEFAULT_NBF_LEEWAY = 150;
+/** Vault's default for both derived-date offsets (cap/jwt's DefaultLeewaySeconds). */
+const DEFAULT_DERIVED_LEEWAY = 150;
 
-const leewayOf = (value: number, fallback: number) => (value === -1 ? 0 : value === 0 ? fallback : value);
+/** Vault's leeway fields: 0 selects the default, any negative value disables the leeway. */
+const leewayOf = (value: number, fallback: number) => (value < 0 ? 0 : value === 0 ? fallback : value);
 const invalid = (msg: string) => badRequest(`error validating token: ${msg}`);
 
+/** A NumericDate claim; absent and 0 are both "not set", as in Vault. */
+function dateClaim(claims: JWTPayload, name: 'exp' | 'nbf' | 'iat'): number {
+  const value = claims[name];
+  if (value === undefined || value === null) return 0;
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw invalid(`invalid ${name} claim`);
+  return Math.trunc(value);
+}
+
+/**
+ * Vault's time checks: a token needs at least one of `exp`, `nbf`, `iat`. A missing `exp` is derived as the
+ * later of `iat`/`nbf` plus `expiration_leeway`, so no token is valid forever; a missing `nbf` is `iat`, or
+ * `exp` minus `not_before_leeway`. The clock skew leeway then applies to all three comparisons.
+ */
 export function checkTimes(claims: JWTPayload, role: JwtRole, nowSeconds: number): void {
+  const iat = dateClaim(claims, 'iat');
+  let exp = dateClaim(claims, 'exp');
+  let nbf = dateClaim(claims, 'nbf');
+  if (!iat && !exp && !nbf) throw invalid('no issued at (iat), not before (nbf), or expiration time (exp) claims in token');
+  if (!exp) exp = Math.max(iat, nbf) + leewayOf(role.expiration_leeway, DEFAULT_DERIVED_LEEWAY);
+  if (!nbf) nbf = iat || exp - leewayOf(role.not_before_leeway, DEFAULT_DERIVED_LEEWAY);
   const skew = leewayOf(role.clock_skew_leeway, DEFAULT_CLOCK_SKEW);
-  if (claims.exp !== undefined) {
-    if (typeof claims.exp !== 'number') throw invalid('invalid exp claim');
-    if (nowSeconds > claims.exp + skew + leewayOf(role.expiration_leeway, DEFAULT_EXP_LEEWAY)) throw invalid('token is expired (exp)');
-  }
-  if (claims.nbf !== undefined) {
-    if (typeof claims.nbf !== 'number') throw invalid('invalid nbf claim');
-    if (nowSeconds < claims.nbf - skew - leewayOf(role.not_before_leeway, DEFAULT_NBF_LEEWAY)) throw invalid('token not valid yet (nbf)');
-  }
-  if (claims.iat !== undefined) {
-    if (typeof claims.iat !== 'number') throw invalid('invalid iat claim');
-    if (nowSeconds < claims.iat - skew) throw invalid('token issued in the future (iat)');
-  }
+  if (nowSeconds + skew < nbf) throw invalid('invalid not before (nbf) claim: token not yet valid');
+  if (nowSeconds - skew > exp) throw invalid('invalid expiration time (exp) claim: token is expired');
+  if (iat && nowSeconds + skew < iat) throw invalid('invalid issued at (iat) claim: token issued in the future');
 }
 
 export function checkIssuerAudienceSubject(claims: JWTPayload, role: JwtRole, issuer: string): void {

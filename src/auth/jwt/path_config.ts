@@ -11,7 +11,11 @@ import { stringList } from '../../core/fields.js';
 import { checkCaPem, checkHttpUrl } from '../http.js';
 import { discover, RemoteKeySet, StaticKeys, type KeySource } from './keys.js';
 
-/** Asymmetric algorithms only: an HMAC algorithm would let anyone holding the public key forge tokens. */
+/**
+ * Asymmetric algorithms only: an HMAC algorithm would let anyone holding the public key forge tokens. With
+ * `jwt_supported_algs` unset a JWT role accepts all of them, as Vault does (only Vault's browser OIDC roles,
+ * which coffer does not implement, default to RS256).
+ */
 export const SUPPORTED_ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
 
 export interface JwtConfig {
@@ -21,6 +25,7 @@ export interface JwtConfig {
   jwks_ca_pem: string;
   jwt_validation_pubkeys: string[];
   bound_issuer: string;
+  /** Empty = every algorithm of SUPPORTED_ALGS. */
   jwt_supported_algs: string[];
   default_role: string;
 }
@@ -39,6 +44,9 @@ const configFields = z.object({
 const CONFIG_KEY = 'config';
 
 export const readConfig = (req: Request) => req.storage.getJSON<JwtConfig>(CONFIG_KEY);
+
+/** The algorithms a login may be signed with under this config. */
+export const acceptedAlgs = (config: JwtConfig): string[] => (config.jwt_supported_algs.length ? config.jwt_supported_algs : SUPPORTED_ALGS);
 
 /** The key source a config names. Remote sets keep their cache for as long as the config is unchanged. */
 export function keySourceFor(config: JwtConfig): KeySource {
@@ -75,7 +83,7 @@ export function configPaths(onChange: () => void): PathSpec[] {
             jwks_ca_pem: d.jwks_ca_pem ?? '',
             jwt_validation_pubkeys: d.jwt_validation_pubkeys ?? [],
             bound_issuer: d.bound_issuer ?? '',
-            jwt_supported_algs: d.jwt_supported_algs?.length ? d.jwt_supported_algs : ['RS256'],
+            jwt_supported_algs: d.jwt_supported_algs ?? [],
             default_role: d.default_role ?? '',
           };
           const sources = [config.jwt_validation_pubkeys.length > 0, config.jwks_url !== '', config.oidc_discovery_url !== ''];

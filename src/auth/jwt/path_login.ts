@@ -1,7 +1,7 @@
 /**
  * `auth/jwt/login {role, jwt}`: the signature is verified with jose against the configured keys, restricted to
- * `jwt_supported_algs` (which only holds asymmetric algorithms, so neither `alg: none` nor an HMAC signature made
- * with a public key can pass), then the claims are checked against the role.
+ * `jwt_supported_algs` (all of SUPPORTED_ALGS when unset; asymmetric algorithms only, so neither `alg: none`
+ * nor an HMAC signature made with a public key can pass), then the claims are checked against the role.
  */
 import { compactVerify, decodeProtectedHeader, type JWTPayload } from 'jose';
 import { z } from 'zod';
@@ -11,7 +11,7 @@ import { loginRole } from '../roles.js';
 import { assertLoginAddress, loginPath, loginRequest, roleJwtLoginFields } from '../tokenutil.js';
 import { checkBoundClaims, checkGroups, checkIssuerAudienceSubject, checkTimes, mappedMetadata, userName } from './claims.js';
 import type { KeySource } from './keys.js';
-import { readConfig, type JwtConfig } from './path_config.js';
+import { acceptedAlgs, readConfig, type JwtConfig } from './path_config.js';
 import type { JwtRole } from './path_role.js';
 
 const NO_KEY = 'error validating token: error verifying token signature: no known key successfully validated the token signature';
@@ -24,13 +24,14 @@ async function verifiedClaims(jwt: string, config: JwtConfig, keys: KeySource): 
     throw badRequest('error validating token: token is not a well-formed JWT');
   }
   const alg = typeof header.alg === 'string' ? header.alg : '';
-  if (!config.jwt_supported_algs.includes(alg)) {
+  const algorithms = acceptedAlgs(config);
+  if (!algorithms.includes(alg)) {
     throw badRequest(`error validating token: token signed with an unsupported algorithm "${alg.slice(0, 16)}"`);
   }
   const candidates = await keys.candidates(typeof header.kid === 'string' ? header.kid : undefined);
   for (const { key } of candidates) {
     try {
-      const { payload } = await compactVerify(jwt, key, { algorithms: config.jwt_supported_algs });
+      const { payload } = await compactVerify(jwt, key, { algorithms });
       const claims = JSON.parse(new TextDecoder().decode(payload)) as unknown;
       if (claims === null || typeof claims !== 'object' || Array.isArray(claims)) throw badRequest('error validating token: the payload is not a JSON object');
       return claims as JWTPayload;

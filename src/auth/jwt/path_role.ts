@@ -4,7 +4,8 @@
  */
 import { z } from 'zod';
 import { badRequest } from '../../core/errors.js';
-import { int, stringList, stringMap } from '../../core/fields.js';
+import { stringList, stringMap } from '../../core/fields.js';
+import { parseGoDuration } from '../../shared/duration.js';
 import { rolePaths } from '../roles.js';
 import { parseTokenParams, tokenFieldShape, type TokenParams } from '../tokenutil.js';
 
@@ -17,14 +18,22 @@ export interface JwtRole extends TokenParams {
   bound_claims_type: 'string' | 'glob';
   claim_mappings: Record<string, string>;
   groups_claim: string;
-  /** Seconds; -1 = none, 0 = the default. */
+  /** Seconds; negative = none, 0 = the default (60 s skew, 150 s for the others). */
   clock_skew_leeway: number;
   expiration_leeway: number;
   not_before_leeway: number;
 }
 
-/** Vault's leeways: 0 means "use the default", -1 means "none". */
-const leeway = () => int().refine((n) => n >= -1, 'must be -1 (none), 0 (default) or a number of seconds');
+/** Vault's leeways: signed seconds or a Go duration (`-1`, `90`, `2m`, `-1s`); 0 = the default, negative = none. */
+const leeway = () =>
+  z.preprocess((v) => {
+    if (typeof v !== 'string') return v;
+    const text = v.trim();
+    if (/^-?\d+$/.test(text)) return parseInt(text, 10);
+    const negative = text.startsWith('-');
+    const seconds = parseGoDuration(negative ? text.slice(1) : text);
+    return seconds === null ? v : negative ? -seconds : seconds;
+  }, z.number({ message: 'must be a number of seconds or a duration (0 = the default, negative = none)' }).int());
 
 const roleFields = z.object({
   ...tokenFieldShape,
