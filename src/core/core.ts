@@ -87,6 +87,21 @@ const SUDO_PATTERNS = [
   /^auth\/token\/revoke-orphan$/,
 ];
 
+/** `sys/audit/:path`: disabling a device there may proceed when no device can record it (see recordAudit). */
+const AUDIT_DEVICE_PATH = /^sys\/audit\/.+/;
+
+/** The token fields of an audit entry. */
+function tokenAuditFields(entry: TokenEntry): Partial<AuditRequestInput> {
+  return {
+    accessor: entry.accessor,
+    displayName: entry.display_name,
+    policies: entry.policies,
+    tokenPolicies: entry.policies,
+    metadata: entry.meta,
+    tokenType: 'service',
+  };
+}
+
 export const VERSION = '0.1.0';
 
 export class Core {
@@ -239,8 +254,11 @@ export class Core {
   /** The request pipeline. Never throws: every failure becomes a Vault error envelope. */
   async handle(http: CoreRequest): Promise<CoreResponse> {
     const requestId = randomUUID();
+    /** What the audit entries say about this request, filled in as the pipeline learns it. */
     let auditInput: AuditRequestInput | null = null;
+    let requestAudited = false;
     let loginAttempt = false;
+    let disablesAuditDevice = false;
     try {
       const path = normalizePath(http.rawPath);
       const listRequested = http.method === 'GET' && isTrue(http.query.list);
@@ -258,14 +276,18 @@ export class Core {
       const match = matchPath(mount.backend, rel);
       if (!match) throw new CofferError(404, 'unsupported path');
 
-      const data = requestData(http, operation);
       const unauthenticated = unauthenticatedSys || match.spec.unauthenticated === true;
       loginAttempt = !unauthenticatedSys && mount.entry.path.startsWith('auth/') && match.spec.unauthenticated === true;
       const clientToken = tokenFromHeaders(http.headers);
       const caller: CallerInfo = { policies: [], remoteAddr: http.remoteAddr, sudo: false };
+      // Health checks are not audited at all (as in Vault): no request line, no response line, no fail-closed.
+      // Otherwise the request is on record from here on, refused or not (with no device, skip the work).
+      const audited = this.audit?.hasDevices() === true && !(unauthenticatedSys && path === 'sys/health');
+      if (audited) auditInput = { requestId, operation, path, mountType: mount.entry.type, mountPoint: mount.entry.path, clientToken: clientToken ?? undefined, remoteAddress: http.remoteAddr };
       let entry: TokenEntry | null = null;
       if (!unauthenticated) {
         entry = clientToken ? await this.tokens.lookup(clientToken) : null;
+        if (entry && auditInput) Object.assign(auditInput, tokenAuditFields(entry));
         if (!entry || !addressAllowed(http.remoteAddr, entry.bound_cidrs)) throw permissionDenied();
         Object.assign(caller, {
           tokenId: entry.id,
@@ -275,6 +297,8 @@ export class Core {
           clientToken: mount.entry.type === 'token' ? clientToken : undefined,
         });
       }
+      const data = requestData(http, operation);
+      if (auditInput) auditInput.data = data;
 
       const req: Request = {
         operation,
@@ -290,6 +314,7 @@ export class Core {
         requestId,
       };
       if (operation === 'update') req.operation = operation = await resolveWriteOperation(match.spec, req);
+      if (auditInput) auditInput.operation = operation;
 
       if (entry) {
         const acl = await this.policies.aclFor(entry.policies, http.kubernetesNamespace);
@@ -300,26 +325,11 @@ export class Core {
         if (!(await this.tokens.use(entry))) throw permissionDenied();
       }
 
-      // With no audit device there is nothing to record: skip building the entries on the hot path.
-      if (this.audit?.hasDevices()) auditInput = {
-        requestId,
-        operation,
-        path,
-        mountType: mount.entry.type,
-        mountPoint: mount.entry.path,
-        clientToken: clientToken ?? undefined,
-        accessor: entry?.accessor,
-        displayName: entry?.display_name,
-        policies: entry?.policies,
-        tokenPolicies: entry?.policies,
-        metadata: entry?.meta,
-        tokenType: entry ? 'service' : undefined,
-        remoteAddress: http.remoteAddr,
-        data,
-      };
-      // Health checks are not audited at all (as in Vault): no request line, no response line, no fail-closed.
-      if (unauthenticatedSys && path === 'sys/health') auditInput = null;
-      else if (auditInput) await this.audit!.logRequest(auditInput);
+      disablesAuditDevice = operation === 'delete' && AUDIT_DEVICE_PATH.test(path) && this.audit?.has(path.slice('sys/audit/'.length)) === true;
+      if (auditInput) {
+        requestAudited = true;
+        await this.recordAudit(() => this.audit!.logRequest(auditInput!), disablesAuditDevice);
+      }
 
       // Checked after the request is audited, so that refused attempts are on record too.
       if (loginAttempt) {
@@ -336,27 +346,39 @@ export class Core {
       if (response?.secret && mount.backend.revoke) await this.registerLease(response, path, req, entry?.id ?? '');
       const result = this.envelope(response, requestId, mount.entry.type, operation);
       if (auditInput) {
-        await this.audit?.logResponse({
-          ...auditInput,
-          status: result.status,
-          responseData: response?.data ?? null,
-          auth: response?.auth ?? null,
-          warnings: response?.warnings ?? null,
-        });
+        const input = { ...auditInput, status: result.status, responseData: response?.data ?? null, auth: response?.auth ?? null, warnings: response?.warnings ?? null };
+        await this.recordAudit(() => this.audit!.logResponse(input), disablesAuditDevice);
       }
       return result;
     } catch (err) {
       const failure = errorResponse(err, this.logger);
       // Only the caller's own mistakes count towards the limit, not a peer (TokenReview, JWKS) being down.
       if (loginAttempt && (failure.status === 400 || failure.status === 403)) this.loginLimiter.recordFailure(http.remoteAddr);
-      if (auditInput) {
-        try {
-          await this.audit?.logResponse({ ...auditInput, status: failure.status, error: (failure.body as { errors: string[] }).errors.join('; ') });
-        } catch {
-          return errorResponse(new CofferError(500, 'internal error'), this.logger);
-        }
+      const error = (failure.body as { errors: string[] } | undefined)?.errors?.join('; ');
+      // Refused before its request entry was written (unknown token, ACL, sudo, bad input): record it now, with
+      // the error, as Vault does, so that probing leaves a trace.
+      const recordRefusal = !requestAudited && auditInput !== null && failure.status < 500;
+      try {
+        if (recordRefusal) await this.audit?.logRequest({ ...auditInput!, error });
+        if (requestAudited || recordRefusal) await this.recordAudit(() => this.audit!.logResponse({ ...auditInput!, status: failure.status, error }), disablesAuditDevice);
+      } catch {
+        return errorResponse(new CofferError(500, 'internal error'), this.logger);
       }
       return failure;
+    }
+  }
+
+  /**
+   * Writes an audit entry, failing closed. The one exception is disabling an enabled audit device: when no
+   * device can record (the only device's disk is full or its path gone) the operator must still be able to
+   * remove the broken device, as Vault allows, so that request goes through and the server log says so.
+   */
+  private async recordAudit(write: () => Promise<void>, disablesAuditDevice: boolean): Promise<void> {
+    try {
+      await write();
+    } catch (err) {
+      if (!disablesAuditDevice) throw err;
+      this.logger.warn('audit: no device could record a request that disables an audit device; it proceeds so a broken device can be removed');
     }
   }
 

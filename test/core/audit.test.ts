@@ -64,9 +64,10 @@ function kvResponse(extra: Partial<AuditResponseInput> = {}): AuditResponseInput
   };
 }
 
+/** The entries of a log, without the test entry each device writes when it is enabled. */
 async function readLines(file: string): Promise<any[]> {
   const text = await fsp.readFile(file, 'utf8');
-  return text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  return text.split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((e) => e.request?.path !== 'sys/audit/test');
 }
 
 function forms(value: string): string[] {
@@ -302,9 +303,9 @@ describe('AuditBroker', () => {
     const broker = new AuditBroker(newStorage());
     await broker.enable('p', 'file', '', { file_path: file, prefix: 'AUDIT:', elide_list_responses: 'true' });
     await broker.logResponse(kvResponse({ operation: 'list', data: null, responseData: { keys: ['a', 'b', 'c'] } }));
-    const text = await fsp.readFile(file, 'utf8');
-    assert.ok(text.startsWith('AUDIT:{'));
-    const res = JSON.parse(text.slice('AUDIT:'.length));
+    const lines = (await fsp.readFile(file, 'utf8')).split('\n').filter(Boolean);
+    assert.ok(lines.every((l) => l.startsWith('AUDIT:{')), 'the test entry carries the prefix too');
+    const res = JSON.parse(lines[lines.length - 1].slice('AUDIT:'.length));
     assert.equal(res.response.data.keys, 3);
     await broker.close();
   });
@@ -341,10 +342,10 @@ describe('AuditBroker', () => {
     const blocker = path.join(dir, 'blocker');
     await fsp.writeFile(blocker, 'not a directory');
     const bad = path.join(blocker, 'missing', 'audit.log');
-    await rejects400(broker.enable('bad', 'file', '', { file_path: bad }), /cannot open audit file/);
+    await rejects400(broker.enable('bad', 'file', '', { file_path: bad }), /audit device "bad\/" failed its test write/);
     // a missing directory where nobody (not even root) may create one
     if (await fsp.stat('/proc/self').then(() => true, () => false)) {
-      await rejects400(broker.enable('bad', 'file', '', { file_path: '/proc/coffer-missing/sub/audit.log' }), /cannot open audit file/);
+      await rejects400(broker.enable('bad', 'file', '', { file_path: '/proc/coffer-missing/sub/audit.log' }), /audit device "bad\/" failed its test write/);
     }
     // the file path is a directory
     await rejects400(broker.enable('bad', 'file', '', { file_path: dir }), /directory/);
@@ -452,7 +453,7 @@ describe('AuditBroker', () => {
     await second.close();
   });
 
-  it('load fails when no stored device can be opened', async () => {
+  it('load succeeds when no stored device can be opened: entries fail closed, the device can be disabled', async () => {
     const dir = await freshDir();
     const file = path.join(dir, 'audit.log');
     const storage = newStorage();
@@ -462,8 +463,12 @@ describe('AuditBroker', () => {
     await fsp.rm(file);
     await fsp.mkdir(file);
     const second = new AuditBroker(storage);
-    await assert.rejects(second.load(), (err: unknown) => err instanceof CofferError && err.status === 500);
+    await second.load();
+    assert.equal(second.has('file'), true);
     await rejects500(second.logRequest(kvRequest()));
+    assert.equal(await second.disable('file'), true);
+    assert.equal(second.hasDevices(), false);
     await second.close();
   });
+
 });

@@ -3,11 +3,11 @@
  * StorageView (encrypted by the barrier), formats Vault-shaped request/response entries, hashes them per
  * device and fails closed when no device could record an entry.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { StorageView } from '../../storage/view.js';
 import type { AuthResult, Operation } from '../backend.js';
 import { CofferError } from '../errors.js';
-import { FileAuditDevice, type AuditDevice } from './device.js';
+import { FileAuditDevice, parseBoolOption, type AuditDevice } from './device.js';
 import { HMAC_PREFIX, hashStructure, hmacSha256Hex } from './hash.js';
 
 /** What the broker needs to write one request entry. Tokens and accessors are given in the clear. */
@@ -37,6 +37,8 @@ export interface AuditRequestInput {
   headers?: Record<string, string | string[] | undefined>;
   /** Defaults to now. */
   time?: Date;
+  /** Error text when the request was refused or failed. Must not contain secret values (it is not hashed). */
+  error?: string;
 }
 
 /** The auth block of a response (a login / token creation), AuthResult-like. */
@@ -50,8 +52,6 @@ export interface AuditResponseInput extends AuditRequestInput {
   /** Lease id of a leased secret (logged in the clear, like Vault). */
   secret?: { lease_id: string } | null;
   warnings?: string[] | null;
-  /** Error text when the request failed. Must not contain secret values (it is not hashed). */
-  error?: string;
 }
 
 /** One device as `GET sys/audit` shows it. */
@@ -202,15 +202,15 @@ export class AuditBroker {
 
   /**
    * Re-creates the devices stored in the table (at unseal). A device that cannot be opened stays in the table
-   * and keeps trying to open on each entry; if every stored device fails, load rejects with a 500 (as Vault
-   * refuses to unseal when no audit device can be set up).
+   * and keeps trying to open on each entry. Even when every device fails the unseal goes on: requests then fail
+   * closed (500) until the operator repairs the path or disables the device (the core lets that one request
+   * through), whereas refusing to unseal would leave no way to disable it at all.
    */
   load(): Promise<void> {
     return this.exclusive(async () => {
       await this.closeAll();
       const table = await this.storage.getJSON<StoredTable>(TABLE_KEY);
       const stored = table?.devices ?? [];
-      let opened = 0;
       for (const entry of stored) {
         const salt = Buffer.from(entry.salt, 'base64');
         const info: AuditDeviceInfo = {
@@ -229,18 +229,20 @@ export class AuditBroker {
         }
         try {
           await device.open();
-          opened++;
         } catch (err) {
           this.logger?.error(`audit: cannot open device "${info.path}": ${errorCode(err)}`);
         }
         this.devices.set(info.path, { info, device });
         this.salts.set(info.path, salt);
       }
-      if (stored.length > 0 && opened === 0) throw new CofferError(500, 'failed to setup audit table');
     });
   }
 
-  /** Enables a device. 400 on an unknown type, a bad option, a path conflict or a file that cannot be opened. */
+  /**
+   * Enables a device. 400 on an unknown type, a bad option, a path conflict, or a sink that cannot be opened or
+   * cannot write the test entry (Vault's test message, skipped with `skip_test`): a device that cannot record
+   * would otherwise make every later request fail closed.
+   */
   enable(path: string, type: string, description = '', options: Record<string, string> = {}, local = false): Promise<void> {
     return this.exclusive(async () => {
       const p = normalizeAuditPath(path);
@@ -257,10 +259,11 @@ export class AuditBroker {
       const device = this.factory(type, p, { ...opts }, salt); // validates options (400)
       try {
         await device.open();
+        if (!parseBoolOption('skip_test', opts.skip_test, false)) await device.log(formatFor(device, testEntry()));
       } catch (err) {
         await device.close().catch(() => undefined);
         const filePath = opts.file_path ?? opts.path ?? '';
-        throw new CofferError(400, `sys/audit: cannot open audit file "${filePath}": ${errorCode(err)}`);
+        throw new CofferError(400, `sys/audit: audit device "${p}" failed its test write to "${filePath}": ${errorCode(err)}`);
       }
       const info: AuditDeviceInfo = { type, description: description ?? '', options: opts, path: p, local: !!local };
       this.devices.set(p, { info, device });
@@ -274,6 +277,15 @@ export class AuditBroker {
         throw err;
       }
     });
+  }
+
+  /** True when a device is enabled at `path` (any form `normalizeAuditPath` accepts). */
+  has(path: string): boolean {
+    try {
+      return this.devices.has(normalizeAuditPath(path));
+    } catch {
+      return false;
+    }
   }
 
   /** Disables a device; resolves false when none was enabled at that path (Vault answers 204 either way). */
@@ -425,9 +437,14 @@ function requestParts(input: AuditRequestInput): { auth: AuditEntry; request: Au
   return { auth, request };
 }
 
+/** The entry written when a device is enabled, shaped like Vault's test message (a request to `sys/audit/test`). */
+function testEntry(): AuditEntry {
+  return buildRequestEntry({ requestId: randomUUID(), operation: 'update', path: 'sys/audit/test', mountType: 'system', mountPoint: 'sys/' });
+}
+
 function buildRequestEntry(input: AuditRequestInput): AuditEntry {
   const { auth, request } = requestParts(input);
-  return { time: formatAuditTime(input.time ?? new Date()), type: 'request', auth, request };
+  return compact({ time: formatAuditTime(input.time ?? new Date()), type: 'request', auth, request, error: input.error || undefined });
 }
 
 function buildResponseEntry(input: AuditResponseInput): AuditEntry {

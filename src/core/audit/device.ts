@@ -51,6 +51,7 @@ const KNOWN_FILE_OPTIONS = new Set([
   'format',
   'prefix',
   'elide_list_responses',
+  'skip_test', // Vault's: no test entry at enable time
 ]);
 
 /** Go's strconv.ParseBool, which Vault uses for device options. */
