@@ -1,6 +1,7 @@
 /**
  * The server configuration file, in Vault's shape (HCL or JSON):
- *   listener "tcp" { address, tls_disable, tls_cert_file, tls_key_file, max_request_size }
+ *   listener "tcp" { address, tls_disable, tls_cert_file, tls_key_file, max_request_size, max_json_depth,
+ *                    http_read_header_timeout }
  *   storage "sqlite" { path }
  *   api_addr, default_lease_ttl, max_lease_ttl, ui, disable_mlock, log_level
  */
@@ -14,6 +15,10 @@ export interface ListenerConfig {
   tlsCertFile?: string;
   tlsKeyFile?: string;
   maxRequestSize: number;
+  /** Vault's `max_json_depth`: deeper request bodies are refused with 400 (default 500). */
+  maxJsonDepth?: number;
+  /** Vault's `http_read_header_timeout` in ms: connections without complete headers by then are closed (10 s). */
+  readHeaderTimeoutMs?: number;
 }
 
 export interface ServerConfig {
@@ -29,6 +34,8 @@ export interface ServerConfig {
 }
 
 export const DEFAULT_MAX_REQUEST_SIZE = 32 * 1024 * 1024;
+export const DEFAULT_MAX_JSON_DEPTH = 500;
+export const DEFAULT_READ_HEADER_TIMEOUT_MS = 10_000;
 const DEFAULT_TTL = 768 * 3600;
 
 export class ConfigError extends Error {}
@@ -50,6 +57,8 @@ const listenerSchema = z
     tls_cert_file: z.string().optional(),
     tls_key_file: z.string().optional(),
     max_request_size: z.union([z.number().int(), z.string().regex(/^\d+$/)]).optional(),
+    max_json_depth: z.union([z.number().int().positive(), z.string().regex(/^[1-9]\d*$/)]).optional(),
+    http_read_header_timeout: z.union([z.number(), z.string()]).optional(),
   })
   .passthrough();
 
@@ -83,6 +92,22 @@ function normaliseJson(raw: Record<string, unknown>): Record<string, unknown> {
     }
   }
   return out;
+}
+
+/** `http_read_header_timeout`: a Go duration (`500ms` too) or seconds; 0 is refused (Node would never close). */
+function readHeaderTimeout(value: unknown, where: string): number {
+  if (value === undefined) return DEFAULT_READ_HEADER_TIMEOUT_MS;
+  const ms = typeof value === 'string' && /^\d+ms$/.test(value.trim()) ? parseInt(value, 10) : (parseDurationOrNull(value) ?? NaN) * 1000;
+  if (!Number.isFinite(ms) || ms <= 0) throw new ConfigError(`${where}: http_read_header_timeout must be a positive duration such as "10s"`);
+  return ms;
+}
+
+function parseDurationOrNull(value: unknown): number | null {
+  try {
+    return parseDuration(value, 'http_read_header_timeout') ?? null;
+  } catch {
+    return null;
+  }
 }
 
 export async function parseConfigText(text: string, filename: string): Promise<ServerConfig> {
@@ -122,6 +147,8 @@ export async function parseConfigText(text: string, filename: string): Promise<S
         tlsCertFile: l.tls_cert_file,
         tlsKeyFile: l.tls_key_file,
         maxRequestSize: l.max_request_size !== undefined ? Number(l.max_request_size) : DEFAULT_MAX_REQUEST_SIZE,
+        maxJsonDepth: l.max_json_depth !== undefined ? Number(l.max_json_depth) : DEFAULT_MAX_JSON_DEPTH,
+        readHeaderTimeoutMs: readHeaderTimeout(l.http_read_header_timeout, `${filename}: listener "tcp" at ${l.address}`),
       });
     }
   }

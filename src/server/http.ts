@@ -11,13 +11,17 @@ import https from 'node:https';
 import type { Socket } from 'node:net';
 import { readFile } from 'node:fs/promises';
 import type { Core, CoreRequest, CoreResponse } from '../core/core.js';
-import type { ListenerConfig } from './config.js';
+import { DEFAULT_MAX_JSON_DEPTH, DEFAULT_READ_HEADER_TIMEOUT_MS, type ListenerConfig } from './config.js';
+
+/** Node's own default for a whole request (headers and body). */
+const NODE_REQUEST_TIMEOUT_MS = 300_000;
 
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']);
 
 const PARSER_ERRORS: Record<string, [number, string]> = {
   HPE_INVALID_METHOD: [400, 'unsupported HTTP method (for LIST use GET with ?list=true)'],
   HPE_HEADER_OVERFLOW: [431, 'request headers too large'],
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'request headers not complete within http_read_header_timeout'],
 };
 
 /** Always with Content-Length: after writeHead() Node would otherwise fall back to chunked encoding. */
@@ -81,8 +85,36 @@ function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
   });
 }
 
-function parseBody(raw: Buffer): unknown {
+/**
+ * The deepest nesting of objects and arrays in a JSON text, stopping as soon as it passes `limit`. A byte scan
+ * with no recursion, so no body can overflow the check itself; the structural bytes are ASCII, which never
+ * occur inside a multi-byte UTF-8 sequence. Invalid JSON is left to JSON.parse.
+ */
+export function jsonDepthExceeds(raw: Buffer, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw[i];
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: the next byte is escaped
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x7b || c === 0x5b) {
+      if (++depth > limit) return true;
+    } else if (c === 0x7d || c === 0x5d) {
+      depth--;
+    }
+  }
+  return false;
+}
+
+function parseBody(raw: Buffer, maxJsonDepth: number): unknown {
   if (raw.length === 0) return undefined;
+  // Deeper values would parse, then overflow the stack of whatever walks them later (ACL, audit, storage).
+  if (jsonDepthExceeds(raw, maxJsonDepth)) {
+    throw new BodyError(400, `failed to parse JSON input: nesting depth exceeds the listener's max_json_depth (${maxJsonDepth})`);
+  }
   try {
     return JSON.parse(raw.toString('utf8'));
   } catch {
@@ -106,6 +138,20 @@ export interface HttpRoutes {
 export interface RouteRequest extends Omit<CoreRequest, 'rawPath' | 'body' | 'kubernetesNamespace'> {
   path: string;
   body: Buffer;
+}
+
+/**
+ * Vault's `http_read_header_timeout`: a connection whose request headers are not complete in time is closed
+ * (408), so slow-header clients cannot hold sockets open. Node enforces `headersTimeout` only when its
+ * connection check runs, every `connectionsCheckingInterval`, so that interval is a fraction of the timeout.
+ */
+function timeouts(listener: ListenerConfig): http.ServerOptions {
+  const headersTimeout = listener.readHeaderTimeoutMs ?? DEFAULT_READ_HEADER_TIMEOUT_MS;
+  return {
+    headersTimeout,
+    requestTimeout: Math.max(NODE_REQUEST_TIMEOUT_MS, headersTimeout), // Node requires requestTimeout >= headersTimeout
+    connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(headersTimeout / 4))),
+  };
 }
 
 export interface Listener {
@@ -134,7 +180,7 @@ export async function createListener(core: Core, listener: ListenerConfig, route
       const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
       try {
         if (hasBody) raw = await readBody(req, listener.maxRequestSize);
-        if (raw && !route) body = parseBody(raw);
+        if (raw && !route) body = parseBody(raw, listener.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH);
       } catch (err) {
         if (err instanceof BodyError) {
           if (err.status === 413) res.setHeader('connection', 'close');
@@ -168,7 +214,7 @@ export async function createListener(core: Core, listener: ListenerConfig, route
     }
   };
 
-  const server = tls ? https.createServer(tls, handler) : http.createServer(handler);
+  const server = tls ? https.createServer({ ...tls, ...timeouts(listener) }, handler) : http.createServer(timeouts(listener), handler);
   // Node's parser rejects what is not HTTP (including the `LIST` method) before the handler runs; answer in
   // Vault's error shape anyway so clients can read the message.
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
