@@ -1,3 +1,5 @@
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
+import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { ListPage, PhysicalBackend, StorageOp } from './types.js';
 
@@ -9,6 +11,26 @@ import type { ListPage, PhysicalBackend, StorageOp } from './types.js';
  * Group commit: writes issued in the same turn of the event loop are applied in one SQLite transaction (one
  * fsync) and every caller's promise resolves after that commit. Reads see queued writes immediately.
  */
+/**
+ * The database holds every secret (encrypted) and the keyring: owner-only whatever the umask. A missing
+ * directory is created 0700; the file is created 0600 before SQLite opens it (SQLite then gives its -wal and
+ * -shm files the database file's mode) and an existing file is narrowed to 0600.
+ */
+function prepareOwnerOnly(path: string): void {
+  const dir = dirname(path);
+  if (!existsSync(dir)) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    chmodSync(dir, 0o700); // mkdir's mode is filtered by the umask
+  }
+  closeSync(openSync(path, 'a', 0o600));
+  chmodSync(path, 0o600);
+}
+
+/** The WAL and shared-memory files, in case they predate the file's narrowing. */
+function restrictCompanions(path: string): void {
+  for (const suffix of ['-wal', '-shm']) if (existsSync(path + suffix)) chmodSync(path + suffix, 0o600);
+}
+
 export class SqliteStorage implements PhysicalBackend {
   private readonly db: Database.Database;
   private readonly stmtGet: Database.Statement<[string], { value: Buffer }>;
@@ -23,10 +45,12 @@ export class SqliteStorage implements PhysicalBackend {
   private flushScheduled = false;
 
   constructor(path: string) {
+    if (path !== ':memory:') prepareOwnerOnly(path);
     this.db = new Database(path);
     if (path !== ':memory:') {
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = FULL');
+      restrictCompanions(path);
     }
     this.db.pragma('busy_timeout = 5000');
     this.db.exec('CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID');

@@ -2,6 +2,7 @@
 import type { Backend } from '../backend.js';
 import type { Core } from '../core.js';
 import { auditPaths } from './audit.js';
+import { hostInfoPaths } from './hostinfo.js';
 import { leasePaths } from './leases.js';
 import { metricsPaths } from './metrics.js';
 import { mountPaths } from './mounts.js';
@@ -9,5 +10,5 @@ import { policyPaths } from './policies.js';
 import { sealPaths } from './seal.js';
 
 export function systemBackend(core: Core): Backend {
-  return { paths: [...sealPaths(core), ...mountPaths(core), ...policyPaths(core), ...auditPaths(core), ...leasePaths(core), ...metricsPaths(core)] };
+  return { paths: [...sealPaths(core), ...mountPaths(core), ...policyPaths(core), ...auditPaths(core), ...leasePaths(core), ...metricsPaths(core), ...hostInfoPaths()] };
 }

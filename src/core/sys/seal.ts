@@ -44,12 +44,17 @@ const initFields = z.object({
 
 const unsealFields = z.object({ key: z.string().optional(), reset: bool().optional() });
 
-/** `?standbyok=`, `?sealedcode=` etc. override the status codes, as Vault's health endpoint allows. */
+/**
+ * `?standbyok=`, `?sealedcode=` etc. override the status codes, as Vault's health endpoint allows. Only final
+ * statuses (200-599): a 1xx would be sent as an interim response and leave the client waiting for the real one.
+ */
+const HEALTH_CODES = ['activecode', 'standbycode', 'sealedcode', 'uninitcode', 'drsecondarycode', 'performancestandbycode', 'haunhealthycode', 'removedcode'];
+
 function healthCode(query: Record<string, string>, name: string, fallback: number): number {
   const raw = query[name];
   if (raw === undefined) return fallback;
   const code = Number(raw);
-  if (!Number.isInteger(code) || code < 100 || code > 599) throw badRequest(`invalid value for "${name}"`);
+  if (!Number.isInteger(code) || code < 200 || code > 599) throw badRequest(`invalid value for "${name}": must be an HTTP status code from 200 to 599`);
   return code;
 }
 
@@ -104,8 +109,10 @@ export function sealPaths(core: Core): PathSpec[] {
       pattern: 'health',
       operations: {
         read: async (req) => {
-          const initialized = await core.initialized();
           const q = req.query;
+          // Every override is checked, not only the one for the current state: a bad one is a bad request.
+          for (const name of HEALTH_CODES) healthCode(q, name, 0);
+          const initialized = await core.initialized();
           const status = !initialized
             ? healthCode(q, 'uninitcode', 501)
             : core.sealed
