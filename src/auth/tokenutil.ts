@@ -143,9 +143,35 @@ export function assertLoginAddress(remoteAddr: string, p: TokenParams): void {
   if (!addressAllowed(remoteAddr, p.token_bound_cidrs)) throw permissionDenied();
 }
 
-/** The `login` path of a method: unauthenticated, one update handler whose answer is a `LoginRequest`. */
-export function loginPath<F extends z.ZodType>(fields: F, handler: (req: Request<z.infer<F>>) => Promise<{ login: LoginRequest }>, help: string): PathSpec {
-  return { pattern: 'login', fields, unauthenticated: true, operations: { update: handler }, help };
+/**
+ * The `login` path of a method: unauthenticated, one update handler whose answer is a `LoginRequest`, and who
+ * a request claims to be for the user lockout.
+ */
+export function loginPath<F extends z.ZodType>(
+  fields: F,
+  handler: (req: Request<z.infer<F>>) => Promise<{ login: LoginRequest }>,
+  help: string,
+  lockoutIdentity: PathSpec['lockoutIdentity'],
+): PathSpec {
+  return { pattern: 'login', fields, unauthenticated: true, operations: { update: handler }, lockoutIdentity, help };
+}
+
+/**
+ * The lockout identity of a `{role, jwt}` login: the role, plus the subject the token claims when `subjectOf`
+ * can read one (unverified; a wrong claim only picks which count a failure goes to).
+ */
+export function roleJwtIdentity(subjectOf: (jwt: string) => string | null): NonNullable<PathSpec['lockoutIdentity']> {
+  return (data) => {
+    const role = typeof data.role === 'string' ? data.role : '';
+    const jwt = typeof data.jwt === 'string' ? data.jwt.trim() : '';
+    let subject: string | null = null;
+    try {
+      subject = jwt ? subjectOf(jwt) : null;
+    } catch {
+      subject = null; // not a readable token: the role alone
+    }
+    return subject === null ? `role:${role}` : `role:${role}\0subject:${subject}`;
+  };
 }
 
 /** `{role, jwt}`: the login body of the kubernetes and jwt methods (checked in the handler for Vault's messages). */

@@ -5,12 +5,15 @@
  */
 import type { z } from 'zod';
 import type { StorageView } from '../storage/view.js';
+import type { LockoutTune } from './login/lockout.js';
 
 export type Operation = 'create' | 'read' | 'update' | 'patch' | 'delete' | 'list';
 
 export interface MountConfig {
   default_lease_ttl: number; // seconds, 0 = system default
   max_lease_ttl: number; // seconds, 0 = system max
+  /** Auth mounts: Vault's `user_lockout_config` tuning (unset fields fall back to the server config). */
+  user_lockout_config?: LockoutTune;
 }
 
 export interface MountInfo {
@@ -152,6 +155,11 @@ export interface PathSpec {
    * grant on the path (Vault's `sys/internal/ui/mounts`, which any token may ask about mounts it can use).
    */
   aclInHandler?: boolean;
+  /**
+   * Login paths: who the request claims to be, from its data before any check (a role ID, a role and
+   * subject), for the user lockout. Unverified by nature: it only chooses which failure count applies.
+   */
+  lockoutIdentity?: (data: Record<string, unknown>) => string | null;
   help?: string;
 }
 

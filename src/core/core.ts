@@ -17,6 +17,7 @@ import { CofferError, badRequest, permissionDenied, sealedError } from './errors
 import { addressAllowed } from './cidr.js';
 import { LeaseManager } from './leases/manager.js';
 import { issueLoginToken } from './login/issue.js';
+import { effectiveLockout, UserLockout, type LockoutSettings, type LockoutStanzas } from './login/lockout.js';
 import { LoginRateLimiter, type LoginRateLimitOptions } from './login/ratelimit.js';
 import { MountTable, type MountEntry } from './mounts.js';
 import { PolicyStore } from './policies.js';
@@ -36,8 +37,10 @@ export interface CoreOptions {
   initialMounts?: { path: string; type: string; options: Record<string, string>; description: string }[];
   logger?: { info(msg: string): void; warn(msg: string): void; error(msg: string): void };
   version?: string;
-  /** Failed-login limit per remote address (429 past it). */
+  /** Failed-login ceiling per remote address (429 past it), well above the per-identity lockout. */
   loginRateLimit?: LoginRateLimitOptions;
+  /** The server config's `user_lockout` stanzas (`all` and per method type). */
+  userLockout?: LockoutStanzas;
 }
 
 export interface CoreRequest {
@@ -112,6 +115,8 @@ export class Core {
   readonly policies = new PolicyStore();
   readonly leases = new LeaseManager();
   readonly loginLimiter: LoginRateLimiter;
+  readonly userLockout = new UserLockout();
+  readonly lockoutStanzas: LockoutStanzas;
   readonly mounts: MountTable;
   audit: AuditBroker | null = null;
   readonly storageType: string;
@@ -137,6 +142,7 @@ export class Core {
     this.initialMounts = options.initialMounts ?? [];
     this.logger = options.logger ?? { info() {}, warn() {}, error() {} };
     this.loginLimiter = new LoginRateLimiter(options.loginRateLimit);
+    this.lockoutStanzas = options.userLockout ?? {};
     this.sys = systemBackend(this);
     // Revoking a token revokes the leases it created.
     this.tokens.onRevoke((entry) => this.leases.revokeByToken(entry.id));
@@ -258,6 +264,8 @@ export class Core {
     let auditInput: AuditRequestInput | null = null;
     let requestAudited = false;
     let loginAttempt = false;
+    /** The login's identity for the user lockout, and the lockout settings of its mount. */
+    let lockout: { key: string; settings: LockoutSettings } | null = null;
     let disablesAuditDevice = false;
     try {
       const path = normalizePath(http.rawPath);
@@ -299,6 +307,7 @@ export class Core {
       }
       const data = requestData(http, operation);
       if (auditInput) auditInput.data = data;
+      if (loginAttempt) lockout = this.lockoutOf(mount.entry, match.spec.lockoutIdentity?.(data) ?? null);
 
       const req: Request = {
         operation,
@@ -338,11 +347,19 @@ export class Core {
           loginAttempt = false; // a refused attempt does not extend the window
           throw new CofferError(429, `too many failed login attempts from this address; try again in ${wait}s`);
         }
+        // A locked identity is refused without looking at its credentials, as Vault's user lockout does.
+        if (lockout && this.userLockout.isLocked(lockout.key, lockout.settings)) {
+          loginAttempt = false;
+          throw permissionDenied();
+        }
       }
 
       // A token's last use is served first and revoked right after (Vault's revocation-pending state).
       const response = await dispatch(match.spec, req).finally(() => this.tokens.finishUse(entry));
-      if (response?.login) await this.completeLogin(response, req, path);
+      if (response?.login) {
+        await this.completeLogin(response, req, path);
+        if (lockout) this.userLockout.reset(lockout.key);
+      }
       if (response?.secret && mount.backend.revoke) await this.registerLease(response, path, req, entry?.id ?? '');
       const result = this.envelope(response, requestId, mount.entry.type, operation);
       if (auditInput) {
@@ -353,7 +370,10 @@ export class Core {
     } catch (err) {
       const failure = errorResponse(err, this.logger);
       // Only the caller's own mistakes count towards the limit, not a peer (TokenReview, JWKS) being down.
-      if (loginAttempt && (failure.status === 400 || failure.status === 403)) this.loginLimiter.recordFailure(http.remoteAddr);
+      if (loginAttempt && (failure.status === 400 || failure.status === 403)) {
+        this.loginLimiter.recordFailure(http.remoteAddr);
+        if (lockout) this.userLockout.recordFailure(lockout.key, lockout.settings);
+      }
       const error = (failure.body as { errors: string[] } | undefined)?.errors?.join('; ');
       // Refused before its request entry was written (unknown token, ACL, sudo, bad input): record it now, with
       // the error, as Vault does, so that probing leaves a trace.
@@ -380,6 +400,13 @@ export class Core {
       if (!disablesAuditDevice) throw err;
       this.logger.warn('audit: no device could record a request that disables an audit device; it proceeds so a broken device can be removed');
     }
+  }
+
+  /** The user lockout entry of a login: its identity on this mount and the mount's effective settings. */
+  private lockoutOf(mount: MountEntry, identity: string | null): { key: string; settings: LockoutSettings } | null {
+    if (identity === null) return null;
+    const settings = effectiveLockout(this.lockoutStanzas, mount.type, mount.config.user_lockout_config);
+    return settings.disabled ? null : { key: UserLockout.key(mount.accessor, identity), settings };
   }
 
   /** Issues the token a login handler asked for and answers with Vault's `auth` block instead. */

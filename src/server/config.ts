@@ -3,11 +3,15 @@
  *   listener "tcp" { address, tls_disable, tls_cert_file, tls_key_file, max_request_size, max_json_depth,
  *                    http_read_header_timeout }
  *   storage "sqlite" { path }
- *   api_addr, default_lease_ttl, max_lease_ttl, ui, disable_mlock, log_level
+ *   user_lockout "all" | "<method type>" { lockout_threshold, lockout_duration, lockout_counter_reset, disable_lockout }
+ *   api_addr, default_lease_ttl, max_lease_ttl, ui, disable_mlock, log_level, login_failure_limit, login_failure_window
  */
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
+import { cidrList } from '../core/cidr.js';
 import { parseDuration } from '../core/duration.js';
+import type { LockoutSettings, LockoutStanzas } from '../core/login/lockout.js';
+import type { ForwardedForConfig } from './forwarded.js';
 
 export interface ListenerConfig {
   address: string;
@@ -19,6 +23,8 @@ export interface ListenerConfig {
   maxJsonDepth?: number;
   /** Vault's `http_read_header_timeout` in ms: connections without complete headers by then are closed (10 s). */
   readHeaderTimeoutMs?: number;
+  /** Vault's `x_forwarded_for_*` options; unset: the header is ignored. */
+  forwardedFor?: ForwardedForConfig;
 }
 
 export interface ServerConfig {
@@ -29,8 +35,10 @@ export interface ServerConfig {
   maxLeaseTTL: number;
   ui: boolean;
   logLevel: string;
-  /** Failed logins allowed per remote address and window before 429 (defaults: 10 per 60 s). */
+  /** Failed logins allowed per remote address and window before 429 (defaults: 100 per 15 minutes). */
   loginRateLimit?: { maxFailures?: number; windowMs?: number };
+  /** `user_lockout "all"` / `user_lockout "<method type>"` stanzas. */
+  userLockout?: LockoutStanzas;
 }
 
 export const DEFAULT_MAX_REQUEST_SIZE = 32 * 1024 * 1024;
@@ -59,10 +67,27 @@ const listenerSchema = z
     max_request_size: z.union([z.number().int(), z.string().regex(/^\d+$/)]).optional(),
     max_json_depth: z.union([z.number().int().positive(), z.string().regex(/^[1-9]\d*$/)]).optional(),
     http_read_header_timeout: z.union([z.number(), z.string()]).optional(),
+    x_forwarded_for_authorized_addrs: cidrList().optional(),
+    x_forwarded_for_hop_skips: z.union([z.number().int().nonnegative(), z.string().regex(/^\d+$/)]).optional(),
+    x_forwarded_for_reject_not_authorized: boolish.optional(),
+    x_forwarded_for_reject_not_present: boolish.optional(),
   })
   .passthrough();
 
 const durationField = z.union([z.number(), z.string()]).optional();
+
+/** A `user_lockout` stanza, with Vault's names (numbers and booleans may be strings, as in Vault's examples). */
+const lockoutSchema = z
+  .object({
+    lockout_threshold: z.union([z.number().int().positive(), z.string().regex(/^[1-9]\d*$/)]).optional(),
+    lockout_duration: durationField,
+    lockout_counter_reset: durationField,
+    disable_lockout: boolish.optional(),
+  })
+  .strict();
+
+/** Where `user_lockout` stanzas may apply: every method, or one of coffer's login methods by type. */
+const LOCKOUT_TARGETS = ['all', 'approle', 'kubernetes', 'jwt', 'oidc'];
 
 const fileSchema = z
   .object({
@@ -77,13 +102,14 @@ const fileSchema = z
     log_level: z.string().optional(),
     login_failure_limit: z.union([z.number().int().positive(), z.string().regex(/^[1-9]\d*$/)]).optional(),
     login_failure_window: durationField,
+    user_lockout: z.record(z.string(), z.array(z.lazy(() => lockoutSchema))).optional(),
   })
   .passthrough();
 
 /** HCL and JSON configs normalise to the same block-list form: `{listener: {tcp: [{...}]}}`. */
 function normaliseJson(raw: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = { ...raw };
-  for (const block of ['listener', 'storage']) {
+  for (const block of ['listener', 'storage', 'user_lockout']) {
     const value = raw[block];
     if (value && typeof value === 'object' && !Array.isArray(value)) {
       out[block] = Object.fromEntries(
@@ -149,6 +175,14 @@ export async function parseConfigText(text: string, filename: string): Promise<S
         maxRequestSize: l.max_request_size !== undefined ? Number(l.max_request_size) : DEFAULT_MAX_REQUEST_SIZE,
         maxJsonDepth: l.max_json_depth !== undefined ? Number(l.max_json_depth) : DEFAULT_MAX_JSON_DEPTH,
         readHeaderTimeoutMs: readHeaderTimeout(l.http_read_header_timeout, `${filename}: listener "tcp" at ${l.address}`),
+        forwardedFor: l.x_forwarded_for_authorized_addrs?.length
+          ? {
+              authorizedAddrs: l.x_forwarded_for_authorized_addrs,
+              hopSkips: Number(l.x_forwarded_for_hop_skips ?? 0),
+              rejectNotAuthorized: l.x_forwarded_for_reject_not_authorized ?? true,
+              rejectNotPresent: l.x_forwarded_for_reject_not_present ?? true,
+            }
+          : undefined,
       });
     }
   }
@@ -174,19 +208,40 @@ export async function parseConfigText(text: string, filename: string): Promise<S
   const maxLeaseTTL = ttl(c.max_lease_ttl, 'max_lease_ttl', DEFAULT_TTL);
   if (defaultLeaseTTL > maxLeaseTTL) throw new ConfigError(`${filename}: default_lease_ttl is greater than max_lease_ttl`);
 
-  const window = ttl(c.login_failure_window, 'login_failure_window', 60);
+  const window = ttl(c.login_failure_window, 'login_failure_window', 15 * 60);
   if (window < 1) throw new ConfigError(`${filename}: login_failure_window must be at least 1s`);
 
   return {
     listeners,
     storage: { type: 'sqlite', path },
     loginRateLimit: { maxFailures: c.login_failure_limit !== undefined ? Number(c.login_failure_limit) : undefined, windowMs: window * 1000 },
+    userLockout: lockoutStanzas(c.user_lockout ?? {}, filename, ttl),
     apiAddr: c.api_addr,
     defaultLeaseTTL,
     maxLeaseTTL,
     ui: c.ui ?? false,
     logLevel: c.log_level ?? 'info',
   };
+}
+
+function lockoutStanzas(
+  raw: Record<string, z.infer<typeof lockoutSchema>[]>,
+  filename: string,
+  ttl: (v: unknown, name: string, fallback: number) => number,
+): LockoutStanzas {
+  const out: LockoutStanzas = {};
+  for (const [target, blocks] of Object.entries(raw)) {
+    if (!LOCKOUT_TARGETS.includes(target)) throw new ConfigError(`${filename}: user_lockout "${target}" is not supported (one of ${LOCKOUT_TARGETS.join(', ')})`);
+    if (blocks.length !== 1) throw new ConfigError(`${filename}: user_lockout "${target}" is given more than once`);
+    const b = blocks[0];
+    const settings: Partial<LockoutSettings> = {};
+    if (b.lockout_threshold !== undefined) settings.threshold = Number(b.lockout_threshold);
+    if (b.lockout_duration !== undefined) settings.durationMs = ttl(b.lockout_duration, 'lockout_duration', 0) * 1000;
+    if (b.lockout_counter_reset !== undefined) settings.counterResetMs = ttl(b.lockout_counter_reset, 'lockout_counter_reset', 0) * 1000;
+    if (b.disable_lockout !== undefined) settings.disabled = b.disable_lockout;
+    out[target] = settings;
+  }
+  return out;
 }
 
 export async function loadConfig(file: string): Promise<ServerConfig> {

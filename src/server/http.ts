@@ -11,6 +11,7 @@ import https from 'node:https';
 import type { Socket } from 'node:net';
 import { readFile } from 'node:fs/promises';
 import type { Core, CoreRequest, CoreResponse } from '../core/core.js';
+import { clientAddress } from './forwarded.js';
 import { DEFAULT_MAX_JSON_DEPTH, DEFAULT_READ_HEADER_TIMEOUT_MS, type ListenerConfig } from './config.js';
 
 /** Node's own default for a whole request (headers and body). */
@@ -189,7 +190,9 @@ export async function createListener(core: Core, listener: ListenerConfig, route
         return void req.socket.destroy(); // the client went away mid-body
       }
       const { path, query } = parseQuery(url);
-      const remoteAddr = req.socket.remoteAddress ?? '';
+      const client = clientAddress(req.socket.remoteAddress ?? '', req.headers['x-forwarded-for'], listener.forwardedFor);
+      if ('error' in client) return send(res, vaultError(400, client.error));
+      const remoteAddr = client.address;
       if (route) {
         const routePath = path.slice(route.prefix.length);
         return send(res, await route.handle({ method: req.method!, path: routePath, query, headers: req.headers, body: raw ?? Buffer.alloc(0), remoteAddr }));

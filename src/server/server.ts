@@ -42,6 +42,7 @@ export async function startServer(config: ServerConfig, dev?: DevOptions): Promi
     defaultLeaseTTL: config.defaultLeaseTTL,
     maxLeaseTTL: config.maxLeaseTTL,
     loginRateLimit: config.loginRateLimit,
+    userLockout: config.userLockout,
     initialMounts: dev ? [{ path: 'secret/', type: 'kv', options: { version: '2' }, description: 'key/value secret storage' }] : [],
     logger: { info: (m) => logger.info(m), warn: (m) => logger.warn(m), error: (m) => logger.error(m) },
   });

@@ -12,7 +12,7 @@ import { client } from '../helpers/server.js';
 const cli = cliDevServer('coffer-approle-', async (cli) => {
   const res = await cli.root.post('sys/auth/approle', { type: 'approle' });
   assert.equal(res.status, 204, res.text);
-}, { loginRateLimit: { maxFailures: 1000 } });
+}, { loginRateLimit: { maxFailures: 1000 }, userLockout: { all: { disabled: true } } });
 
 const anon = (from?: string) => {
   const c = client(cli.srv.addr, null);

@@ -31,7 +31,7 @@ const cli = cliDevServer('coffer-jwt-auth-', async (cli) => {
     token_ttl: '5m',
   });
   assert.equal(role.status, 204, role.text);
-}, { loginRateLimit: { maxFailures: 1000 } });
+}, { loginRateLimit: { maxFailures: 1000 }, userLockout: { all: { disabled: true } } });
 after(() => idp?.close());
 
 const anon = () => client(cli.srv.addr, null);

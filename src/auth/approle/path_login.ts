@@ -15,6 +15,12 @@ const loginFields = z.object({ role_id: z.string().max(256).optional(), secret_i
 
 const INVALID = 'invalid role or secret ID';
 
+/** Lockout per role ID, as Vault's user lockout does for AppRole. */
+function lockoutIdentity(data: Record<string, unknown>): string | null {
+  const roleId = typeof data.role_id === 'string' ? data.role_id.trim() : '';
+  return roleId ? `role_id:${roleId}` : null;
+}
+
 export function loginPaths(store: () => AppRoleStore): PathSpec[] {
   async function login(req: Request<z.infer<typeof loginFields>>) {
     const roleId = (req.data.role_id ?? '').trim();
@@ -43,5 +49,5 @@ export function loginPaths(store: () => AppRoleStore): PathSpec[] {
     return loginRequest(role, { role: name, displayName: '', boundCidrs: tokenCidrs, metadata: { ...metadata, role_name: name } });
   }
 
-  return [loginPath(loginFields, login, 'Log in with a role ID and a secret ID.')];
+  return [loginPath(loginFields, login, 'Log in with a role ID and a secret ID.', lockoutIdentity)];
 }

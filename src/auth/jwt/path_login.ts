@@ -3,12 +3,12 @@
  * `jwt_supported_algs` (all of SUPPORTED_ALGS when unset; asymmetric algorithms only, so neither `alg: none`
  * nor an HMAC signature made with a public key can pass), then the claims are checked against the role.
  */
-import { compactVerify, decodeProtectedHeader, type JWTPayload } from 'jose';
+import { compactVerify, decodeJwt, decodeProtectedHeader, type JWTPayload } from 'jose';
 import { z } from 'zod';
 import type { PathSpec, Request } from '../../core/backend.js';
 import { CofferError, badRequest } from '../../core/errors.js';
 import { loginRole } from '../roles.js';
-import { assertLoginAddress, loginPath, loginRequest, roleJwtLoginFields } from '../tokenutil.js';
+import { assertLoginAddress, loginPath, loginRequest, roleJwtIdentity, roleJwtLoginFields } from '../tokenutil.js';
 import { checkBoundClaims, checkGroups, checkIssuerAudienceSubject, checkTimes, mappedMetadata, userName } from './claims.js';
 import type { KeySource } from './keys.js';
 import { acceptedAlgs, readConfig, type JwtConfig } from './path_config.js';
@@ -43,6 +43,12 @@ async function verifiedClaims(jwt: string, config: JwtConfig, keys: KeySource): 
   throw badRequest(NO_KEY);
 }
 
+/** Lockout per role and claimed subject (Vault's user lockout has no JWT support; this follows its idea). */
+const lockoutIdentity = roleJwtIdentity((jwt) => {
+  const sub = decodeJwt(jwt).sub;
+  return typeof sub === 'string' ? sub : null;
+});
+
 export function loginPaths(keySource: (config: JwtConfig) => KeySource): PathSpec[] {
   async function login(req: Request<z.infer<typeof roleJwtLoginFields>>) {
     const jwt = (req.data.jwt ?? '').trim();
@@ -64,5 +70,5 @@ export function loginPaths(keySource: (config: JwtConfig) => KeySource): PathSpe
     return loginRequest(role, { role: roleName, displayName: name, metadata: { role: roleName, ...mappedMetadata(claims, role) } });
   }
 
-  return [loginPath(roleJwtLoginFields, login, 'Log in with a signed JWT (a CI job ID token, a workload identity token).')];
+  return [loginPath(roleJwtLoginFields, login, 'Log in with a signed JWT (a CI job ID token, a workload identity token).', lockoutIdentity)];
 }

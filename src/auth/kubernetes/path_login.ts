@@ -8,7 +8,7 @@ import type { PathSpec, Request } from '../../core/backend.js';
 import { CofferError, badRequest } from '../../core/errors.js';
 import { anyGlob } from '../../shared/glob.js';
 import { loginRole } from '../roles.js';
-import { assertLoginAddress, loginPath, loginRequest, roleJwtLoginFields } from '../tokenutil.js';
+import { assertLoginAddress, loginPath, loginRequest, roleJwtIdentity, roleJwtLoginFields } from '../tokenutil.js';
 import { readConfig } from './path_config.js';
 import type { KubernetesRole } from './path_role.js';
 import { reviewToken } from './tokenreview.js';
@@ -85,4 +85,12 @@ async function login(req: Request<z.infer<typeof roleJwtLoginFields>>) {
   });
 }
 
-export const loginPaths: PathSpec[] = [loginPath(roleJwtLoginFields, login, 'Log in with a service account token, verified by the Kubernetes TokenReview API.')];
+/** Lockout per role and claimed service account. */
+const lockoutIdentity = roleJwtIdentity((jwt) => {
+  const sa = claimedAccount(jwt);
+  return `${sa.namespace}/${sa.name}`;
+});
+
+export const loginPaths: PathSpec[] = [
+  loginPath(roleJwtLoginFields, login, 'Log in with a service account token, verified by the Kubernetes TokenReview API.', lockoutIdentity),
+];

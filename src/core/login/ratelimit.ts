@@ -1,14 +1,16 @@
 /**
- * Failed-login rate limit per remote address: a fixed window per address, counted only on failures, kept in
- * memory and bounded (the least recently touched address is forgotten first). One address hammering a login
- * path gets 429 until its window ends; every other address is unaffected.
+ * Failed-login ceiling per remote address: a fixed window per address, counted only on failures, kept in
+ * memory and bounded (the least recently touched address is forgotten first). It stops password spraying
+ * across many identities from one address; failures of one identity are the user lockout's business
+ * (lockout.ts), so the default sits well above its threshold: 100 (20 × 5) per 15 minutes, which many clients
+ * behind one NAT address do not reach by honest mistakes.
  */
 import { normalizeAddress } from '../cidr.js';
 
 export interface LoginRateLimitOptions {
-  /** Failed logins allowed per address per window before 429 (default 10). */
+  /** Failed logins allowed per address per window before 429 (default 100). */
   maxFailures?: number;
-  /** Window length in milliseconds (default 60 s). */
+  /** Window length in milliseconds (default 15 minutes). */
   windowMs?: number;
   /** Addresses tracked at most (default 10,000). */
   maxAddresses?: number;
@@ -26,8 +28,8 @@ export class LoginRateLimiter {
   private readonly maxAddresses: number;
 
   constructor(options: LoginRateLimitOptions = {}, private readonly now: () => number = Date.now) {
-    this.maxFailures = options.maxFailures ?? 10;
-    this.windowMs = options.windowMs ?? 60_000;
+    this.maxFailures = options.maxFailures ?? 100;
+    this.windowMs = options.windowMs ?? 15 * 60_000;
     this.maxAddresses = options.maxAddresses ?? 10_000;
   }
 

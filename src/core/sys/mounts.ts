@@ -3,7 +3,8 @@ import { z } from 'zod';
 import type { PathSpec, Request } from '../backend.js';
 import type { Core } from '../core.js';
 import { CofferError, badRequest } from '../errors.js';
-import { duration, optionsMap } from '../fields.js';
+import { bool, duration, int, optionsMap } from '../fields.js';
+import { effectiveLockout } from '../login/lockout.js';
 import { MountTable, type MountEntry, type MountKind } from '../mounts.js';
 
 /**
@@ -29,11 +30,22 @@ const enableFields = z.object({
   seal_wrap: z.unknown().optional(),
 });
 
+/** Vault's `user_lockout_config` of an auth mount's tune: strings (`"10"`, `"15m"`) as its client sends them. */
+const lockoutFields = z
+  .object({
+    lockout_threshold: z.preprocess((v) => (v === '' ? undefined : v), int().refine((n) => n >= 0, 'must not be negative').optional()),
+    lockout_duration: ttl(),
+    lockout_counter_reset: ttl(),
+    lockout_disable: bool().optional(),
+  })
+  .strict();
+
 const tuneFields = z.object({
   default_lease_ttl: ttl(),
   max_lease_ttl: ttl(),
   description: z.string().max(1024).optional(),
   options: optionsMap().nullable().optional(),
+  user_lockout_config: lockoutFields.optional(),
 });
 
 const remountFields = z.object({
@@ -70,8 +82,23 @@ function tuneData(core: Core, entry: MountEntry) {
     force_no_cache: false,
     description: entry.description,
     options: Object.keys(entry.options).length ? entry.options : undefined,
+    ...(entry.kind === 'auth' ? lockoutData(core, entry) : {}),
   };
 }
+
+/** The effective lockout of an auth mount, under the names Vault's tune read uses (seconds). */
+function lockoutData(core: Core, entry: MountEntry) {
+  const l = effectiveLockout(core.lockoutStanzas, entry.type, entry.config.user_lockout_config);
+  return {
+    user_lockout_threshold: l.threshold,
+    user_lockout_duration: l.durationMs / 1000,
+    user_lockout_counter_reset_duration: l.counterResetMs / 1000,
+    user_lockout_disable: l.disabled,
+  };
+}
+
+const definedOnly = <T extends Record<string, unknown>>(o: T): Partial<T> =>
+  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 
 export function mountPaths(core: Core): PathSpec[] {
   const list = (kind: MountKind) => async () => {
@@ -102,9 +129,12 @@ export function mountPaths(core: Core): PathSpec[] {
             if (d.options?.version && d.options.version !== (mount.entry.options.version ?? '1')) {
               throw badRequest('changing the kv version of an existing mount is not supported; enable a new mount instead');
             }
+            if (d.user_lockout_config && mount.entry.kind !== 'auth') throw badRequest('user_lockout_config is only supported on auth mounts');
             const config = {
               default_lease_ttl: d.default_lease_ttl ?? mount.entry.config.default_lease_ttl,
               max_lease_ttl: d.max_lease_ttl ?? mount.entry.config.max_lease_ttl,
+              // Fields left out keep their tuned value (Vault merges the map the same way).
+              ...(d.user_lockout_config ? { user_lockout_config: { ...mount.entry.config.user_lockout_config, ...definedOnly(d.user_lockout_config) } } : {}),
             };
             const effectiveMax = config.max_lease_ttl || core.maxLeaseTTL;
             // A mount's max may exceed the system max (Vault allows it: a PKI mount tuned to 87600h for its root).
