@@ -25,11 +25,13 @@ coffer audit enable [options] TYPE [K=V ...]
   -description=TEXT        Human-friendly description.
   -local                   Mark the device local-only (not replicated).
   K=V                      Device options, e.g. file_path=..., mode=0600, hmac_accessor=false,
-                           log_raw=false; K=@FILE reads a value from a file.
+                           log_raw=false, skip_test=true; K=@FILE reads a value from a file.
+                           A test entry is written first: a device that cannot write is refused.
 
 coffer audit disable PATH
   $ coffer audit disable file/
   Success! Disabled audit device (if it was enabled) at: file/
+  Works even when no device can record the request (a full disk), so a broken device can be removed.
 
 coffer audit list [-detailed]
   $ coffer audit list
