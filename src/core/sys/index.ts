@@ -2,13 +2,15 @@
 import type { Backend } from '../backend.js';
 import type { Core } from '../core.js';
 import { auditPaths } from './audit.js';
+import { generateRootPaths } from './generate-root.js';
 import { hostInfoPaths } from './hostinfo.js';
 import { leasePaths } from './leases.js';
 import { metricsPaths } from './metrics.js';
 import { mountPaths } from './mounts.js';
 import { policyPaths } from './policies.js';
+import { rekeyPaths } from './rekey.js';
 import { sealPaths } from './seal.js';
 
 export function systemBackend(core: Core): Backend {
-  return { paths: [...sealPaths(core), ...mountPaths(core), ...policyPaths(core), ...auditPaths(core), ...leasePaths(core), ...metricsPaths(core), ...hostInfoPaths()] };
+  return { paths: [...sealPaths(core), ...mountPaths(core), ...policyPaths(core), ...auditPaths(core), ...leasePaths(core), ...metricsPaths(core), ...hostInfoPaths(), ...generateRootPaths(core), ...rekeyPaths(core)] };
 }

@@ -28,7 +28,7 @@ export async function sealStatus(core: Core) {
 }
 
 /** Accepts a share as hex or base64, as the vault CLI and API do. */
-function decodeShare(key: string): Buffer {
+export function decodeShare(key: string): Buffer {
   const trimmed = key.trim();
   if (/^[0-9a-fA-F]+$/.test(trimmed) && trimmed.length % 2 === 0) return Buffer.from(trimmed, 'hex');
   if (/^[A-Za-z0-9+/_-]+=*$/.test(trimmed)) return Buffer.from(trimmed, 'base64');

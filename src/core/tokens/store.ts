@@ -9,6 +9,8 @@ import { badRequest } from '../errors.js';
 import { ExpiryQueue } from '../expiry.js';
 
 export const TOKEN_PREFIX = 'cfs.';
+/** Every generated token: the prefix and 24 random bytes in base64url (root generation's OTPs are this long). */
+export const TOKEN_LENGTH = TOKEN_PREFIX.length + 32;
 
 export interface TokenEntry {
   /** HMAC of the token: the storage key and the id used internally. */
@@ -104,7 +106,7 @@ export class TokenStore {
   }
 
   async create(params: CreateTokenParams): Promise<{ token: string; entry: TokenEntry }> {
-    const token = params.id ?? TOKEN_PREFIX + randomBytes(24).toString('base64url');
+    const token = params.id ?? TOKEN_PREFIX + randomBytes(24).toString('base64url'); // TOKEN_LENGTH characters
     const id = this.hmac(token);
     if (params.id !== undefined && (await this.view.get(`id/${id}`))) throw badRequest('token with the given id already exists');
     const now = Date.now();
