@@ -37,6 +37,17 @@ export function intFlag(ctx: WithArgs, name: string): number | undefined {
   return value;
 }
 
+/** A count given under any of its names (`-key-shares` or `-n`); a count is never negative. */
+export function countFlag(ctx: WithArgs, names: string[], fallback: number): number {
+  for (const name of names) {
+    const value = intFlag(ctx, name);
+    if (value === undefined) continue;
+    if (value < 0) throw new UsageError(`invalid value "${ctx.args.flags[name]}" for flag -${name}: parse error`);
+    return value;
+  }
+  return fallback;
+}
+
 /** A repeatable string flag, each value also split on commas (the vault CLI's string-slice flags). */
 export function listFlag(ctx: WithArgs, name: string): string[] | undefined {
   const raw = ctx.args.flags[name] as string[] | undefined;

@@ -1,10 +1,13 @@
 /**
- * `coffer operator init|unseal|seal|rotate|key-status`, with the vault CLI's flags, output and exit codes.
+ * `coffer operator init|unseal|seal|rotate|key-status|generate-root|rekey`, with the vault CLI's flags, output
+ * and exit codes (generate-root and rekey in their own files).
  */
-import { expectArgs, intFlag, listedWording, runSubcommand } from '../args.js';
-import { commandContext, CONNECTION_HELP, type CommandContext } from '../context.js';
+import { countFlag, expectArgs, listedWording, runSubcommand } from '../args.js';
+import { commandContext, CONNECTION_HELP } from '../context.js';
 import { api } from '../errors.js';
-import { type FlagSpec, UsageError } from '../flags.js';
+import type { FlagSpec } from '../flags.js';
+import { generateRoot } from './generate-root.js';
+import { rekey } from './rekey.js';
 import { columns, err, out, structured, wrapAtLength } from '../output.js';
 import { readSecret } from './login.js';
 import { printSealStatus } from './status.js';
@@ -33,12 +36,28 @@ export const help = `Usage: coffer operator <subcommand> [options] [args]
       $ coffer operator rotate
       $ coffer operator key-status
 
+  Generate a new root token with a quorum of unseal key holders: start an attempt (coffer makes the one-time
+  password and shows it once), give one key share per call, then decode the encoded token with the OTP:
+
+      $ coffer operator generate-root -init                  # or -init -otp=OTP from -generate-otp
+      $ coffer operator generate-root -nonce=NONCE KEY       # KEY or "-" (stdin); no KEY: prompt
+      $ coffer operator generate-root -decode=ENCODED -otp=OTP
+
+  Replace the unseal key shares (and their number and threshold); with -verify the new shares take effect
+  only once a threshold of them is given back with -verify:
+
+      $ coffer operator rekey -init -key-shares=5 -key-threshold=3 [-verify]
+      $ coffer operator rekey -nonce=NONCE KEY               # current shares, one per call
+      $ coffer operator rekey -verify -nonce=VNONCE KEY      # new shares, when verification was asked for
+
 Subcommands:
     init          Initialize a server
     unseal        Provide one unseal key share
     seal          Seal the server
     rotate        Rotate the data encryption key (a new key term)
     key-status    Show the current key term and install time
+    generate-root Generate a new root token from a quorum of unseal keys
+    rekey         Generate new unseal keys (new shares and threshold)
 
 Init options:
   -key-shares=N          Number of key shares to split the root key into (default 5); also -n.
@@ -48,21 +67,30 @@ Init options:
 Unseal options:
   -reset                 Discard the key shares entered so far.
 
+Generate-root options:
+  -init                  Start a root token generation (one at a time).
+  -otp=OTP               The OTP to encode the token with at -init (coffer makes one if left out), or to
+                         decode with at -decode.
+  -generate-otp          Print an OTP of the length the server wants (for -init -otp).
+  -decode=ENCODED        Decode an encoded token with -otp, locally; fails if the result is not a token.
+  -status                Print the status of the current attempt.
+  -cancel                Cancel the attempt and discard the shares given.
+  -nonce=NONCE           The attempt's nonce, needed with each key share given as an argument or "-".
+  -pgp-key               Not supported (coffer refuses it): the token is returned OTP-encoded only.
+
+Rekey options:
+  -init                  Start a rekey; -key-shares (-n, default 5) and -key-threshold (-t, default 3) set
+                         the new shares; with -verify the new shares must be verified before they count.
+  -status                Print the status of the rekey (with -verify: of its verification).
+  -cancel                Cancel the rekey (with -verify: restart its verification with a new nonce).
+  -verify                With a key share: give a new share to verify the rekey.
+  -nonce=NONCE           The operation's nonce, needed with each key share given as an argument or "-".
+  -pgp-keys, -backup     Not supported (coffer refuses them): the new shares are returned unencrypted.
+
 Output options:
   -format=FORMAT         table (default), json or yaml.
 
 ${CONNECTION_HELP}`;
-
-/** A count given under any of its names (`-key-shares` or `-n`); a count is never negative. */
-function countFlag(ctx: CommandContext, names: string[], fallback: number): number {
-  for (const name of names) {
-    const value = intFlag(ctx, name);
-    if (value === undefined) continue;
-    if (value < 0) throw new UsageError(`invalid value "${ctx.args.flags[name]}" for flag -${name}: parse error`);
-    return value;
-  }
-  return fallback;
-}
 
 const INIT_FLAGS: FlagSpec[] = [
   { name: 'key-shares', kind: 'string' },
@@ -216,5 +244,5 @@ async function keyStatus(argv: string[]): Promise<number> {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  return runSubcommand(argv, { init, unseal, seal, rotate, 'key-status': keyStatus }, listedWording('operator'));
+  return runSubcommand(argv, { init, unseal, seal, rotate, 'key-status': keyStatus, 'generate-root': generateRoot, rekey }, listedWording('operator'));
 }
