@@ -7,7 +7,7 @@
 import type { CommandContext } from './context.js';
 import { CommandFailure } from './errors.js';
 import { readStdin } from './kvargs.js';
-import { err } from './output.js';
+import { err, out, structured } from './output.js';
 import { readSecret } from './commands/login.js';
 
 export async function shareAndNonce(ctx: CommandContext, arg: string | undefined, currentNonce: string, nonceLabel: string) {
@@ -27,4 +27,10 @@ export async function shareAndNonce(ctx: CommandContext, arg: string | undefined
   if (!key) throw new CommandFailure('Error: no unseal key was given (as an argument, at the prompt, or on stdin)', 1);
   if (!nonce) throw new CommandFailure('Missing nonce value: specify it via the -nonce flag', 1);
   return { key, nonce };
+}
+
+/** What the vault CLI prints for these operations: the server's body as JSON/YAML, or the command's own text. */
+export async function printAs(ctx: CommandContext, value: object, text: () => string): Promise<number> {
+  await out(ctx.format === 'table' ? text() : await structured(value, ctx.format));
+  return 0;
 }

@@ -7,8 +7,8 @@ import { expectArgs } from '../args.js';
 import { commandContext, type CommandContext } from '../context.js';
 import { api, CommandFailure } from '../errors.js';
 import type { FlagSpec } from '../flags.js';
-import { columns, err, out, structured, wrapAtLength } from '../output.js';
-import { shareAndNonce } from '../shares.js';
+import { columns, err, out, wrapAtLength } from '../output.js';
+import { printAs, shareAndNonce } from '../shares.js';
 import { decodeToken, randomBase62 } from '../../shared/otp.js';
 import type { CofferClient } from '../../client/client.js';
 
@@ -43,26 +43,23 @@ async function readStatus(client: CofferClient): Promise<RootStatus> {
   return (await api(STATUS_FAILED, () => client.call('GET', ATTEMPT, { noToken: true }))).json as RootStatus;
 }
 
-async function printStatus(ctx: CommandContext, status: RootStatus): Promise<number> {
-  if (ctx.format !== 'table') {
-    await out(await structured(status, ctx.format));
-    return 0;
-  }
-  const rows = [
-    ['Nonce', status.nonce],
-    ['Started', String(status.started)],
-    ['Progress', `${status.progress}/${status.required}`],
-    ['Complete', String(status.complete)],
-  ];
-  if (status.pgp_fingerprint) rows.push(['PGP Fingerprint', status.pgp_fingerprint]);
-  if (status.encoded_token) rows.push(['Encoded Token', status.encoded_token]);
-  if (status.otp) {
-    err(wrapAtLength('A One-Time-Password has been generated for you and is shown in the OTP field. You will need this value to decode the resulting root token, so keep it safe.'));
-    rows.push(['OTP', status.otp]);
-  }
-  if (status.otp_length) rows.push(['OTP Length', String(status.otp_length)]);
-  await out(columns(rows));
-  return 0;
+function printStatus(ctx: CommandContext, status: RootStatus): Promise<number> {
+  return printAs(ctx, status, () => {
+    const rows = [
+      ['Nonce', status.nonce],
+      ['Started', String(status.started)],
+      ['Progress', `${status.progress}/${status.required}`],
+      ['Complete', String(status.complete)],
+    ];
+    if (status.pgp_fingerprint) rows.push(['PGP Fingerprint', status.pgp_fingerprint]);
+    if (status.encoded_token) rows.push(['Encoded Token', status.encoded_token]);
+    if (status.otp) {
+      err(wrapAtLength('A One-Time-Password has been generated for you and is shown in the OTP field. You will need this value to decode the resulting root token, so keep it safe.'));
+      rows.push(['OTP', status.otp]);
+    }
+    if (status.otp_length) rows.push(['OTP Length', String(status.otp_length)]);
+    return columns(rows);
+  });
 }
 
 /** Token characters only: what a right OTP gives back, and what a wrong one almost never does. */
@@ -81,18 +78,14 @@ async function decode(ctx: CommandContext, encoded: string): Promise<number> {
   if (!TOKEN_SHAPE.test(token)) {
     throw new CommandFailure('Error decoding token: the result is not a valid token; the OTP is not the one this token was encoded with', 1);
   }
-  if (ctx.format === 'table') await out(`${token}\n`);
-  else await out(await structured({ token }, ctx.format));
-  return 0;
+  return printAs(ctx, { token }, () => `${token}\n`);
 }
 
 async function generateOtp(ctx: CommandContext, client: CofferClient): Promise<number> {
   const { otp_length: length } = await readStatus(client);
   if (!length) throw new CommandFailure(`${STATUS_FAILED}: the server did not tell the OTP length`);
   const otp = randomBase62(length);
-  if (ctx.format === 'table') await out(`${otp}\n`);
-  else await out(await structured({ otp, otp_length: otp.length }, ctx.format));
-  return 0;
+  return printAs(ctx, { otp, otp_length: otp.length }, () => `${otp}\n`);
 }
 
 async function start(ctx: CommandContext, client: CofferClient): Promise<number> {

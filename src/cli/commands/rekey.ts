@@ -9,7 +9,7 @@ import { commandContext, type CommandContext } from '../context.js';
 import { api, CommandFailure } from '../errors.js';
 import type { FlagSpec } from '../flags.js';
 import { err, out, structured, table, wrapAtLength } from '../output.js';
-import { shareAndNonce } from '../shares.js';
+import { printAs, shareAndNonce } from '../shares.js';
 import type { CofferClient } from '../../client/client.js';
 
 const REKEY_FLAGS: FlagSpec[] = [
@@ -53,27 +53,24 @@ async function readStatus(ctx: CommandContext, client: CofferClient, verify: boo
   return (await api(prefix, () => client.call('GET', paths(verify).status, { noToken: true }))).json as RekeyStatus;
 }
 
-async function printStatus(ctx: CommandContext, status: RekeyStatus, verify: boolean): Promise<number> {
-  if (ctx.format !== 'table') {
-    await out(await structured(status, ctx.format));
-    return 0;
-  }
-  const rows = [
-    ['Nonce', status.nonce],
-    ['Started', String(status.started)],
-  ];
-  if (verify) {
-    rows.push(['New Shares', String(status.n)], ['New Threshold', String(status.t)], ['Verification Progress', `${status.progress}/${status.t}`]);
-  } else if (status.started) {
-    rows.push(
-      ['Rekey Progress', `${status.progress}/${status.required}`],
-      ['New Shares', String(status.n)],
-      ['New Threshold', String(status.t)],
-      ['Verification Required', String(status.verification_required === true)],
-    );
-  }
-  await out(table(['Key', 'Value'], rows));
-  return 0;
+function printStatus(ctx: CommandContext, status: RekeyStatus, verify: boolean): Promise<number> {
+  return printAs(ctx, status, () => {
+    const rows = [
+      ['Nonce', status.nonce],
+      ['Started', String(status.started)],
+    ];
+    if (verify) {
+      rows.push(['New Shares', String(status.n)], ['New Threshold', String(status.t)], ['Verification Progress', `${status.progress}/${status.t}`]);
+    } else if (status.started) {
+      rows.push(
+        ['Rekey Progress', `${status.progress}/${status.required}`],
+        ['New Shares', String(status.n)],
+        ['New Threshold', String(status.t)],
+        ['Verification Required', String(status.verification_required === true)],
+      );
+    }
+    return table(['Key', 'Value'], rows);
+  });
 }
 
 async function start(ctx: CommandContext, client: CofferClient): Promise<number> {
@@ -138,9 +135,7 @@ async function provide(ctx: CommandContext, client: CofferClient, arg: string | 
   const result = res.json as RekeyResult;
   if (!result.complete) return printStatus(ctx, await readStatus(ctx, client, verify), verify);
   if (!verify) return printNewKeys(ctx, client, status, result);
-  if (ctx.format !== 'table') await out(await structured(result, ctx.format));
-  else await out('Rekey verification successful. The new key shares are in force; the old ones no longer unseal.\n');
-  return 0;
+  return printAs(ctx, result, () => 'Rekey verification successful. The new key shares are in force; the old ones no longer unseal.\n');
 }
 
 export async function rekey(argv: string[]): Promise<number> {

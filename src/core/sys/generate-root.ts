@@ -98,6 +98,7 @@ export function generateRootPaths(core: Core): PathSpec[] {
       core.logger.error('root generation aborted: the combined key does not decrypt the root key');
       throw badRequest('root generation aborted: unable to authenticate: the combined key does not decrypt the root key');
     }
+    if (attempt !== current) throw badRequest('root generation was canceled');
     const token = await core.createRootToken();
     if (token.length !== current.otp.length) throw new CofferError(500, 'the root token and the OTP differ in length');
     const encoded = encodeToken(token, current.otp);

@@ -121,8 +121,9 @@ export function rekeyPaths(core: Core): PathSpec[] {
     return initStatus();
   };
 
-  /** Puts the new unseal key in force and ends the operation. */
+  /** Puts the new unseal key in force and ends the operation (unless it was canceled while shares were checked). */
   const commit = async (current: Rekey, key: Buffer) => {
+    if (rekey !== current) throw badRequest('rekey was canceled');
     await core.seal.rekey(key, current.config);
     if (rekey === current) cancel();
     core.logger.info(`security barrier rekeyed (shares ${current.config.secret_shares}, threshold ${current.config.secret_threshold})`);
@@ -146,6 +147,7 @@ export function rekeyPaths(core: Core): PathSpec[] {
       core.logger.error('rekey aborted: the combined key does not decrypt the root key');
       throw badRequest('root key verification failed: the combined key does not decrypt the root key');
     }
+    if (rekey !== current) throw badRequest('rekey was canceled');
     const fresh = core.seal.newUnsealKey(current.config);
     const result = { nonce, complete: true, ...keysBody(fresh.shares), pgp_fingerprints: null, backup: false, verification_required: current.verificationRequired };
     fresh.shares.forEach((s) => s.fill(0));
