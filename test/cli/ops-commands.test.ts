@@ -11,13 +11,14 @@
  */
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { registerLeaseEngine } from '../helpers/lease-engine.js';
 import { COFFER_BIN, runCoffer, spawnServer, type ServerProcess } from '../helpers/process.js';
+import { onTerminal } from '../helpers/terminal.js';
 import { client, startDevServer, type TestServer } from '../helpers/server.js';
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'coffer-ops-cli-'));
@@ -318,30 +319,8 @@ describe('coffer ops commands', { concurrency: true }, () => {
 
     test('operator unseal with no KEY on a terminal prompts without echoing the key', async () => {
       // script(1) (util-linux, essential on Debian) gives the CLI a real terminal.
-      assert.equal(spawnSync('script', ['--version']).status, 0, 'script(1) is needed to provide a terminal');
       const key = keys[3];
-      const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-      const child = spawn('script', ['-qfec', `${quote(process.execPath)} ${quote(COFFER_BIN)} operator unseal`, '/dev/null'], {
-        env: { ...process.env, ...baseEnv(addr, home) },
-        stdio: ['pipe', 'pipe', 'pipe'],
-      });
-      let output = '';
-      let sent = false;
-      child.stdout.on('data', (d) => {
-        output += d;
-        if (!sent && output.includes('Unseal Key (will be hidden): ')) {
-          sent = true;
-          child.stdin.write(`${key}\r`);
-        }
-      });
-      const code = await new Promise<number | null>((resolve) => {
-        const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-        child.on('close', (c) => { // 'close': stdout/stderr fully read
-          clearTimeout(timer);
-          resolve(c);
-        });
-      });
-      child.stdin.destroy();
+      const { code, output } = await onTerminal(['operator', 'unseal'], baseEnv(addr, home), 'Unseal Key (will be hidden): ', key);
       assert.equal(code, 0, output);
       assert.ok(output.startsWith('Unseal Key (will be hidden): \r\n'), JSON.stringify(output));
       assert.ok(!output.includes(key.slice(0, 12)), 'the key was echoed');

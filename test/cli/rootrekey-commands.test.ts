@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { client } from '../helpers/server.js';
 import { runCoffer, spawnServer, type ServerProcess } from '../helpers/process.js';
+import { onTerminal } from '../helpers/terminal.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'coffer-rootrekey-cli-'));
 const configPath = path.join(dir, 'coffer.hcl');
@@ -106,6 +107,17 @@ test('operator generate-root and operator rekey', { concurrency: false }, async 
     const short = await coffer(['generate-root', `-decode=${encoded}`, '-otp=abc']);
     assert.equal(short.code, 1);
     assert.match(short.stderr, /^Error xoring token: length of byte slices is not equivalent: 36 != 3/);
+  });
+
+  await t.test('generate-root with no KEY on a terminal shows the nonce and prompts without echoing the key', async () => {
+    await ok(['generate-root', '-init']);
+    const nonce = cell((await ok(['generate-root', '-status'])).stdout, 'Nonce');
+    const { code, output } = await onTerminal(['operator', 'generate-root'], env, 'Unseal Key (will be hidden): ', keys[4]);
+    assert.equal(code, 0, output);
+    assert.ok(output.startsWith(`Operation nonce: ${nonce}\r\nUnseal Key (will be hidden): \r\n`), JSON.stringify(output));
+    assert.ok(!output.includes(keys[4].slice(0, 12)), 'the key was echoed');
+    assert.equal(cell(output.replace(/\r\n/g, '\n'), 'Progress'), '1/3');
+    await ok(['generate-root', '-cancel']);
   });
 
   await t.test('rekey: status, a key with no rekey, bad parameters', async () => {
