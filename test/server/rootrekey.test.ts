@@ -181,8 +181,13 @@ test('generate-root and rekey', { concurrency: false }, async (t) => {
     assertError(await anon().put('sys/rekey/init', { secret_shares: 3, secret_threshold: 2 }), 400, /^rekey already in progress$/);
     const update = (key: string, n = nonce) => anon().put('sys/rekey/update', { key, nonce: n });
     assertError(await update(keys[0], 'nope'), 400, new RegExp(`^incorrect nonce supplied; nonce for this rekey operation is "${nonce}"$`));
+    assertError(await update('00ff'), 400, /^key is shorter than minimum 16 bytes$/);
     assert.equal((await update(keys[0])).body.progress, 1);
     assertError(await update(keys[0]), 400, /^given key has already been provided/);
+    assert.equal((await update(Buffer.alloc(20, 9).toString('hex'))).body.progress, 2, 'a key of another length is only found out when combining');
+    assertError(await update(keys[1]), 400, /^failed to compute root key: shares have different lengths$/);
+    assert.equal((await anon().get('sys/rekey/init')).body.progress, 0);
+    await update(keys[0]);
     await update(keys[1]);
     assertError(await update(forged(keys[2])), 400, /^root key verification failed/);
     assert.equal((await anon().get('sys/rekey/init')).body.progress, 0);
