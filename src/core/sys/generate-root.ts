@@ -12,7 +12,7 @@ import { CofferError, badRequest } from '../errors.js';
 import { ShareCollector } from '../shares.js';
 import { TOKEN_LENGTH } from '../tokens/store.js';
 import { encodeToken, randomBase62 } from '../../shared/otp.js';
-import { decodeShare } from './seal.js';
+import { decodeShare, initializedConfig } from './seal.js';
 
 interface Attempt {
   shares: ShareCollector;
@@ -49,11 +49,7 @@ export function generateRootPaths(core: Core): PathSpec[] {
   };
   core.seal.onLock(cancel);
 
-  const threshold = async () => {
-    const config = await core.seal.config();
-    if (!config) throw badRequest('server is not yet initialized');
-    return config.secret_threshold;
-  };
+  const threshold = async () => (await initializedConfig(core)).secret_threshold;
 
   const attemptStatus = async (otp = '') =>
     bareJson(

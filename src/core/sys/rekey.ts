@@ -13,7 +13,7 @@ import { bool, int } from '../fields.js';
 import { checkShareConfig, type SealConfig } from '../seal.js';
 import { ShareCollector, sameBytes } from '../shares.js';
 import { KEY_REQUIRED } from './generate-root.js';
-import { decodeShare } from './seal.js';
+import { decodeShare, initializedConfig } from './seal.js';
 
 interface Verification {
   /** The new unseal key, held until its shares are proven (never stored before that). */
@@ -73,11 +73,7 @@ export function rekeyPaths(core: Core): PathSpec[] {
   };
   core.seal.onLock(cancel);
 
-  const currentConfig = async () => {
-    const config = await core.seal.config();
-    if (!config) throw badRequest('server is not yet initialized');
-    return config;
-  };
+  const currentConfig = () => initializedConfig(core);
 
   const initStatus = async () => {
     const required = (await currentConfig()).secret_threshold;

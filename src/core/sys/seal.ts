@@ -4,6 +4,7 @@ import { bareJson, type PathSpec, type Request } from '../backend.js';
 import type { Core } from '../core.js';
 import { badRequest } from '../errors.js';
 import { bool, int } from '../fields.js';
+import type { SealConfig } from '../seal.js';
 
 const BUILD_DATE = '2026-11-27T00:00:00Z';
 
@@ -25,6 +26,13 @@ export async function sealStatus(core: Core) {
     cluster_name: core.sealed ? undefined : 'coffer-cluster',
     cluster_id: core.sealed ? undefined : (core.clusterId ?? undefined),
   };
+}
+
+/** The seal configuration, or Vault's 400 for a server not initialized yet (root generation and rekey need one). */
+export async function initializedConfig(core: Core): Promise<SealConfig> {
+  const config = await core.seal.config();
+  if (!config) throw badRequest('server is not yet initialized');
+  return config;
 }
 
 /** Accepts a share as hex or base64, as the vault CLI and API do. */
