@@ -53,7 +53,8 @@ async function unsealWith(keys: string[]): Promise<boolean> {
 }
 
 async function sealWith(token: string) {
-  assert.equal((await client(addr, token).put('sys/seal')).status, 204);
+  const res = await client(addr, token).put('sys/seal');
+  assert.equal(res.status, 204, res.text);
 }
 
 /** A share of the right length that belongs to no key: one byte of a real share flipped. */
