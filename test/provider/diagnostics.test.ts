@@ -210,3 +210,91 @@ describe('provider diagnostics name the real cause', { timeout: 600_000 }, () =>
     }
   });
 });
+
+describe('the permissions the README lists', { timeout: 600_000 }, () => {
+  // The README's table, for one of each kind: data sources, ephemeral resources with a lease and a token, and
+  // managed resources, with the UPPER-CASE parts filled in. No more: a grant missing here fails the run.
+  const POLICY = `
+path "auth/token/create" { capabilities = ["update"] }
+path "secret/data/perm/app" { capabilities = ["read"] }
+path "secret/metadata/perm" { capabilities = ["list"] }
+path "database/creds/diag" { capabilities = ["read"] }
+path "sys/leases/revoke" { capabilities = ["update"] }
+path "auth/token/revoke-accessor" { capabilities = ["update"] }
+path "secret/data/perm-managed" { capabilities = ["create", "read", "update", "delete"] }
+path "secret/metadata/perm-managed" { capabilities = ["read", "update", "delete"] }
+path "sys/policies/acl/tfdiag-made" { capabilities = ["create", "read", "update", "delete"] }
+`;
+  const CONFIG = `provider "coffer" {}
+
+data "coffer_kv_secret_v2" "app" {
+  mount = "secret"
+  name  = "perm/app"
+}
+
+data "coffer_kv_secrets_list_v2" "all" {
+  mount = "secret"
+  name  = "perm"
+}
+
+data "coffer_policy_document" "reader" {
+  rule {
+    path         = "secret/data/perm/*"
+    capabilities = ["read"]
+  }
+}
+
+ephemeral "coffer_database_credentials" "db" {
+  mount = "database"
+  role  = "diag"
+}
+
+ephemeral "coffer_token" "t" {
+  policies = ["default"]
+  ttl      = "10m"
+}
+
+resource "coffer_kv_secret_v2" "managed" {
+  mount               = "secret"
+  name                = "perm-managed"
+  data_json           = jsonencode({ from = data.coffer_kv_secret_v2.app.data["k"], names = length(data.coffer_kv_secrets_list_v2.all.names) })
+  delete_all_versions = true
+  custom_metadata {
+    max_versions = 3
+  }
+}
+
+resource "coffer_policy" "made" {
+  name   = "tfdiag-made"
+  policy = data.coffer_policy_document.reader.hcl
+}
+
+resource "terraform_data" "use" {
+  input = "used"
+  provisioner "local-exec" {
+    command     = "true"
+    environment = {
+      U = ephemeral.coffer_database_credentials.db.username
+      T = ephemeral.coffer_token.t.client_token
+    }
+  }
+}
+`;
+
+  it('a token holding exactly those permissions plans, applies and destroys a representative configuration without a warning', async () => {
+    assert.equal((await api.post('secret/data/perm/app', { data: { k: 'v' } })).status, 200);
+    const token = await tokenWith('tfdiag-perm', POLICY);
+    const dir = project('permissions', CONFIG);
+    const env = { COFFER_TOKEN: token };
+    for (const args of [['apply', '-auto-approve', '-input=false'], ['plan', '-input=false', '-detailed-exitcode'], ['destroy', '-auto-approve', '-input=false']]) {
+      const run = await terraform(dir, args, env);
+      assert.equal(run.code, 0, `${args[0]}: ${run.stdout}${run.stderr}`);
+      assert.doesNotMatch(run.stdout + run.stderr, /Warning: (?!Provider development overrides)/, `${args[0]}: no warning but dev_overrides'`);
+      assertNoCrash(run);
+    }
+    assert.equal((await api.get('secret/metadata/perm-managed')).status, 404, 'destroyed with all versions');
+    assert.equal((await api.get('sys/policies/acl/tfdiag-made')).status, 404, 'policy destroyed');
+    const leases = await api.list('sys/leases/lookup/database/creds/diag');
+    assert.deepEqual(leases.body?.data?.keys ?? [], [], 'credentials revoked at close');
+  });
+});
