@@ -123,7 +123,7 @@ export function cofferProvider(env: NodeJS.ProcessEnv, log: (line: string) => vo
         if (!res?.auth?.client_token) throw new DiagnosticsError(error(`login at ${login.path} returned no token`, undefined, ['auth_login', 0, 'path']));
         client = client.withToken(res.auth.client_token);
       } catch (err) {
-        throw await describeFailure(err, { op: 'create', path: login.path, capability: 'update' }, ctx, ['auth_login', 0, 'path']);
+        throw await describeFailure(err, { op: 'create', path: login.path }, ctx, ['auth_login', 0, 'path']);
       }
     }
 

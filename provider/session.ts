@@ -35,12 +35,12 @@ export class Session {
     return this.child !== null;
   }
 
-  /** Runs one client call, turning its failure into diagnostics about `op` on `path`. */
-  async run<T>(op: Operation, path: string, fn: (client: CofferClient) => Promise<T>, attribute?: AttributePath): Promise<T> {
+  /** Runs one client call, turning its failure into diagnostics about `action`. */
+  async run<T>(action: Action, fn: (client: CofferClient) => Promise<T>, attribute?: AttributePath): Promise<T> {
     try {
       return await fn(this.client);
     } catch (err) {
-      throw await this.failure(err, { op, path }, attribute);
+      throw await this.failure(err, action, attribute);
     }
   }
 
@@ -60,20 +60,11 @@ export class Session {
   }
 
   read(path: string, query?: Record<string, string | number | undefined>, attribute?: AttributePath): Promise<Envelope | null> {
-    return this.run('read', path, (c) => c.read(path, query), attribute);
+    return this.run({ op: 'read', path }, (c) => c.read(path, query), attribute);
   }
 
   write(op: Operation, path: string, body: Record<string, unknown>, attribute?: AttributePath): Promise<Envelope | null> {
-    return this.run(op, path, (c) => c.write(path, body), attribute);
-  }
-
-  /** A write (POST) of `body` to `action.path`, its failure described in terms of `action`. */
-  async post(action: Action, body: Record<string, unknown>): Promise<Envelope | null> {
-    try {
-      return await this.client.write(action.path, body);
-    } catch (err) {
-      throw await this.failure(err, action);
-    }
+    return this.run({ op, path }, (c) => c.write(path, body), attribute);
   }
 
   /** Whether the token still passes its own lookup now: false once it was revoked or expired. */

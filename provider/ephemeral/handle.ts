@@ -58,7 +58,7 @@ export async function renewHandle(priv: Uint8Array | null, session: Session): Pr
   // A certificate cannot be renewed: its resource never asks Terraform to (no renew_at).
   if (h.kind === 'certificate') return { private: priv ?? undefined };
   const { action, body } = request(h, 'renew');
-  const res = await session.post(action, body);
+  const res = await session.run(action, (c) => c.write(action.path, body));
   const lease = h.kind === 'lease' ? res : res?.auth;
   return { renewAt: renewAt(lease?.lease_duration ?? 0, !!lease?.renewable), private: priv ?? undefined };
 }
