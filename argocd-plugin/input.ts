@@ -15,6 +15,17 @@ import { JsonNumber, type Value, type ValueMap, fromParsed, goFormatG, isMap, ne
 /** Bad input: the message names the file (and line or document) and goes to stderr as it is. */
 export class InputError extends Error {}
 
+/**
+ * An alias naming no anchor set before it (yaml.v2: "unknown anchor referenced"). The anchor's name is kept apart
+ * from the reason: in a value that `yamlParse` reads, it is part of a secret.
+ */
+export class UnresolvedAliasError extends InputError {
+  static readonly REASON = 'unresolved alias (the anchor must be set before the alias)';
+  constructor(source: string, readonly anchor: string) {
+    super(`${source}: ${UnresolvedAliasError.REASON}: ${anchor}`);
+  }
+}
+
 export interface Manifest {
   /** The file it came from (`stdin` for `-`). */
   source: string;
@@ -138,7 +149,10 @@ class YamlConverter {
     if (node === null || node === undefined) return null;
     if (isAlias(node)) {
       if (++this.expansions > MAX_ALIAS_EXPANSIONS) throw new InputError(`${this.source}: too many alias expansions (more than ${MAX_ALIAS_EXPANSIONS})`);
-      return this.convert((node as Alias).resolve(this.doc) as YamlNode | undefined);
+      const target = (node as Alias).resolve(this.doc) as YamlNode | undefined;
+      // The yaml package resolves an unknown anchor to undefined, which would read as null: yaml.v2 fails instead.
+      if (target === undefined) throw new UnresolvedAliasError(this.source, (node as Alias).source);
+      return this.convert(target);
     }
     if (isScalar(node)) return this.scalar(node.value as string, node.type === 'PLAIN' || node.type === undefined, node.tag);
     if (isSeq(node)) return node.items.map((item) => this.convert(item as YamlNode));

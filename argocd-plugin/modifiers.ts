@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { executeTemplate, JsonPathError } from './jsonpath.js';
-import { parseYamlValue } from './input.js';
+import { parseYamlValue, UnresolvedAliasError } from './input.js';
 import { type Value, fromParsed, goTypeName } from './values.js';
 
 export class ModifierError extends Error {}
@@ -69,8 +69,9 @@ export const MODIFIERS: Record<string, Modifier> = {
     noArgs(args);
     try {
       return parseYamlValue(text(input));
-    } catch {
-      throw new ModifierError('the value is not valid YAML');
+    } catch (err) {
+      // The parser's reason for an unknown alias, without the alias's name (it is text of the secret).
+      throw new ModifierError(err instanceof UnresolvedAliasError ? `the value is not valid YAML: ${UnresolvedAliasError.REASON}` : 'the value is not valid YAML');
     }
   },
   indent(args, input) {

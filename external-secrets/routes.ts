@@ -22,7 +22,7 @@ import type { HttpRoutes, RouteRequest } from '../src/server/http.js';
 import { parseGoDuration } from '../src/shared/duration.js';
 import type { CoreGateway } from './gateway.js';
 import { OwnerLeases } from './owners.js';
-import { flatten, isPlainObject, selectProperty, shapeForEso } from './values.js';
+import { flatten, isPlainObject, secretString, selectProperty } from './values.js';
 
 export const ESO_PREFIX = '/eso/v1/';
 
@@ -202,49 +202,73 @@ async function readSecret(gateway: CoreGateway, who: Caller, mount: string, q: Q
   if (status === 404 || !isPlainObject(secret)) {
     throw new EsoError(404, q.version ? `secret ${q.key} has no version ${q.version}` : `secret ${q.key} not found`);
   }
-  let selected: unknown = secret;
-  if (q.property !== undefined) {
-    selected = selectProperty(secret, q.property);
-    if (selected === undefined) throw new EsoError(404, `secret ${q.key} has no property ${q.property}`);
-  }
   const version = (body.data?.metadata as { version?: number } | undefined)?.version;
-  return { status: 200, body: { key: q.key, version, data: shapeForEso(selected) } };
+  // The whole secret as the flat map `extract` takes; one property as the text ESO's Vault provider gives it (an
+  // object or array as its JSON text, which `extract` parses in turn).
+  if (q.property === undefined) return { status: 200, body: { key: q.key, version, data: flatten(secret) } };
+  const selected = selectProperty(secret, q.property);
+  if (selected === undefined) throw new EsoError(404, `secret ${q.key} has no property ${q.property}`);
+  return { status: 200, body: { key: q.key, version, data: secretString(selected) } };
 }
 
 const MAX_CAS_ATTEMPTS = 3;
 
-/** KV v2 write with check-and-set, retried when another writer got in between the read and the write. */
-async function pushProperty(gateway: CoreGateway, who: Caller, mount: string, key: string, property: string, value: string) {
-  for (let attempt = 1; ; attempt++) {
-    const current = await call(gateway, who, 'GET', kvPath(mount, 'data', key), { allow404: true, noRoute: noKv(mount) });
+/** What a push builds on: the key's current version (0 when it has none) and that version's data. */
+interface Current {
+  version: number;
+  data: Record<string, unknown>;
+}
+
+/**
+ * The key as it stands. When its current version is deleted or destroyed, the data read answers 404 but the key
+ * still has versions: check-and-set must name the current one, taken from the key's metadata.
+ */
+async function currentSecret(gateway: CoreGateway, who: Caller, mount: string, key: string): Promise<Current> {
+  const current = await call(gateway, who, 'GET', kvPath(mount, 'data', key), { allow404: true, noRoute: noKv(mount) });
+  if (current.status !== 404) {
     const data = isPlainObject(current.body.data?.data) ? current.body.data.data : {};
-    const cas = current.status === 404 ? 0 : ((current.body.data?.metadata as { version?: number })?.version ?? 0);
+    return { version: (current.body.data?.metadata as { version?: number } | undefined)?.version ?? 0, data };
+  }
+  const metadata = await call(gateway, who, 'GET', kvPath(mount, 'metadata', key), { allow404: true, noRoute: noKv(mount) });
+  return { version: metadata.status === 404 ? 0 : ((metadata.body.data as { current_version?: number } | null)?.current_version ?? 0), data: {} };
+}
+
+/**
+ * KV v2 write of `build(current data)` with check-and-set (so a key with `cas_required` takes it too), retried
+ * when another writer got in between the read and the write.
+ */
+async function pushWithCas(gateway: CoreGateway, who: Caller, mount: string, key: string, build: (data: Record<string, unknown>) => Record<string, unknown>) {
+  for (let attempt = 1; ; attempt++) {
+    const current = await currentSecret(gateway, who, mount, key);
     try {
-      return await call(gateway, who, 'POST', kvPath(mount, 'data', key), { body: { data: { ...data, [property]: value }, options: { cas } }, noRoute: noKv(mount) });
+      return await call(gateway, who, 'POST', kvPath(mount, 'data', key), { body: { data: build(current.data), options: { cas: current.version } }, noRoute: noKv(mount) });
     } catch (err) {
       if (!(err instanceof EsoError && err.status === 400 && /check-and-set/.test(err.message)) || attempt >= MAX_CAS_ATTEMPTS) throw err;
     }
   }
 }
 
+/** The body of a push without property: ESO sends the whole Secret as a JSON object of its decoded values. */
+function wholeSecret(raw: Buffer): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw.toString('utf8'));
+  } catch {
+    parsed = undefined;
+  }
+  if (!isPlainObject(parsed)) {
+    throw new EsoError(400, 'push without property expects the whole Secret as a JSON object (or pass property={{ .remoteRef.secretKey }})');
+  }
+  return parsed;
+}
+
 async function pushSecret(gateway: CoreGateway, who: Caller, mount: string, q: QueryFields, raw: Buffer): Promise<CoreResponse> {
   if (q.version) throw new EsoError(400, 'version cannot be given when pushing (KV v2 assigns the next version)');
-  let written;
-  if (q.property !== undefined) {
-    written = await pushProperty(gateway, who, mount, q.key, q.property, raw.toString('utf8'));
-  } else {
-    // Without a secretKey ESO sends the whole Secret as a JSON object of its decoded values.
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(raw.toString('utf8'));
-    } catch {
-      parsed = undefined;
-    }
-    if (!isPlainObject(parsed)) {
-      throw new EsoError(400, 'push without property expects the whole Secret as a JSON object (or pass property={{ .remoteRef.secretKey }})');
-    }
-    written = await call(gateway, who, 'POST', kvPath(mount, 'data', q.key), { body: { data: parsed }, noRoute: noKv(mount) });
-  }
+  const { property } = q;
+  // One property joins the key's other properties; the whole Secret replaces them (checked before any read).
+  const whole = property === undefined ? wholeSecret(raw) : undefined;
+  const build = (data: Record<string, unknown>) => whole ?? { ...data, [property!]: raw.toString('utf8') };
+  const written = await pushWithCas(gateway, who, mount, q.key, build);
   const version = (written.body.data as { version?: number } | null | undefined)?.version;
   return { status: 200, body: { key: q.key, version } };
 }

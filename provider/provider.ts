@@ -8,6 +8,7 @@ import type { ObjectValue } from './protocol/codec.js';
 import type { SchemaSpec } from './protocol/schema.js';
 import { DiagnosticsError, error, type ProviderDefinition } from './protocol/types.js';
 import { describeFailure, unreachable } from './errors.js';
+import { addressProblem, checkEnvAddress, checkServer, DEFAULT_STARTUP_TIMEOUT_SECONDS, STARTUP_TIMEOUT_ENV, startupTimeoutSeconds } from './startup.js';
 import { Session } from './session.js';
 import { validateKnown, zodDiagnostics } from './values.js';
 import { genericSecretData } from './data-sources/generic-secret.js';
@@ -40,6 +41,11 @@ const schema: SchemaSpec = {
       ca_cert_file: { type: 'string', optional: true, description: 'PEM file of the CA that signed the server certificate. Defaults to COFFER_CACERT / VAULT_CACERT.' },
       skip_tls_verify: { type: 'bool', optional: true, description: 'Do not verify the server certificate (testing only). Defaults to COFFER_SKIP_VERIFY / VAULT_SKIP_VERIFY.' },
       max_lease_ttl_seconds: { type: 'number', optional: true, description: `TTL of the child token the provider runs with, in seconds (default ${DEFAULT_MAX_LEASE_TTL_SECONDS}).` },
+      startup_timeout_seconds: {
+        type: 'number',
+        optional: true,
+        description: `How long the start-up check waits for the server to answer, in seconds (default ${DEFAULT_STARTUP_TIMEOUT_SECONDS}; else ${STARTUP_TIMEOUT_ENV}). Later calls wait longer.`,
+      },
       skip_child_token: { type: 'bool', optional: true, description: 'Use the given token directly instead of a child token (then dynamic secrets read by data sources outlive the run).' },
     },
     blocks: {
@@ -59,11 +65,18 @@ const schema: SchemaSpec = {
 };
 
 const configSchema = z.object({
-  address: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).nullable(),
+  address: z
+    .string()
+    .superRefine((address, ctx) => {
+      const problem = addressProblem(address);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .nullable(),
   token: z.string().min(1, 'must not be empty').nullable(),
   ca_cert_file: z.string().min(1, 'must not be empty').nullable(),
   skip_tls_verify: z.boolean().nullable(),
   max_lease_ttl_seconds: z.number().int('must be a whole number of seconds').positive('must be positive').nullable(),
+  startup_timeout_seconds: z.number().positive('must be positive').nullable(),
   skip_child_token: z.boolean().nullable(),
   auth_login: z
     .array(z.object({ path: z.string().min(1, 'must not be empty'), parameters: z.record(z.string(), z.string()).nullable() }))
@@ -82,6 +95,8 @@ export function cofferProvider(env: NodeJS.ProcessEnv, log: (line: string) => vo
     if (!address) {
       throw new DiagnosticsError(error('no coffer server address', 'Set `address` in the provider block, or COFFER_ADDR (or VAULT_ADDR) in the environment.', ['address']));
     }
+    if (!config.address) checkEnvAddress(address, env.COFFER_ADDR ? 'COFFER_ADDR' : 'VAULT_ADDR');
+    const startupTimeout = startupTimeoutSeconds(config.startup_timeout_seconds, env);
     const login = config.auth_login[0];
     const token = config.token ?? fromEnv.token;
     if (!token && !login) {
@@ -100,6 +115,7 @@ export function cofferProvider(env: NodeJS.ProcessEnv, log: (line: string) => vo
       throw new DiagnosticsError(error('cannot read the CA certificate', err instanceof Error ? err.message : String(err), ['ca_cert_file']));
     }
     const ctx = { address: client.address, policies: async () => null };
+    await checkServer(client, startupTimeout);
 
     if (login) {
       try {
@@ -107,7 +123,7 @@ export function cofferProvider(env: NodeJS.ProcessEnv, log: (line: string) => vo
         if (!res?.auth?.client_token) throw new DiagnosticsError(error(`login at ${login.path} returned no token`, undefined, ['auth_login', 0, 'path']));
         client = client.withToken(res.auth.client_token);
       } catch (err) {
-        throw await describeFailure(err, 'create', login.path, ctx, ['auth_login', 0, 'path']);
+        throw await describeFailure(err, { op: 'create', path: login.path }, ctx, ['auth_login', 0, 'path']);
       }
     }
 
@@ -123,7 +139,7 @@ export function cofferProvider(env: NodeJS.ProcessEnv, log: (line: string) => vo
           error(`the token was not accepted by the coffer server at ${client.address}`, 'It may be expired, revoked or mistyped: check `token` or COFFER_TOKEN.', ['token']),
         );
       }
-      throw await describeFailure(err, 'read', 'auth/token/lookup-self', ctx, ['token']);
+      throw await describeFailure(err, { op: 'read', path: 'auth/token/lookup-self' }, ctx, ['token']);
     }
 
     let child = null;
@@ -136,7 +152,7 @@ export function cofferProvider(env: NodeJS.ProcessEnv, log: (line: string) => vo
         child = { ttlSeconds: res.auth.lease_duration || ttlSeconds };
       } catch (err) {
         const why = 'The provider runs with a child token of the given one; set skip_child_token = true to use the given token directly.';
-        throw await describeFailure(err, 'create', 'auth/token/create', { ...ctx, policies: async () => policies }, ['token'], why);
+        throw await describeFailure(err, { op: 'create', path: 'auth/token/create', capability: 'update' }, { ...ctx, policies: async () => policies }, ['token'], why);
       }
     }
     session = new Session(client, client.address, policies, child, log);

@@ -4,9 +4,9 @@
  * of its own whose TTL covers the run: renewed at half-life while the process lives, revoked when Terraform
  * shuts the provider down, so nothing issued under it outlives the run by accident.
  */
-import type { CofferClient, Envelope } from '../src/client/index.js';
-import { describeFailure, type Operation } from './errors.js';
-import type { AttributePath, DiagnosticsError } from './protocol/types.js';
+import { CofferApiError, type CofferClient, type Envelope } from '../src/client/index.js';
+import { describeFailure, RunWideFailure, type Action, type Operation } from './errors.js';
+import { DiagnosticsError, type AttributePath } from './protocol/types.js';
 
 export interface ChildToken {
   ttlSeconds: number;
@@ -16,6 +16,8 @@ export class Session {
   private renewTimer: NodeJS.Timeout | null = null;
   private revoked = false;
   private policiesCache: string[] | null;
+  /** The run-wide causes already reported in full. */
+  private readonly reported = new Set<RunWideFailure['kind']>();
 
   constructor(
     readonly client: CofferClient,
@@ -33,26 +35,46 @@ export class Session {
     return this.child !== null;
   }
 
-  /** Runs one client call, turning its failure into diagnostics about `op` on `path`. */
-  async run<T>(op: Operation, path: string, fn: (client: CofferClient) => Promise<T>, attribute?: AttributePath): Promise<T> {
+  /** Runs one client call, turning its failure into diagnostics about `action`. */
+  async run<T>(action: Action, fn: (client: CofferClient) => Promise<T>, attribute?: AttributePath): Promise<T> {
     try {
       return await fn(this.client);
     } catch (err) {
-      throw await this.failure(err, op, path, attribute);
+      throw await this.failure(err, action, attribute);
     }
   }
 
-  /** Diagnostics for a failed client call doing `op` on `path`. */
-  failure(err: unknown, op: Operation, path: string, attribute?: AttributePath): Promise<DiagnosticsError> {
-    return describeFailure(err, op, path, { address: this.address, policies: () => this.policies() }, attribute);
+  /**
+   * Diagnostics for a failed client call doing `action`. A cause that fails every call of the run (the server
+   * went away, the token stopped working) is told in full once; the other calls it fails are marked briefly, so
+   * a plan with hundreds of data sources does not print hundreds of copies of the same explanation.
+   */
+  async failure(err: unknown, action: Action, attribute?: AttributePath): Promise<DiagnosticsError> {
+    const described = await describeFailure(err, action, { address: this.address, policies: () => this.policies(), tokenValid: () => this.tokenValid() }, attribute);
+    if (!(described instanceof RunWideFailure)) return described;
+    if (!this.reported.has(described.kind)) {
+      this.reported.add(described.kind);
+      return described;
+    }
+    return new DiagnosticsError(described.brief(action, attribute));
   }
 
   read(path: string, query?: Record<string, string | number | undefined>, attribute?: AttributePath): Promise<Envelope | null> {
-    return this.run('read', path, (c) => c.read(path, query), attribute);
+    return this.run({ op: 'read', path }, (c) => c.read(path, query), attribute);
   }
 
   write(op: Operation, path: string, body: Record<string, unknown>, attribute?: AttributePath): Promise<Envelope | null> {
-    return this.run(op, path, (c) => c.write(path, body), attribute);
+    return this.run({ op, path }, (c) => c.write(path, body), attribute);
+  }
+
+  /** Whether the token still passes its own lookup now: false once it was revoked or expired. */
+  async tokenValid(): Promise<boolean | null> {
+    try {
+      await this.client.read('auth/token/lookup-self');
+      return true;
+    } catch (err) {
+      return err instanceof CofferApiError && err.status === 403 ? false : null;
+    }
   }
 
   /** The token's policies, looked up once (for permission-denied messages). */

@@ -25,7 +25,7 @@ export const kvSecretsListV2: DataSource<Session> = {
   async read(raw, session): Promise<ObjectValue> {
     const c = parseConfig(config, raw);
     const path = kvPath(c.mount, 'metadata', c.name ?? '');
-    const res = await session.run('list', path, (client) => client.list(path));
+    const res = await session.run({ op: 'list', path }, (client) => client.list(path));
     const keys = (res?.data?.keys ?? []).filter((k): k is string => typeof k === 'string');
     return { path, names: [...keys].sort() };
   },

@@ -5,8 +5,9 @@
  * than revoke something else.
  */
 import { z } from 'zod';
-import type { RenewResult } from '../protocol/types.js';
-import { DiagnosticsError, error } from '../protocol/types.js';
+import { CofferApiError } from '../../src/client/index.js';
+import { revokedWithChildToken, type Action } from '../errors.js';
+import { DiagnosticsError, error, type Diagnostic, type RenewResult } from '../protocol/types.js';
 import type { Session } from '../session.js';
 
 const handleSchema = z.discriminatedUnion('kind', [
@@ -43,25 +44,42 @@ function describeHandle(h: Handle): string {
   return `certificate ${h.serial_number} of ${h.backend}`;
 }
 
+/** The request that renews or revokes what `h` names. */
+function request(h: Handle, op: 'renew' | 'revoke'): { action: Action; body: Record<string, unknown> } {
+  const subject = describeHandle(h);
+  if (h.kind === 'lease') return { action: { op, path: `sys/leases/${op}`, subject }, body: { lease_id: h.lease_id } };
+  if (h.kind === 'token') return { action: { op, path: `auth/token/${op}-accessor`, subject }, body: { accessor: h.accessor } };
+  return { action: { op, path: `${h.backend}/revoke`, subject }, body: { serial_number: h.serial_number } };
+}
+
 export async function renewHandle(priv: Uint8Array | null, session: Session): Promise<RenewResult> {
   const h = decodeHandle(priv);
   if (!h) return {};
   // A certificate cannot be renewed: its resource never asks Terraform to (no renew_at).
   if (h.kind === 'certificate') return { private: priv ?? undefined };
-  if (h.kind === 'lease') {
-    const res = await session.run('renew', describeHandle(h), (c) => c.write('sys/leases/renew', { lease_id: h.lease_id }));
-    return { renewAt: renewAt(res?.lease_duration ?? 0, !!res?.renewable), private: priv ?? undefined };
-  }
-  const res = await session.run('renew', describeHandle(h), (c) => c.write('auth/token/renew-accessor', { accessor: h.accessor }));
-  return { renewAt: renewAt(res?.auth?.lease_duration ?? 0, !!res?.auth?.renewable), private: priv ?? undefined };
+  const { action, body } = request(h, 'renew');
+  const res = await session.run(action, (c) => c.write(action.path, body));
+  const lease = h.kind === 'lease' ? res : res?.auth;
+  return { renewAt: renewAt(lease?.lease_duration ?? 0, !!lease?.renewable), private: priv ?? undefined };
 }
 
-export async function closeHandle(priv: Uint8Array | null, session: Session): Promise<void> {
+/**
+ * Revokes what the resource opened. Without permission to, a lease or token under the provider's child token
+ * is only a warning: revoking the child token at the end of the run revokes it with everything issued under
+ * it. A certificate issued without a lease outlives the child token, so there it stays an error.
+ */
+export async function closeHandle(priv: Uint8Array | null, session: Session): Promise<Diagnostic[]> {
   const h = decodeHandle(priv);
-  if (!h) return;
-  const [path, body] =
-    h.kind === 'lease' ? ['sys/leases/revoke', { lease_id: h.lease_id }]
-    : h.kind === 'token' ? ['auth/token/revoke-accessor', { accessor: h.accessor }]
-    : [`${h.backend}/revoke`, { serial_number: h.serial_number }];
-  await session.run('revoke', describeHandle(h), (c) => c.write(path, body));
+  if (!h) return [];
+  const { action, body } = request(h, 'revoke');
+  try {
+    await session.client.write(action.path, body);
+    return [];
+  } catch (err) {
+    const endsWithRun = h.kind !== 'certificate' && session.runsWithChildToken;
+    if (endsWithRun && err instanceof CofferApiError && err.status === 403 && (await session.tokenValid()) !== false) {
+      return [revokedWithChildToken(action, await session.policies().catch(() => null))];
+    }
+    throw await session.failure(err, action);
+  }
 }

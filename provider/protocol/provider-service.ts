@@ -319,8 +319,9 @@ export function providerService<P>(def: ProviderDefinition<P>, log: Log) {
       return guarded(`ephemeral resource ${req.type_name}`, async () => {
         const { unit } = lookup(ephemerals, req.type_name, 'ephemeral resource');
         const provider = configured(clientCaps(undefined));
-        if ('value' in provider && unit.close) await unit.close(req.private?.length ? req.private : null, provider.value);
-        return { diagnostics: [] };
+        if (!('value' in provider) || !unit.close) return { diagnostics: [] };
+        const warnings = await unit.close(req.private?.length ? req.private : null, provider.value);
+        return { diagnostics: (warnings ?? []).map(wireDiagnostic) };
       });
     },
 

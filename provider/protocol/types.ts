@@ -63,7 +63,8 @@ export interface EphemeralResource<P> {
   validate?(config: ObjectValue): Diagnostic[];
   open(config: ObjectValue, provider: P): Promise<OpenResult>;
   renew?(priv: Uint8Array | null, provider: P): Promise<RenewResult>;
-  close?(priv: Uint8Array | null, provider: P): Promise<void>;
+  /** Warnings it returns are shown; a failure to close is thrown. */
+  close?(priv: Uint8Array | null, provider: P): Promise<Diagnostic[] | void>;
 }
 
 /**

@@ -112,7 +112,7 @@ async function readSecret(state: ObjectValue, session: Session): Promise<ObjectV
   } catch (err) {
     // A deleted or destroyed latest version answers 404 with its metadata: the secret is gone for Terraform.
     if (err instanceof CofferApiError && err.status === 404) return null;
-    throw await session.failure(err, 'read', path);
+    throw await session.failure(err, { op: 'read', path });
   }
   const body = res?.data as { data?: Record<string, unknown> | null; metadata?: VersionMeta } | null;
   if (!body?.data) return null;

@@ -46,7 +46,7 @@ export async function describeMount(base: 'sys/mounts' | 'sys/auth', path: strin
   } catch (err) {
     // The server answers 400 "no mount at" for a path that is not mounted.
     if (err instanceof CofferApiError && (err.status === 400 || err.status === 404) && err.errors.some((e) => /no mount/.test(e))) return null;
-    throw await session.failure(err, 'read', `${base}/${path}`);
+    throw await session.failure(err, { op: 'read', path: `${base}/${path}` });
   }
   const d = res?.data as MountDescription | null;
   return d?.type ? d : null;

@@ -19,7 +19,7 @@ const pathOf = (name: string) => `sys/policies/acl/${encodeURIComponent(name)}`;
 
 async function write(planned: ObjectValue, session: Session): Promise<ObjectValue> {
   const c = parseConfig(config, planned);
-  await session.run('update', pathOf(c.name), (client) => client.call('PUT', pathOf(c.name), { body: { policy: c.policy } }));
+  await session.run({ op: 'update', path: pathOf(c.name) }, (client) => client.call('PUT', pathOf(c.name), { body: { policy: c.policy } }));
   return { id: c.name };
 }
 

@@ -58,7 +58,7 @@ export const seconds = z.number().int('must be a whole number of seconds').nonne
 
 /** Deletes the object at `path`, failures as diagnostics. */
 export async function deleteAt(path: string, session: Session): Promise<void> {
-  await session.run('delete', path, (client) => client.delete(path));
+  await session.run({ op: 'delete', path }, (client) => client.delete(path));
 }
 
 /** Seconds as the shortest of Vault's duration forms (1h, 15m, 90s): how an imported TTL is shown. */

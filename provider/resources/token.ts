@@ -25,7 +25,8 @@ async function lookup(accessor: string, session: Session): Promise<Record<string
   } catch (err) {
     // A revoked or expired token's accessor is unknown to the server.
     if (err instanceof CofferApiError && err.status === 400 && err.errors.some((e) => /invalid accessor/.test(e))) return null;
-    throw await session.failure(err, 'read', 'auth/token/lookup-accessor');
+    // lookup-accessor is a POST: the policy must grant update on it.
+    throw await session.failure(err, { op: 'read', path: 'auth/token/lookup-accessor', subject: `the token with accessor ${accessor}`, capability: 'update' });
   }
 }
 

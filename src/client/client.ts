@@ -57,6 +57,9 @@ export interface RequestOptions {
   headers?: Record<string, string>;
   /** Send without a token (unauthenticated sys paths, logins). */
   noToken?: boolean;
+  /** This request's timeout and retries, instead of the client's (a quick probe of a server that may hang). */
+  timeoutMs?: number;
+  maxRetries?: number;
 }
 
 export interface RawResponse {
@@ -109,7 +112,7 @@ export class CofferClient {
       body = JSON.stringify(options.body);
       headers['content-type'] ??= 'application/json';
     }
-    const attempts = RETRYABLE_METHODS.has(method) ? this.maxRetries + 1 : 1;
+    const attempts = RETRYABLE_METHODS.has(method) ? (options.maxRetries ?? this.maxRetries) + 1 : 1;
     for (let attempt = 1; ; attempt++) {
       let res: Dispatcher.ResponseData;
       try {
@@ -117,7 +120,7 @@ export class CofferClient {
           method: method as Dispatcher.HttpMethod,
           headers,
           body,
-          signal: AbortSignal.timeout(this.timeoutMs),
+          signal: AbortSignal.timeout(options.timeoutMs ?? this.timeoutMs),
         });
       } catch (err) {
         if (attempt < attempts) {

@@ -43,6 +43,7 @@ describe('bad input and failures', () => {
     await root.post('sys/mounts/kv', { type: 'kv', options: { version: '2' } });
     await root.post('kv/data/app', { data: { user: 'admin', blob: SECRET } });
     await root.post('kv/data/private', { data: { key: SECRET } });
+    await root.post('kv/data/alias', { data: { yaml: `*${SECRET}` } });
     await root.post('kv/data/regex', { data: { json: JSON.stringify({ items: [{ s: 'x', p: `${SECRET}(?=x)` }] }) } });
     dir = mkdtempSync(path.join(tmpdir(), 'coffer-argocd-errors-'));
     env = { VAULT_ADDR: srv.addr, VAULT_TOKEN: srv.token, AVP_TYPE: 'vault', AVP_AUTH_TYPE: 'token', HOME: dir };
@@ -103,6 +104,18 @@ describe('bad input and failures', () => {
     const f = file('parse.yaml', widget('p', 'k: <path:kv/data/app#blob | jsonParse>'));
     const r = await runPlugin(['generate', f], { env });
     assertFailed(r, /parse\.yaml, document 1 \(Widget\/p\): placeholder <path:kv\/data\/app#blob \| jsonParse> in key "k": jsonParse: the value is not valid JSON/);
+  });
+
+  it('yamlParse of an alias to no anchor fails at the modifier with the parser\'s reason, without the alias name', async () => {
+    const f = file('alias.yaml', widget('a', 'k: <path:kv/data/alias#yaml | yamlParse>'));
+    const r = await runPlugin(['generate', f], { env });
+    assertFailed(r, /alias\.yaml, document 1 \(Widget\/a\): placeholder <path:kv\/data\/alias#yaml \| yamlParse> in key "k": yamlParse: the value is not valid YAML: unresolved alias \(the anchor must be set before the alias\)/);
+  });
+
+  it('an alias to no anchor in a manifest is a YAML error naming file and alias', async () => {
+    const f = file('manifest-alias.yaml', widget('m', 'k: *nowhere'));
+    const r = await runPlugin(['generate', f], { env });
+    assertFailed(r, /manifest-alias\.yaml.*unresolved alias \(the anchor must be set before the alias\): nowhere/);
   });
 
   it('an invalid =~ pattern from a secret is named by its error, not shown', async () => {

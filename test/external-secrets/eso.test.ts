@@ -194,7 +194,8 @@ describe('ExternalSecrets through the webhook ClusterSecretStore', () => {
 
   it('a nested object and an array through data[] arrive as JSON', async () => {
     const c = storeClient('coffer', 'team-a');
-    assert.deepEqual(JSON.parse(await c.getSecret({ key: 'team-a/app', property: 'database' })), { host: 'db.internal', port: '5432' });
+    // The JSON text itself, numbers unquoted (issue 15 item 8): ESO's Vault provider gives the same bytes.
+    assert.equal(await c.getSecret({ key: 'team-a/app', property: 'database' }), '{"host":"db.internal","port":5432}');
     assert.equal(await c.getSecret({ key: 'team-a/app', property: 'hosts' }), '["a","b"]');
     assert.equal(await c.getSecret({ key: 'team-a/app', property: 'hosts.1' }), 'b');
   });
@@ -302,6 +303,35 @@ describe('PushSecret through the push store', () => {
     assert.deepEqual(res.body.data.data, { 'api-key': 'k-123', other: 'o-1' });
   });
 
+  it('after the latest version was soft-deleted, a push takes the current version from the metadata for check-and-set', async () => {
+    const c = storeClient('coffer-push', 'team-a');
+    const key = 'pushed/team-a-deleted';
+    await c.pushSecret({ 'api-key': 'k-1' }, { secretKey: 'api-key', remoteKey: key });
+    await c.pushSecret({ 'api-key': 'k-2' }, { secretKey: 'api-key', remoteKey: key });
+    assert.equal((await root.delete(`secret/data/${key}`)).status, 204, 'soft-delete of version 2');
+    await c.pushSecret({ 'api-key': 'k-3' }, { secretKey: 'api-key', remoteKey: key });
+    const after = await root.get(`secret/data/${key}`);
+    assert.deepEqual(after.body.data.data, { 'api-key': 'k-3' }, 'the deleted version\'s keys are not carried over');
+    assert.equal(after.body.data.metadata.version, 3);
+    assert.equal((await root.delete(`secret/data/${key}`)).status, 204, 'soft-delete of version 3');
+    await c.pushSecret({ a: '1', b: '2' }, { remoteKey: key });
+    const whole = await root.get(`secret/data/${key}`);
+    assert.deepEqual(whole.body.data.data, { a: '1', b: '2' });
+    assert.equal(whole.body.data.metadata.version, 4);
+  });
+
+  it('a key with cas_required takes pushes of the whole Secret and of one property', async () => {
+    const c = storeClient('coffer-push', 'team-a');
+    const key = 'pushed/team-a-cas';
+    ok(await root.post(`secret/metadata/${key}`, { cas_required: true }), 'cas_required');
+    await c.pushSecret({ a: '1', b: '2' }, { remoteKey: key });
+    await c.pushSecret({ a: '1', b: '3' }, { remoteKey: key });
+    await c.pushSecret({ c: '4' }, { secretKey: 'c', remoteKey: key });
+    const res = await root.get(`secret/data/${key}`);
+    assert.deepEqual(res.body.data.data, { a: '1', b: '3', c: '4' });
+    assert.equal(res.body.data.metadata.version, 3);
+  });
+
   it('a push outside the token policy is an error ESO shows', async () => {
     await assert.rejects(storeClient('coffer-push', 'team-a').pushSecret({ x: '1' }, { secretKey: 'x', remoteKey: 'team-a/db' }), /failed to push webhook data: endpoint gave error 403 permission denied/);
   });
@@ -399,6 +429,16 @@ describe('the vault provider shape against coffer', () => {
     assert.equal(await vault.getSecret({ key: 'team-a/db', property: 'password', version: '1' }), 'first-pw');
     assert.equal(await vault.getSecret({ key: 'team-a/app', property: 'database' }), '{"host":"db.internal","port":5432}');
     await assert.rejects(vault.getSecret({ key: 'team-a/missing' }), NoSecretError);
+  });
+
+  it('a nested property reads as the same JSON text through the webhook store as through the vault provider', async () => {
+    ok(await root.post('secret/data/team-a/nested', { data: { obj: { b: ['x', { z: 1, y: null }], a: 1.5, html: '<&>' }, list: [{ k: true }] } }), 'seed nested');
+    const webhook = storeClient('coffer', 'team-a');
+    const expected = { obj: '{"a":1.5,"b":["x",{"y":null,"z":1}],"html":"\\u003c\\u0026\\u003e"}', list: '[{"k":true}]', 'obj.b': '["x",{"y":null,"z":1}]' };
+    for (const [property, text] of Object.entries(expected)) {
+      assert.equal(await vault.getSecret({ key: 'team-a/nested', property }), text, `vault provider, ${property}`);
+      assert.equal(await webhook.getSecret({ key: 'team-a/nested', property }), text, `webhook store, ${property}`);
+    }
   });
 });
 

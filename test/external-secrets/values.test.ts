@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CoreGateway } from '../../external-secrets/gateway.js';
 import { esoRoutes } from '../../external-secrets/routes.js';
-import { flatten, secretString, selectProperty, shapeForEso } from '../../external-secrets/values.js';
+import { flatten, goJson, secretString, selectProperty } from '../../external-secrets/values.js';
 
 describe('value shaping', () => {
   it('every scalar becomes the text it reads as', () => {
@@ -15,8 +15,13 @@ describe('value shaping', () => {
     assert.equal(secretString(null), '');
     assert.equal(secretString([1, 'x']), '[1,"x"]');
     assert.deepEqual(flatten({ a: { b: 1 }, c: 2 }), { a: '{"b":1}', c: '2' });
-    assert.deepEqual(shapeForEso({ a: 1 }), { a: '1' });
-    assert.equal(shapeForEso(false), 'false');
+  });
+
+  it('objects and arrays as Go\'s json.Marshal writes them: keys sorted as strings, HTML characters escaped', () => {
+    assert.equal(goJson({ b: ['x'], a: 1 }), '{"a":1,"b":["x"]}');
+    assert.equal(goJson({ 9: 'n', 10: 't', a: { d: null, c: [] } }), '{"10":"t","9":"n","a":{"c":[],"d":null}}');
+    assert.equal(goJson(['<a & b>', '\u2028']), '["\\u003ca \\u0026 b\\u003e","\\u2028"]');
+    assert.equal(secretString({ b: 2, a: 1 }), '{"a":1,"b":2}');
   });
 
   it('properties: exact key first, then a dotted path with escapes and array indices', () => {

@@ -299,7 +299,7 @@ describe('data sources', () => {
     const noChild = await launch();
     try {
       const res = await noChild.call('ConfigureProvider', { config: providerConfig({ address: srv.addr, token: limited }) });
-      assert.match(summaries(res)[0], /^ERROR: permission denied creating auth\/token\/create: the token's policies \(default, other-only\) do not grant create — The provider runs with a child token.*skip_child_token = true/);
+      assert.match(summaries(res)[0], /^ERROR: permission denied creating auth\/token\/create: the token's policies \(default, other-only\) do not grant update — The provider runs with a child token.*skip_child_token = true.*Grant "update" on "auth\/token\/create"/);
       assert.doesNotMatch(JSON.stringify(res), new RegExp(limited.replace('.', '\\.')));
     } finally {
       await noChild.close();

@@ -39,6 +39,12 @@ export interface CofferProviderConfig {
   */
   readonly skipTlsVerify?: boolean | cdktf.IResolvable;
   /**
+  * How long the start-up check waits for the server to answer, in seconds (default 10; else COFFER_STARTUP_TIMEOUT). Later calls wait longer.
+  *
+  * Docs at Terraform Registry: {@link https://terraform.local/providers/coffer/coffer/latest/docs#startup_timeout_seconds CofferProvider#startup_timeout_seconds}
+  */
+  readonly startupTimeoutSeconds?: number;
+  /**
   * Token to authenticate with. Defaults to COFFER_TOKEN, then VAULT_TOKEN, then ~/.coffer-token.
   *
   * Docs at Terraform Registry: {@link https://terraform.local/providers/coffer/coffer/latest/docs#token CofferProvider#token}
@@ -157,6 +163,7 @@ export class CofferProvider extends cdktf.TerraformProvider {
     this._maxLeaseTtlSeconds = config.maxLeaseTtlSeconds;
     this._skipChildToken = config.skipChildToken;
     this._skipTlsVerify = config.skipTlsVerify;
+    this._startupTimeoutSeconds = config.startupTimeoutSeconds;
     this._token = config.token;
     this._alias = config.alias;
     this._authLogin = config.authLogin;
@@ -246,6 +253,22 @@ export class CofferProvider extends cdktf.TerraformProvider {
     return this._skipTlsVerify;
   }
 
+  // startup_timeout_seconds - computed: false, optional: true, required: false
+  private _startupTimeoutSeconds?: number;
+  public get startupTimeoutSeconds() {
+    return this._startupTimeoutSeconds;
+  }
+  public set startupTimeoutSeconds(value: number | undefined) {
+    this._startupTimeoutSeconds = value;
+  }
+  public resetStartupTimeoutSeconds() {
+    this._startupTimeoutSeconds = undefined;
+  }
+  // Temporarily expose input value. Use with caution.
+  public get startupTimeoutSecondsInput() {
+    return this._startupTimeoutSeconds;
+  }
+
   // token - computed: false, optional: true, required: false
   private _token?: string;
   public get token() {
@@ -305,6 +328,7 @@ export class CofferProvider extends cdktf.TerraformProvider {
       max_lease_ttl_seconds: cdktf.numberToTerraform(this._maxLeaseTtlSeconds),
       skip_child_token: cdktf.booleanToTerraform(this._skipChildToken),
       skip_tls_verify: cdktf.booleanToTerraform(this._skipTlsVerify),
+      startup_timeout_seconds: cdktf.numberToTerraform(this._startupTimeoutSeconds),
       token: cdktf.stringToTerraform(this._token),
       alias: cdktf.stringToTerraform(this._alias),
       auth_login: cofferProviderAuthLoginToTerraform(this._authLogin),
@@ -342,6 +366,12 @@ export class CofferProvider extends cdktf.TerraformProvider {
         isBlock: false,
         type: "simple",
         storageClassType: "boolean",
+      },
+      startup_timeout_seconds: {
+        value: cdktf.numberToHclTerraform(this._startupTimeoutSeconds),
+        isBlock: false,
+        type: "simple",
+        storageClassType: "number",
       },
       token: {
         value: cdktf.stringToHclTerraform(this._token),
