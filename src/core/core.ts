@@ -10,6 +10,7 @@ import type { PhysicalBackend } from '../storage/types.js';
 import { StorageView } from '../storage/view.js';
 import { authMethods } from '../auth/index.js';
 import { secretEngines } from '../engines/index.js';
+import { cubbyholeBackend, destroyCubbyhole } from '../engines/cubbyhole/index.js';
 import { AuditBroker, type AuditRequestInput } from './audit/broker.js';
 import type { Backend, CallerInfo, Operation, Request, Response, SystemView } from './backend.js';
 import { Barrier } from './barrier.js';
@@ -146,6 +147,8 @@ export class Core {
     this.sys = systemBackend(this);
     // Revoking a token revokes the leases it created.
     this.tokens.onRevoke((entry) => this.leases.revokeByToken(entry.id));
+    // ... and destroys its cubbyhole (wrapping tokens' wrapped responses included).
+    this.tokens.onRevoke((entry) => this.destroyCubbyhole(entry.id));
     const builtin = (path: string, type: string, kind: 'secret' | 'auth', description: string) => ({
       kind,
       path,
@@ -159,7 +162,17 @@ export class Core {
     this.mounts = new MountTable(secretEngines, authMethods, [
       { entry: builtin('sys/', 'system', 'secret', 'system endpoints used for control, policy and debugging'), backend: this.sys, viewPrefix: 'sys/system/' },
       { entry: builtin('auth/token/', 'token', 'auth', 'token based credentials'), backend: tokenBackend(this.tokens), viewPrefix: 'sys/token-auth/' },
+      { entry: builtin('cubbyhole/', 'cubbyhole', 'secret', 'per-token private secret storage'), backend: cubbyholeBackend(), viewPrefix: 'logical/cubbyhole/' },
     ]);
+  }
+
+  /** The storage of the `cubbyhole/` mount (each token's cubbyhole is a prefix in it). */
+  cubbyholeView(): StorageView {
+    return this.mounts.find('cubbyhole/')!.view;
+  }
+
+  private async destroyCubbyhole(tokenId: string): Promise<void> {
+    if (this.mounts.find('cubbyhole/')) await destroyCubbyhole(this.cubbyholeView(), tokenId);
   }
 
   get sealed(): boolean {
