@@ -118,6 +118,17 @@ export interface LoginRequest {
   role?: string;
 }
 
+/** Vault's `wrap_info`: what a client receives instead of a response it asked to have wrapped. */
+export interface WrapInfo {
+  token: string;
+  accessor: string;
+  ttl: number;
+  creation_time: string;
+  creation_path: string;
+  /** The accessor of the token (or AppRole secret ID) inside the wrapped response. */
+  wrapped_accessor?: string;
+}
+
 export interface Response {
   data?: Record<string, unknown> | null;
   /** Set by an engine when the response carries a leased secret. */
@@ -132,6 +143,8 @@ export interface Response {
   status?: number;
   /** Old sys endpoints also repeat `data`'s keys at the top level of the envelope (Vault does, clients rely on it). */
   legacyTopLevel?: boolean;
+  /** Set once the response has been wrapped: the envelope then carries only this (and warnings). */
+  wrapInfo?: WrapInfo;
   /** Non-JSON bodies (PEM, raw), or JSON that is not wrapped in the envelope (`sys/health`, `sys/seal-status`). */
   raw?: { status: number; contentType: string; body: Buffer | string };
 }

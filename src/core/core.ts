@@ -26,6 +26,8 @@ import { dispatch, matchPath, resolveWriteOperation } from './router.js';
 import { Seal } from './seal.js';
 import { systemBackend } from './sys/index.js';
 import { tokenBackend } from './tokens/backend.js';
+import { tokenFromHeaders } from './tokens/header.js';
+import { ResponseWrapper, WRAPPING_TOKEN_PATHS, rawToStored, requestedWrapTTL } from './wrapping/wrap.js';
 import { TokenStore, type TokenEntry } from './tokens/store.js';
 
 export interface CoreOptions {
@@ -118,6 +120,7 @@ export class Core {
   readonly loginLimiter: LoginRateLimiter;
   readonly userLockout = new UserLockout();
   readonly lockoutStanzas: LockoutStanzas;
+  readonly wrapping = new ResponseWrapper(this.tokens, () => this.cubbyholeView());
   readonly mounts: MountTable;
   audit: AuditBroker | null = null;
   readonly storageType: string;
@@ -286,6 +289,7 @@ export class Core {
       let operation = operationFor(http.method, listRequested);
       if (operation === 'patch') checkPatchContentType(http.headers);
       const routePath = operation === 'list' && !path.endsWith('/') ? `${path}/` : path;
+      const wrapTTL = requestedWrapTTL(http.headers);
 
       const unauthenticatedSys = UNAUTHENTICATED_SYS.has(path);
       if (this.sealed && !unauthenticatedSys) throw sealedError();
@@ -305,6 +309,8 @@ export class Core {
       // Otherwise the request is on record from here on, refused or not (with no device, skip the work).
       const audited = this.audit?.hasDevices() === true && !(unauthenticatedSys && path === 'sys/health');
       if (audited) auditInput = { requestId, operation, path, mountType: mount.entry.type, mountPoint: mount.entry.path, clientToken: clientToken ?? undefined, remoteAddress: http.remoteAddr };
+      // Checked before the token is used, as Vault does: a bad wrapping token is a 400 (and on record), not a 403.
+      if (WRAPPING_TOKEN_PATHS.has(path)) await this.wrapping.find(clientToken, requestData(http, operation));
       let entry: TokenEntry | null = null;
       if (!unauthenticated) {
         entry = clientToken ? await this.tokens.lookup(clientToken) : null;
@@ -340,7 +346,7 @@ export class Core {
 
       if (entry) {
         const acl = await this.policies.aclFor(entry.policies, http.kubernetesNamespace);
-        const verdict = acl.check(routePath, operation, data);
+        const verdict = acl.check(routePath, operation, data, wrapTTL);
         caller.sudo = verdict.sudo;
         const needsSudo = match.spec.sudo === true || (SUDO_SCOPE.test(path) && SUDO_PATTERNS.some((re) => re.test(path)));
         if ((!verdict.allowed && !match.spec.aclInHandler) || (needsSudo && !verdict.sudo)) throw permissionDenied();
@@ -374,9 +380,18 @@ export class Core {
         if (lockout) this.userLockout.reset(lockout.key);
       }
       if (response?.secret && mount.backend.revoke) await this.registerLease(response, path, req, entry?.id ?? '');
-      const result = this.envelope(response, requestId, mount.entry.type, operation);
+      const wrapped = wrapTTL > 0 && hasContent(response) && !response!.wrapInfo ? await this.wrapResponse(response!, req, path, wrapTTL) : null;
+      const result = this.envelope(wrapped ?? response, requestId, mount.entry.type, operation);
       if (auditInput) {
-        const input = { ...auditInput, status: result.status, responseData: response?.data ?? null, auth: response?.auth ?? null, warnings: response?.warnings ?? null };
+        const input = {
+          ...auditInput,
+          status: result.status,
+          // A wrapped response is audited with its content (hashed like any other) and the wrapping token.
+          responseData: response?.data ?? null,
+          auth: response?.auth ?? null,
+          wrapInfo: (wrapped ?? response)?.wrapInfo ?? null,
+          warnings: response?.warnings ?? null,
+        };
         // `sys/seal` closed the broker on its way: its response has no device left to go to.
         await this.recordAudit(async () => this.audit?.logResponse(input), disablesAuditDevice);
       }
@@ -445,9 +460,26 @@ export class Core {
     }
   }
 
+  /**
+   * Stores the answer the client would have received in a new wrapping token's cubbyhole and answers with the
+   * token instead (leases and tokens in it stay registered, as in Vault).
+   */
+  private async wrapResponse(response: Response, req: Request, path: string, ttl: number): Promise<Response> {
+    const mountType = req.mount.type;
+    const stored = response.raw
+      ? rawToStored(response.raw, req.requestId, mountType)
+      : JSON.stringify(this.envelope(response, req.requestId, mountType, req.operation).body);
+    const secretIdAccessor = mountType === 'approle' && !response.auth ? response.data?.secret_id_accessor : undefined;
+    const wrapInfo = await this.wrapping.wrap(stored, ttl, path, {
+      displayName: req.caller.displayName,
+      wrappedAccessor: response.auth?.accessor ?? (typeof secretIdAccessor === 'string' ? secretIdAccessor : undefined),
+    });
+    return { wrapInfo, warnings: response.warnings };
+  }
+
   private envelope(response: Response | null, requestId: string, mountType: string, operation: Operation): CoreResponse {
     if (response?.raw) return { status: response.raw.status, contentType: response.raw.contentType, raw: response.raw.body };
-    if (!response || (!response.data && !response.auth && !response.warnings?.length && !response.secret && !response.lease)) {
+    if (!hasContent(response)) {
       if (operation === 'read' || operation === 'list') return { status: 404, body: { errors: [] } };
       return { status: 204 };
     }
@@ -460,13 +492,18 @@ export class Core {
         renewable: response.lease?.renewable ?? response.secret?.renewable ?? false,
         lease_duration: response.lease?.duration ?? response.secret?.ttl ?? 0,
         data: response.data ?? null,
-        wrap_info: null,
+        wrap_info: response.wrapInfo ?? null,
         warnings: response.warnings?.length ? response.warnings : null,
         auth: response.auth ?? null,
         mount_type: mountType,
       },
     };
   }
+}
+
+/** Whether a handler's answer has a body (else it is a 204, or a 404 for a read); only such answers are wrapped. */
+function hasContent(response: Response | null): response is Response {
+  return !!response && !!(response.raw || response.data || response.auth || response.warnings?.length || response.secret || response.lease || response.wrapInfo);
 }
 
 function isTrue(v: string | undefined): boolean {
@@ -537,14 +574,6 @@ function bodyObject(body: unknown, base: Record<string, unknown>): Record<string
   if (body === undefined || body === null) return base;
   if (typeof body !== 'object' || Array.isArray(body)) throw badRequest('invalid request body: expected a JSON object');
   return { ...base, ...(body as Record<string, unknown>) };
-}
-
-function tokenFromHeaders(headers: CoreRequest['headers']): string | null {
-  const direct = headers['x-vault-token'];
-  if (typeof direct === 'string' && direct) return direct;
-  const auth = headers['authorization'];
-  if (typeof auth === 'string' && /^bearer\s+/i.test(auth)) return auth.replace(/^bearer\s+/i, '').trim();
-  return null;
 }
 
 function errorResponse(err: unknown, logger: NonNullable<CoreOptions['logger']>): CoreResponse {

@@ -47,6 +47,9 @@ interface CompiledRule {
   readonly allowedParameters: ReadonlyMap<string, ParameterValues> | undefined;
   readonly deniedParameters: ReadonlyMap<string, ParameterValues> | undefined;
   readonly requiredParameters: readonly string[];
+  /** Seconds, 0 = no bound. */
+  readonly minWrappingTTL: number;
+  readonly maxWrappingTTL: number;
   readonly granted: AclCheckResult;
   readonly refused: AclCheckResult;
 }
@@ -57,6 +60,8 @@ class MergedPermissions {
   private allowed: Map<string, ParameterValues> | undefined;
   private denied: Map<string, ParameterValues> | undefined;
   private readonly required = new Set<string>();
+  private minWrappingTTL = 0;
+  private maxWrappingTTL = 0;
 
   add(rule: PathRule): void {
     if (this.bits & DENY) return;
@@ -70,6 +75,9 @@ class MergedPermissions {
     this.allowed = mergeParameters(this.allowed, rule.allowedParameters);
     this.denied = mergeParameters(this.denied, rule.deniedParameters);
     for (const name of rule.requiredParameters ?? []) this.required.add(name);
+    // Vault keeps the smaller of two bounds for either end.
+    this.minWrappingTTL = smallerBound(this.minWrappingTTL, rule.minWrappingTTL);
+    this.maxWrappingTTL = smallerBound(this.maxWrappingTTL, rule.maxWrappingTTL);
   }
 
   compile(): CompiledRule {
@@ -82,11 +90,17 @@ class MergedPermissions {
       deniedParameters: this.denied?.size ? this.denied : undefined,
       // Vault looks required names up lowercased in the request data.
       requiredParameters: [...this.required].map((name) => name.toLowerCase()),
+      minWrappingTTL: this.minWrappingTTL,
+      maxWrappingTTL: this.maxWrappingTTL,
       granted: frozenResult(true, sudo, capabilities),
       refused: frozenResult(false, sudo, capabilities),
     };
   }
 }
+
+/** The smaller of two wrapping TTL bounds, where 0 (or none) means "no bound". */
+const smallerBound = (current: number, incoming: number | undefined) =>
+  incoming && (current === 0 || incoming < current) ? incoming : current;
 
 /**
  * Vault's merge of allowed/denied parameter maps: a key's value lists are concatenated, except that an empty
@@ -215,13 +229,15 @@ export class ACL {
    * Decides one request. A list request must be checked with the trailing slash Vault's router gives it
    * (`secret/foo/` to list `secret/foo`): then both `path "secret/foo"` and `path "secret/foo/*"` style
    * rules apply, as in Vault. Parameter constraints apply to read, create, update and patch (Vault checks
-   * reads too, against their query parameters).
+   * reads too, against their query parameters). `wrapTTL` is the response-wrapping TTL the request asks for
+   * (seconds, 0 = none), held against the rule's min/max_wrapping_ttl.
    */
-  check(path: string, operation: AclOperation, data?: Readonly<Record<string, unknown>>): AclCheckResult {
+  check(path: string, operation: AclOperation, data?: Readonly<Record<string, unknown>>, wrapTTL = 0): AclCheckResult {
     if (this.isRoot) return ROOT_RESULT;
     const rule = this.resolve(path, operation);
     if (!rule) return NOTHING_GRANTED;
     if ((rule.bits & OPERATION_BITS[operation]) === 0) return rule.refused;
+    if (!wrappingPermitted(rule, wrapTTL)) return rule.refused;
     if (operation === 'list' || operation === 'delete') return rule.granted;
     return parametersPermitted(rule, data ?? NO_DATA) ? rule.granted : rule.refused;
   }
@@ -283,6 +299,17 @@ function couldReachUnder(glob: GlobRule, mountPath: string): boolean {
     if (pattern === '+' || pattern === segment) return true;
     return glob.endsWithGlob && i === patternSegments.length - 1 && segment.startsWith(pattern);
   });
+}
+
+/**
+ * Vault's wrapping bounds: a max or a min makes wrapping mandatory on the path, within the bounds (a merge of
+ * policies can leave max below min, which nothing satisfies).
+ */
+function wrappingPermitted(rule: CompiledRule, wrapTTL: number): boolean {
+  const { minWrappingTTL: min, maxWrappingTTL: max } = rule;
+  if (max > 0 && (wrapTTL === 0 || wrapTTL > max)) return false;
+  if (min > 0 && (wrapTTL === 0 || wrapTTL < min)) return false;
+  return !(min > 0 && max > 0 && max < min);
 }
 
 function parametersPermitted(rule: CompiledRule, data: Readonly<Record<string, unknown>>): boolean {

@@ -3,6 +3,7 @@
  */
 import { parse as parseHcl } from '@cdktf/hcl2json';
 import { z } from 'zod';
+import { parseDuration } from '../duration.js';
 import { CofferError } from '../errors.js';
 
 export const CAPABILITIES = ['create', 'read', 'update', 'patch', 'delete', 'list', 'sudo', 'deny'] as const;
@@ -22,6 +23,9 @@ export interface PathRule {
   readonly requiredParameters?: readonly string[];
   /** The pattern holds `{{kubernetes.namespace}}`: it applies only to requests made for a namespace. */
   readonly templated?: boolean;
+  /** Seconds; when set, requests on the path must ask for response wrapping with at least / at most this TTL. */
+  readonly minWrappingTTL?: number;
+  readonly maxWrappingTTL?: number;
 }
 
 export interface Policy {
@@ -57,7 +61,6 @@ const pathBlockSchema = z.strictObject({
   denied_parameters: parameterMap.optional(),
   required_parameters: z.array(z.string()).optional(),
   comment: z.string().optional(),
-  // Accepted for compatibility with existing policies; coffer has no response-wrapping TTL constraints.
   min_wrapping_ttl: wrappingTtl.optional(),
   max_wrapping_ttl: wrappingTtl.optional(),
 });
@@ -118,6 +121,11 @@ function toPathRule(pattern: string, rawBlock: unknown): PathRule {
 
   const capabilities = capabilitiesOf(block);
   const denies = capabilities[0] === 'deny';
+  const minWrappingTTL = wrappingBound(block.min_wrapping_ttl, 'min_wrapping_ttl', where);
+  const maxWrappingTTL = wrappingBound(block.max_wrapping_ttl, 'max_wrapping_ttl', where);
+  if (minWrappingTTL && maxWrappingTTL && maxWrappingTTL < minWrappingTTL) {
+    throw new PolicySyntaxError(`${where}: max_wrapping_ttl cannot be less than min_wrapping_ttl`);
+  }
   return {
     path: pattern.startsWith('/') ? pattern.slice(1) : pattern,
     capabilities,
@@ -126,7 +134,18 @@ function toPathRule(pattern: string, rawBlock: unknown): PathRule {
     deniedParameters: denies ? undefined : lowercaseKeys(block.denied_parameters),
     requiredParameters: denies ? undefined : block.required_parameters,
     ...(templated ? { templated } : {}),
+    ...(minWrappingTTL ? { minWrappingTTL } : {}),
+    ...(maxWrappingTTL ? { maxWrappingTTL } : {}),
   };
+}
+
+/** A wrapping TTL bound in seconds (Vault's duration forms), 0 when unset. */
+function wrappingBound(value: string | number | undefined, field: string, where: string): number {
+  try {
+    return parseDuration(value, field) ?? 0;
+  } catch {
+    throw new PolicySyntaxError(`${where}: error parsing ${field}: invalid duration ${JSON.stringify(value)}`);
+  }
 }
 
 /**
@@ -210,6 +229,21 @@ export function isValidPolicyName(name: string): boolean {
   const normalized = normalizePolicyName(name);
   return /^[a-z0-9._-]+$/.test(normalized) && normalized !== 'root';
 }
+
+/** The built-in policy of response-wrapping tokens: they can only be unwrapped, looked up or rewrapped. */
+export const RESPONSE_WRAPPING_POLICY = 'response-wrapping';
+export const RESPONSE_WRAPPING_POLICY_TEXT = `path "sys/wrapping/unwrap" {
+  capabilities = ["update"]
+}
+
+path "sys/wrapping/lookup" {
+  capabilities = ["update"]
+}
+
+path "sys/wrapping/rewrap" {
+  capabilities = ["update"]
+}
+`;
 
 /** coffer's built-in `default` policy: Vault's default policy restricted to the paths coffer serves. */
 export const DEFAULT_POLICY_TEXT = `# Allow tokens to look up their own properties

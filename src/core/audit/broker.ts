@@ -5,7 +5,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { StorageView } from '../../storage/view.js';
-import type { AuthResult, Operation } from '../backend.js';
+import type { AuthResult, Operation, WrapInfo } from '../backend.js';
 import { CofferError } from '../errors.js';
 import { FileAuditDevice, parseBoolOption, type AuditDevice } from './device.js';
 import { HMAC_PREFIX, hashStructure, hmacSha256Hex } from './hash.js';
@@ -52,6 +52,8 @@ export interface AuditResponseInput extends AuditRequestInput {
   /** Lease id of a leased secret (logged in the clear, like Vault). */
   secret?: { lease_id: string } | null;
   warnings?: string[] | null;
+  /** The wrapping token a wrapped response was answered with (its token and accessors are hashed). */
+  wrapInfo?: WrapInfo | null;
 }
 
 /** One device as `GET sys/audit` shows it. */
@@ -126,8 +128,17 @@ const NON_HMAC_PATHS = [
   'response.auth.metadata',
   'response.auth.entity_id',
   'response.auth.token_type',
+  'response.wrap_info.ttl',
+  'response.wrap_info.creation_time',
+  'response.wrap_info.creation_path',
 ];
-const ACCESSOR_PATHS = ['auth.accessor', 'request.client_token_accessor', 'response.auth.accessor'];
+const ACCESSOR_PATHS = [
+  'auth.accessor',
+  'request.client_token_accessor',
+  'response.auth.accessor',
+  'response.wrap_info.accessor',
+  'response.wrap_info.wrapped_accessor',
+];
 const NON_HMAC_NO_ACCESSOR = [...NON_HMAC_PATHS, ...ACCESSOR_PATHS];
 
 export const defaultDeviceFactory: AuditDeviceFactory = (type, path, options, salt) => {
@@ -473,6 +484,7 @@ function buildResponseEntry(input: AuditResponseInput): AuditEntry {
     data: input.responseData ?? undefined,
     secret: input.secret?.lease_id ? { lease_id: input.secret.lease_id } : undefined,
     auth: responseAuth,
+    wrap_info: input.wrapInfo ? { ...input.wrapInfo } : undefined,
     warnings: input.warnings && input.warnings.length ? [...input.warnings] : undefined,
   });
   return compact({

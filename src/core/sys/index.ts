@@ -10,7 +10,8 @@ import { mountPaths } from './mounts.js';
 import { policyPaths } from './policies.js';
 import { rekeyPaths } from './rekey.js';
 import { sealPaths } from './seal.js';
+import { wrappingPaths } from './wrapping.js';
 
 export function systemBackend(core: Core): Backend {
-  return { paths: [...sealPaths(core), ...mountPaths(core), ...policyPaths(core), ...auditPaths(core), ...leasePaths(core), ...metricsPaths(core), ...hostInfoPaths(), ...generateRootPaths(core), ...rekeyPaths(core)] };
+  return { paths: [...sealPaths(core), ...mountPaths(core), ...policyPaths(core), ...auditPaths(core), ...leasePaths(core), ...metricsPaths(core), ...hostInfoPaths(), ...generateRootPaths(core), ...rekeyPaths(core), ...wrappingPaths(core)] };
 }
