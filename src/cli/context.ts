@@ -14,6 +14,7 @@ export const CONNECTION_FLAGS: FlagSpec[] = [
   { name: 'tls-skip-verify', kind: 'bool' },
   { name: 'namespace', kind: 'string' },
   { name: 'non-interactive', kind: 'bool' },
+  { name: 'wrap-ttl', kind: 'string' },
 ];
 
 export const OUTPUT_FLAGS: FlagSpec[] = [
@@ -27,6 +28,8 @@ export const CONNECTION_HELP = `Connection options (also COFFER_ADDR, COFFER_TOK
   -client-cert=FILE      Client certificate for TLS client authentication.
   -client-key=FILE       Key of the client certificate.
   -tls-skip-verify       Do not verify the server's certificate (insecure).
+  -wrap-ttl=DURATION     Wrap the response in a single-use token valid for DURATION (also COFFER_WRAP_TTL);
+                         prints the wrapping token instead of the response ("coffer unwrap" reads it).
 `;
 
 export const OUTPUT_HELP = `Output options:
@@ -62,6 +65,7 @@ export function commandContext(argv: string[], specs: FlagSpec[]): CommandContex
         clientCertFile: (f['client-cert'] as string | undefined) ?? env.clientCertFile,
         clientKeyFile: (f['client-key'] as string | undefined) ?? env.clientKeyFile,
         skipVerify: (f['tls-skip-verify'] as boolean | undefined) ?? env.skipVerify,
+        wrapTTL: (f['wrap-ttl'] as string | undefined) ?? env.wrapTTL,
       });
       return cached;
     },

@@ -42,6 +42,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandMod
   login: { summary: 'Authenticate locally', load: () => import('./commands/login.js') },
   token: { summary: 'Interact with tokens', load: () => import('./commands/token.js') },
   lease: { summary: 'Interact with leases', load: () => import('./commands/lease.js') },
+  unwrap: { summary: 'Unwrap a wrapped secret', load: () => import('./commands/unwrap.js') },
   kv: { summary: 'Interact with the key/value secrets engine', load: () => import('./commands/kv.js') },
   secrets: { summary: 'Interact with secrets engines', load: () => import('./commands/secrets.js') },
   auth: { summary: 'Interact with auth methods', load: () => import('./commands/auth.js') },

@@ -3,7 +3,7 @@
  * response), `yaml`; and `-field=NAME` (one value, raw, no newline added). Every command renders through
  * here, so that the same response prints the same way whichever command fetched it.
  */
-import type { Envelope } from '../client/client.js';
+import type { Envelope, WrapInfo } from '../client/client.js';
 import { formatGoDuration } from '../shared/duration.js';
 import { UsageError } from './flags.js';
 
@@ -119,7 +119,20 @@ function secretRows(res: Partial<Envelope>): string[][] {
   }
   const data = (res.data ?? {}) as Record<string, unknown>;
   for (const k of Object.keys(data).sort()) rows.push([k, cell(k, data[k])]);
+  if (res.wrap_info) for (const [k, v] of Object.entries(wrapFields(res.wrap_info))) if (v !== undefined) rows.push([`${k}:`, String(v)]);
   return rows;
+}
+
+/** A wrapped response's fields as the vault CLI names them (table rows, with a colon, and -field names). */
+function wrapFields(info: WrapInfo): Record<string, string | undefined> {
+  return {
+    wrapping_token: info.token,
+    wrapping_accessor: info.accessor,
+    wrapping_token_ttl: humanDuration(info.ttl),
+    wrapping_token_creation_time: info.creation_time,
+    wrapping_token_creation_path: info.creation_path,
+    wrapped_accessor: info.wrapped_accessor || undefined,
+  };
 }
 
 // --- text -----------------------------------------------------------------------------------------------
@@ -225,8 +238,9 @@ function flattenAuth(auth: Record<string, any>): Record<string, unknown> {
   };
 }
 
-/** Where -field looks in a response: the token fields of `auth` first, then `data`. */
+/** Where -field looks in a response: the wrapping token's fields, the token fields of `auth`, then `data`. */
 function fieldSource(res: Envelope): Record<string, unknown> {
+  if (res.wrap_info) return wrapFields(res.wrap_info);
   const data = (res.data ?? {}) as Record<string, unknown>;
   if (!res.auth) return data;
   return { ...data, ...flattenAuth(res.auth), identity_policies: (res.auth as { identity_policies?: unknown }).identity_policies ?? [] };
@@ -246,7 +260,13 @@ export async function printFieldOrFormat(ctx: OutputOptions, res: Envelope): Pro
     await out(fieldValue(fieldSource(res), ctx.field));
     return true;
   }
-  if (ctx.format === 'table') return false;
+  if (ctx.format === 'table') {
+    if (!res.wrap_info) return false;
+    // A wrapped response has nothing but the wrapping token to show, whatever the command prints otherwise.
+    process.stderr.write(warningsText(res.warnings));
+    await out(table(['Key', 'Value'], secretRows(res)));
+    return true;
+  }
   await out(await structured(res, ctx.format));
   return true;
 }

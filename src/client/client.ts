@@ -22,6 +22,8 @@ export interface ClientOptions {
   timeoutMs?: number;
   /** Retries for idempotent reads on 5xx and connection errors (default 2). */
   maxRetries?: number;
+  /** Ask the server to wrap every response in a single-use token valid this long (`X-Vault-Wrap-TTL`). */
+  wrapTTL?: string;
 }
 
 export interface Envelope<D = Record<string, any>> {
@@ -30,7 +32,7 @@ export interface Envelope<D = Record<string, any>> {
   renewable: boolean;
   lease_duration: number;
   data: D | null;
-  wrap_info: unknown;
+  wrap_info: WrapInfo | null;
   warnings: string[] | null;
   auth: AuthInfo | null;
   mount_type?: string;
@@ -62,6 +64,16 @@ export interface RequestOptions {
   maxRetries?: number;
 }
 
+/** Vault's `wrap_info`: what a wrapped response carries instead of its content. */
+export interface WrapInfo {
+  token: string;
+  accessor: string;
+  ttl: number;
+  creation_time: string;
+  creation_path: string;
+  wrapped_accessor?: string;
+}
+
 export interface RawResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;
@@ -75,6 +87,7 @@ const RETRYABLE_METHODS = new Set(['GET', 'HEAD']);
 export class CofferClient {
   readonly address: string;
   token: string | undefined;
+  wrapTTL: string | undefined;
   private readonly dispatcher: Dispatcher;
   private readonly timeoutMs: number;
   private readonly maxRetries: number;
@@ -82,6 +95,7 @@ export class CofferClient {
   constructor(options: ClientOptions = {}) {
     this.address = (options.address ?? 'http://127.0.0.1:8200').replace(/\/+$/, '');
     this.token = options.token;
+    this.wrapTTL = options.wrapTTL || undefined;
     this.timeoutMs = options.timeoutMs ?? 60_000;
     this.maxRetries = options.maxRetries ?? 2;
     const ca = options.caCertPem ?? (options.caCertFile ? readFileSync(options.caCertFile, 'utf8') : undefined);
@@ -96,8 +110,17 @@ export class CofferClient {
   }
 
   withToken(token: string | undefined): CofferClient {
+    return this.with({ token });
+  }
+
+  /** The same client with another wrapping TTL (undefined: responses come unwrapped). */
+  withWrapTTL(wrapTTL: string | undefined): CofferClient {
+    return this.with({ wrapTTL });
+  }
+
+  private with(changes: Partial<Pick<CofferClient, 'token' | 'wrapTTL'>>): CofferClient {
     const copy = Object.create(CofferClient.prototype) as CofferClient;
-    Object.assign(copy, this, { token });
+    Object.assign(copy, this, changes);
     return copy;
   }
 
@@ -107,6 +130,7 @@ export class CofferClient {
     for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
     const headers: Record<string, string> = { ...(options.headers ?? {}) };
     if (this.token && !options.noToken) headers['x-vault-token'] = this.token;
+    if (this.wrapTTL) headers['x-vault-wrap-ttl'] = this.wrapTTL;
     let body: string | undefined;
     if (options.body !== undefined) {
       body = JSON.stringify(options.body);
@@ -185,6 +209,17 @@ export class CofferClient {
     return ((await this.call('DELETE', path, { query })).json ?? null) as Envelope | null;
   }
 
+  /**
+   * Unwraps a response-wrapping token and returns the response it holds (null when it held none). As Vault's
+   * client does: the wrapping token goes in the body when this client has another token to authenticate
+   * with, else it is the client token itself; without an argument the client's own token is unwrapped.
+   */
+  async unwrap<D = Record<string, any>>(wrappingToken?: string): Promise<Envelope<D> | null> {
+    if (wrappingToken && !this.token) return this.withToken(wrappingToken).unwrap<D>();
+    const body = wrappingToken && wrappingToken !== this.token ? { token: wrappingToken } : undefined;
+    return ((await this.call('POST', 'sys/wrapping/unwrap', { body })).json ?? null) as Envelope<D> | null;
+  }
+
   // --- sys helpers (bare JSON answers, no envelope) ---------------------------------------------------
 
   async sealStatus(): Promise<SealStatus> {
@@ -207,7 +242,8 @@ export class CofferClient {
 
   /** The mount serving `path` and its options (the `kv` commands use it to learn the KV version). */
   async mountInfo(path: string): Promise<{ path: string; type: string; options: Record<string, string> | null } | null> {
-    const res = await this.read<{ path: string; type: string; options: Record<string, string> | null }>(
+    // A lookup the CLI makes for itself: never wrapped, whatever the command asked for (as the vault CLI does).
+    const res = await this.withWrapTTL(undefined).read<{ path: string; type: string; options: Record<string, string> | null }>(
       `sys/internal/ui/mounts/${path.replace(/^\/+/, '')}`,
     );
     return res?.data ?? null;

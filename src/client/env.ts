@@ -44,5 +44,6 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): ClientOpti
     clientKeyFile: pick(env, 'CLIENT_KEY'),
     timeoutMs: pick(env, 'CLIENT_TIMEOUT') ? Number(pick(env, 'CLIENT_TIMEOUT')) * 1000 : undefined,
     maxRetries: pick(env, 'MAX_RETRIES') ? Number(pick(env, 'MAX_RETRIES')) : undefined,
+    wrapTTL: pick(env, 'WRAP_TTL'),
   };
 }

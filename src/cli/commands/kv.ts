@@ -293,6 +293,7 @@ async function kvGet(argv: string[]): Promise<number> {
   const query = t.v2 && version !== undefined && version > 0 ? { version: String(version) } : undefined;
   const res = await api(`Error reading ${fullPath}`, () => kvRead(client, fullPath, query));
   if (!res) throw new CommandFailure(`No value found at ${fullPath}`);
+  if (res.wrap_info) return printSecret(ctx, res);
   const body = dataOf(res);
 
   if (ctx.field !== undefined && ctx.field !== '') {
