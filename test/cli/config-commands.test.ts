@@ -57,14 +57,18 @@ describe('coffer secrets', () => {
     );
     const m = await mounts('mounts');
     assert.deepEqual(m['kv/'].options, { version: '2' });
+    // The built-in cubbyhole/ mount is listed too, as in Vault (its accessor has the widest cell).
+    const cubbyhole = m['cubbyhole/'].accessor;
+    const pad = (accessor: string) => accessor.padEnd(cubbyhole.length + 4);
     assert.equal(
       await ok(['secrets', 'list']),
       lines(
-        'Path       Type      Accessor           Description',
-        '----       ----      --------           -----------',
-        `kv/        kv        ${m['kv/'].accessor}        team kv`,
-        `secret/    kv        ${m['secret/'].accessor}        key/value secret storage`,
-        `sys/       system    ${m['sys/'].accessor}    system endpoints used for control, policy and debugging`,
+        `Path          Type         ${pad('Accessor')}Description`,
+        `----          ----         ${pad('--------')}-----------`,
+        `cubbyhole/    cubbyhole    ${pad(cubbyhole)}per-token private secret storage`,
+        `kv/           kv           ${pad(m['kv/'].accessor)}team kv`,
+        `secret/       kv           ${pad(m['secret/'].accessor)}key/value secret storage`,
+        `sys/          system       ${pad(m['sys/'].accessor)}system endpoints used for control, policy and debugging`,
       ),
     );
   });
@@ -84,7 +88,7 @@ describe('coffer secrets', () => {
     const m = await mounts('mounts');
     const [jsonText, yamlText] = await Promise.all([ok(['secrets', 'list', '-format=json']), ok(['secrets', 'list', '-format=yaml'])]);
     const printed = JSON.parse(jsonText);
-    assert.deepEqual(Object.keys(printed), ['kv/', 'secret/', 'sys/', 'ttl-kv/']);
+    assert.deepEqual(Object.keys(printed), ['cubbyhole/', 'kv/', 'secret/', 'sys/', 'ttl-kv/']);
     assert.deepEqual(printed['ttl-kv/'], {
       uuid: m['ttl-kv/'].uuid,
       type: 'kv',
@@ -102,9 +106,9 @@ describe('coffer secrets', () => {
     });
     assert.equal(printed['sys/'].options, null);
     // The JSON is indented by two spaces, like vault's.
-    assert.ok(jsonText.startsWith('{\n  "kv/": {\n    "uuid": '));
+    assert.ok(jsonText.startsWith('{\n  "cubbyhole/": {\n    "uuid": '));
     assert.deepEqual(parseYaml(yamlText), printed);
-    assert.ok(yamlText.startsWith('kv/:\n  accessor: '), 'yaml keys are sorted, as vault prints them');
+    assert.ok(yamlText.startsWith('cubbyhole/:\n  accessor: '), 'yaml keys are sorted, as vault prints them');
   });
 
   test('tune changes TTLs and description, and list -detailed shows them', async () => {
