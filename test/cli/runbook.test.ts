@@ -401,6 +401,7 @@ describe('a vault runbook with `coffer` in place of `vault`', () => {
         ['Path', 'Type', 'Accessor', 'Description'],
         ['----', '----', '--------', '-----------'],
         ['apps/', 'kv', mounts['apps/'].accessor, 'n/a'],
+        ['cubbyhole/', 'cubbyhole', mounts['cubbyhole/'].accessor, 'per-token private secret storage'],
         ...extra.map(([p, a]) => [p, 'kv', a, 'n/a']),
         ['secret/', 'kv', mounts['secret/'].accessor, 'key/value secret storage'],
         ['sys/', 'system', mounts['sys/'].accessor, 'system endpoints used for control, policy and debugging'],
@@ -581,14 +582,15 @@ describe('a vault runbook with `coffer` in place of `vault`', () => {
       ['Path', 'Type', 'Accessor', 'Description'],
       ['----', '----', '--------', '-----------'],
       ['apps/', 'kv', mounts['apps/'].accessor, 'n/a'],
+      ['cubbyhole/', 'cubbyhole', mounts['cubbyhole/'].accessor, 'per-token private secret storage'],
       ['old-legacy/', 'kv', legacyAccessor, 'n/a'],
       ['secret/', 'kv', mounts['secret/'].accessor, 'key/value secret storage'],
       ['sys/', 'system', mounts['sys/'].accessor, 'system endpoints used for control, policy and debugging'],
     ]);
     expectStep('49', moved);
     expectStep('50', 'Success! Disabled the secrets engine (if it existed) at: old-legacy/\n');
-    expectStep('51', 'apps/ secret/ sys/\n');
-    assert.deepEqual(Object.keys(mounts).sort(), ['apps/', 'secret/', 'sys/']);
+    expectStep('51', 'apps/ cubbyhole/ secret/ sys/\n');
+    assert.deepEqual(Object.keys(mounts).sort(), ['apps/', 'cubbyhole/', 'secret/', 'sys/']);
   });
 });
 
