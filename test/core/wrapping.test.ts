@@ -184,7 +184,12 @@ describe('sys/wrapping/*', () => {
 
   test('lookup is unauthenticated and does not use the token', async () => {
     const info = wrapInfoOf(await root.get('secret/data/app', wrapTTL('90s')));
-    for (const res of [await as(null).post('sys/wrapping/lookup', { token: info.token }), await as(info.token).post('sys/wrapping/lookup')]) {
+    const lookups = [
+      await as(null).post('sys/wrapping/lookup', { token: info.token }),
+      await as(info.token).post('sys/wrapping/lookup'),
+      await as(info.token).get('sys/wrapping/lookup'),
+    ];
+    for (const res of lookups) {
       assert.equal(res.status, 200, res.text);
       assert.deepEqual(Object.keys(res.body.data).sort(), ['creation_path', 'creation_time', 'creation_ttl']);
       assert.equal(res.body.data.creation_ttl, 90);
@@ -267,6 +272,7 @@ describe('audit', () => {
     try {
       const info = wrapInfoOf(await root.get('secret/data/app', wrapTTL('1m')));
       assert.equal((await unwrap(info.token)).status, 200);
+      refused(await unwrap(info.token), 400, INVALID);
       const text = await fsp.readFile(file, 'utf8');
       assert.ok(!text.includes('hunter2'), 'no secret in clear');
       assert.ok(!text.includes(info.token), 'no wrapping token in clear');
@@ -276,8 +282,14 @@ describe('audit', () => {
       assert.match(wrapped.response.wrap_info.accessor, /^hmac-sha256:/);
       assert.equal(wrapped.response.wrap_info.creation_path, 'secret/data/app');
       assert.match(wrapped.response.data.data.password, /^hmac-sha256:/);
-      const unwrapped = responses.find((e) => e.request.path === 'sys/wrapping/unwrap');
+      const [unwrapped, replayed] = responses.filter((e) => e.request.path === 'sys/wrapping/unwrap');
       assert.match(unwrapped.response.data.data.password, /^hmac-sha256:/);
+      // The replay is on record too (request and response lines), with the token hashed.
+      assert.equal(replayed.error, INVALID);
+      assert.equal(replayed.status, 400);
+      assert.match(replayed.request.client_token, /^hmac-sha256:/);
+      const requests = text.split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((e) => e.type === 'request' && e.request.path === 'sys/wrapping/unwrap');
+      assert.equal(requests.length, 2);
     } finally {
       await root.delete('sys/audit/wrapfile');
       await fsp.rm(dir, { recursive: true, force: true });

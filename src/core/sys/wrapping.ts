@@ -14,6 +14,11 @@ const tokenField = z.looseObject({ token: z.string().nullish() });
 
 export function wrappingPaths(core: Core): PathSpec[] {
   const wrapping = core.wrapping;
+  const lookup = async (req: Request) => {
+    const { entry } = await wrapping.find(tokenFromHeaders(req.headers), req.data);
+    const { info } = await wrapping.contents(entry);
+    return { data: { ...info } };
+  };
   return [
     {
       pattern: 'wrapping/wrap',
@@ -36,13 +41,7 @@ export function wrappingPaths(core: Core): PathSpec[] {
       pattern: 'wrapping/lookup',
       fields: tokenField,
       unauthenticated: true,
-      operations: {
-        update: async (req: Request) => {
-          const { entry } = await wrapping.find(tokenFromHeaders(req.headers), req.data);
-          const { info } = await wrapping.contents(entry);
-          return { data: { ...info } };
-        },
-      },
+      operations: { update: lookup, read: lookup },
       help: 'Looks up the creation TTL, time and path of a wrapping token without using it.',
     },
     {
