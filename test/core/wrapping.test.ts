@@ -63,8 +63,10 @@ describe('X-Vault-Wrap-TTL', () => {
     assert.equal(info.wrapped_accessor, undefined);
 
     const clear = await root.get('secret/data/app');
+    const stored = (await server.server.core.cubbyholeView().listRecursive()).length;
     const res = await unwrap(info.token);
     assert.equal(res.status, 200, res.text);
+    assert.equal((await server.server.core.cubbyholeView().listRecursive()).length, stored - 2, 'used up: its cubbyhole is destroyed');
     assert.deepEqual({ ...res.body, request_id: '' }, { ...clear.body, request_id: '' });
     assert.equal(res.body.data.data.password, 'hunter2');
 
@@ -100,8 +102,11 @@ describe('X-Vault-Wrap-TTL', () => {
     assert.equal((await root.list('auth/token/accessors')).body.data.keys.length, accessors + 1, 'one wrapping token, for the write');
   });
 
-  test('expired wrapping tokens are refused with Vault\'s error', async () => {
+  test('expired wrapping tokens are refused with Vault\'s error, and their cubbyhole is gone', async () => {
+    const stored = () => server.server.core.cubbyholeView().listRecursive();
+    const before = (await stored()).length;
     const info = wrapInfoOf(await root.get('secret/data/app', wrapTTL('1s')));
+    assert.equal((await stored()).length, before + 2, 'the response and its wrap info');
     const deadline = Date.now() + 30_000;
     let res = await as(null).post('sys/wrapping/lookup', { token: info.token });
     while (res.status === 200 && Date.now() < deadline) {
@@ -110,6 +115,8 @@ describe('X-Vault-Wrap-TTL', () => {
     }
     refused(res, 400, INVALID);
     refused(await unwrap(info.token), 400, INVALID);
+    for (let i = 0; i < 100 && (await stored()).length !== before; i++) await sleep(200);
+    assert.equal((await stored()).length, before);
   });
 
   test('a wrapped token creation: wrapped_accessor names the token, which works after unwrapping', async () => {
