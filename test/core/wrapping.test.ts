@@ -179,6 +179,19 @@ describe('sys/wrapping/*', () => {
     assert.deepEqual((await unwrap(c.token)).body.data, { which: 'c' });
   });
 
+  test('concurrent unwraps of one token: exactly one gets the response', async () => {
+    for (const firstParty of [false, true]) {
+      const info = wrapInfoOf(await root.post('sys/wrapping/wrap', { once: 'only' }, wrapTTL('1m')));
+      const results = await Promise.all(
+        Array.from({ length: 8 }, () => (firstParty ? unwrap(info.token) : root.post('sys/wrapping/unwrap', { token: info.token }))),
+      );
+      const ok = results.filter((r) => r.status === 200);
+      assert.equal(ok.length, 1, `${firstParty ? 'first' : 'third'} party: ${results.map((r) => r.status).join(',')}`);
+      assert.deepEqual(ok[0].body.data, { once: 'only' });
+      for (const r of results.filter((r) => r.status !== 200)) assert.ok([400, 403].includes(r.status), r.text);
+    }
+  });
+
   test('unwrap by a token that is not a wrapping token is refused', async () => {
     const user = await tokenWith(['default']);
     refused(await as(user).post('sys/wrapping/unwrap'), 400, INVALID);

@@ -71,6 +71,9 @@ export function storedToResponse(stored: StoredResponse): Response {
 }
 
 export class ResponseWrapper {
+  /** Ids of wrapping tokens being consumed right now. */
+  private readonly claimed = new Set<string>();
+
   constructor(
     private readonly tokens: TokenStore,
     /** The `cubbyhole/` mount's storage. */
@@ -140,17 +143,20 @@ export class ResponseWrapper {
   }
 
   /**
-   * Takes the wrapping token's single use and its contents. A first-party token was used by the request
-   * pipeline already (and is revoked when the request ends); a third party's token is used and revoked here.
+   * Takes the wrapping token's single use and its contents, then revokes it (with its cubbyhole). A first-party
+   * token was used by the request pipeline already; a third party's token is used here. The claim makes
+   * concurrent requests for one token exclusive, so that exactly one of them gets the contents.
    */
   async consume(req: Request): Promise<{ response: StoredResponse; info: WrapRecord; entry: TokenEntry }> {
     const { entry, thirdParty } = await this.find(null, req.data, req.caller.tokenId);
-    if (!thirdParty) return { ...(await this.contents(entry)), entry };
-    if (!(await this.tokens.use(entry))) throw invalidWrappingToken();
+    if (this.claimed.has(entry.id)) throw invalidWrappingToken();
+    this.claimed.add(entry.id);
     try {
+      if (thirdParty && !(await this.tokens.use(entry))) throw invalidWrappingToken();
       return { ...(await this.contents(entry)), entry };
     } finally {
-      await this.tokens.finishUse(entry);
+      await this.tokens.revokeTree(entry.id);
+      this.claimed.delete(entry.id);
     }
   }
 }
