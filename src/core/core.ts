@@ -27,8 +27,8 @@ import { Seal } from './seal.js';
 import { systemBackend } from './sys/index.js';
 import { tokenBackend } from './tokens/backend.js';
 import { tokenFromHeaders } from './tokens/header.js';
-import { ResponseWrapper, WRAPPING_TOKEN_PATHS, rawToStored, requestedWrapTTL } from './wrapping/wrap.js';
 import { TokenStore, type TokenEntry } from './tokens/store.js';
+import { ResponseWrapper, WRAPPING_TOKEN_PATHS, rawToStored, requestedWrapTTL } from './wrapping/wrap.js';
 
 export interface CoreOptions {
   storage: PhysicalBackend;
@@ -380,7 +380,7 @@ export class Core {
         if (lockout) this.userLockout.reset(lockout.key);
       }
       if (response?.secret && mount.backend.revoke) await this.registerLease(response, path, req, entry?.id ?? '');
-      const wrapped = wrapTTL > 0 && hasContent(response) && !response!.wrapInfo ? await this.wrapResponse(response!, req, path, wrapTTL) : null;
+      const wrapped = wrapTTL > 0 && wrappable(response) ? await this.wrapResponse(response, req, path, wrapTTL) : null;
       const result = this.envelope(wrapped ?? response, requestId, mount.entry.type, operation);
       if (auditInput) {
         const input = {
@@ -504,6 +504,14 @@ export class Core {
 /** Whether a handler's answer has a body (else it is a 204, or a 404 for a read); only such answers are wrapped. */
 function hasContent(response: Response | null): response is Response {
   return !!response && !!(response.raw || response.data || response.auth || response.warnings?.length || response.secret || response.lease || response.wrapInfo);
+}
+
+/**
+ * Whether an answer is wrapped when the request asks for it: one with content, not wrapped already (rewrap), and
+ * not an error status (a KV v2 deleted version's 404, an unknown KV path's warning), which the client must see.
+ */
+function wrappable(response: Response | null): response is Response {
+  return hasContent(response) && !response.wrapInfo && (response.raw?.status ?? response.status ?? 200) < 400;
 }
 
 function isTrue(v: string | undefined): boolean {

@@ -99,6 +99,9 @@ describe('X-Vault-Wrap-TTL', () => {
     assert.equal((await root.post('sys/policy/nothing', { policy: 'path "x" { capabilities = ["read"] }' }, wrapTTL('1m'))).status, 204);
     assert.equal((await root.get('secret/data/missing', wrapTTL('1m'))).status, 404);
     assert.equal((await root.list('secret/metadata/nowhere', wrapTTL('1m'))).status, 404);
+    const unknown = await root.get('secret/nonsense', wrapTTL('1m'));
+    assert.equal(unknown.status, 404, 'an error answer is not wrapped');
+    assert.equal(unknown.body.wrap_info, null);
     assert.equal((await root.list('auth/token/accessors')).body.data.keys.length, accessors + 1, 'one wrapping token, for the write');
   });
 
