@@ -420,13 +420,28 @@ describe('parsePolicy', () => {
     });
   }
 
-  test('keeps the raw text, lowercases parameter names and ignores wrapping TTLs', async () => {
-    const text = block('/secret/foo', capabilities('create'), allowedParams({ Bar: ['zip'] }), 'min_wrapping_ttl = "1s"');
+  test('keeps the raw text, lowercases parameter names and reads wrapping TTLs in seconds', async () => {
+    const text = block('/secret/foo', capabilities('create'), allowedParams({ Bar: ['zip'] }), 'min_wrapping_ttl = "1s"', 'max_wrapping_ttl = 90');
     const policy = await parsePolicy('mine', text);
     assert.equal(policy.raw, text);
     assert.equal(policy.paths.length, 1);
     assert.equal(policy.paths[0]!.path, 'secret/foo');
     assert.deepEqual([...policy.paths[0]!.allowedParameters!], [['bar', ['zip']]]);
+    assert.deepEqual([policy.paths[0]!.minWrappingTTL, policy.paths[0]!.maxWrappingTTL], [1, 90]);
+  });
+
+  test('wrapping TTL bounds: wrapping becomes mandatory, and merged policies keep the smaller bound of each end', async () => {
+    const a = await parsePolicy('a', block('secret/w', capabilities('read'), 'min_wrapping_ttl = "1m"', 'max_wrapping_ttl = "10m"'));
+    const b = await parsePolicy('b', block('secret/w', capabilities('read'), 'min_wrapping_ttl = "30s"', 'max_wrapping_ttl = "5m"'));
+    const one = new ACL([a]);
+    assert.deepEqual([0, 30, 60, 600, 601].map((ttl) => one.check('secret/w', 'read', {}, ttl).allowed), [false, false, true, true, false]);
+    const merged = new ACL([a, b]);
+    assert.deepEqual([0, 29, 30, 300, 301].map((ttl) => merged.check('secret/w', 'read', {}, ttl).allowed), [false, false, true, true, false]);
+    // A merge can leave max below min (here 5m and 10m): then nothing is allowed.
+    const c = await parsePolicy('c', block('secret/w', capabilities('read'), 'min_wrapping_ttl = "10m"'));
+    const d = await parsePolicy('d', block('secret/w', capabilities('read'), 'max_wrapping_ttl = "5m"'));
+    assert.deepEqual([60, 300, 600].map((ttl) => new ACL([c, d]).check('secret/w', 'read', {}, ttl).allowed), [false, false, false]);
+    assert.equal(ACL.root().check('secret/w', 'read', {}, 0).allowed, true, 'root is not bound');
   });
 
   test('the default policy parses', async () => {
