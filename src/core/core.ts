@@ -523,6 +523,8 @@ function operationFor(method: string, list: boolean): Operation {
     case 'GET':
     case 'HEAD':
       return list ? 'list' : 'read';
+    case 'LIST': // Vault's own method; the HTTP listener accepts it (src/server/list-method.ts)
+      return 'list';
     case 'POST':
     case 'PUT':
       return 'update'; // refined to create/update by the path's existence check

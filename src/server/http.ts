@@ -13,14 +13,15 @@ import { readFile } from 'node:fs/promises';
 import type { Core, CoreRequest, CoreResponse } from '../core/core.js';
 import { clientAddress } from './forwarded.js';
 import { DEFAULT_MAX_JSON_DEPTH, DEFAULT_READ_HEADER_TIMEOUT_MS, type ListenerConfig } from './config.js';
+import { acceptListMethod, LIST_CARRIER } from './list-method.js';
 
 /** Node's own default for a whole request (headers and body). */
 const NODE_REQUEST_TIMEOUT_MS = 300_000;
 
-const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']);
+const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'LIST']);
 
 const PARSER_ERRORS: Record<string, [number, string]> = {
-  HPE_INVALID_METHOD: [400, 'unsupported HTTP method (for LIST use GET with ?list=true)'],
+  HPE_INVALID_METHOD: [400, 'unsupported HTTP method'],
   HPE_HEADER_OVERFLOW: [431, 'request headers too large'],
   ERR_HTTP_REQUEST_TIMEOUT: [408, 'request headers not complete within http_read_header_timeout'],
 };
@@ -172,10 +173,12 @@ export async function createListener(core: Core, listener: ListenerConfig, route
   const handler = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     inFlight++;
     try {
+      // The listener's front delivers a client's LIST under the name of a method llhttp knows (list-method.ts).
+      const method = req.method === LIST_CARRIER ? 'LIST' : req.method ?? '';
       const url = req.url ?? '/';
       const route = url.startsWith('/v1/') ? undefined : routes.find((r) => url.startsWith(r.prefix));
       if (!route && !url.startsWith('/v1/')) return send(res, { status: 404, body: { errors: [] } });
-      if (!METHODS.has(req.method ?? '')) return send(res, vaultError(405, `method ${req.method} is not allowed`));
+      if (!METHODS.has(method)) return send(res, vaultError(405, `method ${method} is not allowed`));
       let raw: Buffer | undefined;
       let body: unknown;
       const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
@@ -195,12 +198,12 @@ export async function createListener(core: Core, listener: ListenerConfig, route
       const remoteAddr = client.address;
       if (route) {
         const routePath = path.slice(route.prefix.length);
-        return send(res, await route.handle({ method: req.method!, path: routePath, query, headers: req.headers, body: raw ?? Buffer.alloc(0), remoteAddr }));
+        return send(res, await route.handle({ method, path: routePath, query, headers: req.headers, body: raw ?? Buffer.alloc(0), remoteAddr }));
       }
       send(
         res,
         await core.handle({
-          method: req.method!,
+          method,
           rawPath: path.slice('/v1/'.length),
           query,
           headers: req.headers,
@@ -218,8 +221,9 @@ export async function createListener(core: Core, listener: ListenerConfig, route
   };
 
   const server = tls ? https.createServer({ ...tls, ...timeouts(listener) }, handler) : http.createServer(timeouts(listener), handler);
-  // Node's parser rejects what is not HTTP (including the `LIST` method) before the handler runs; answer in
-  // Vault's error shape anyway so clients can read the message.
+  acceptListMethod(server);
+  // Node's parser rejects what is not HTTP before the handler runs; answer in Vault's error shape anyway so
+  // clients can read the message.
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     if (err.code === 'ECONNRESET' || !socket.writable) return socket.destroy();
     const [status, message] = PARSER_ERRORS[err.code ?? ''] ?? [400, 'malformed HTTP request'];

@@ -3,9 +3,7 @@
  * package from the npm registry (health, KV v1 and v2, mounts, policies through the current and the legacy
  * endpoint, tokens, a 403 on a denied path).
  *
- * node-vault's `list()` sends the `LIST` HTTP method by default, which Node's HTTP parser refuses before any
- * coffer code runs (a documented limitation, DESIGN.md "Request pipeline"); the client's own
- * `noCustomHTTPVerbs` option makes it send `GET ?list=1` instead, which is what these tests use.
+ * The client runs with its default settings: its `list()` sends the `LIST` HTTP method (src/server/list-method.ts).
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,7 +13,7 @@ import { startDevServer, type TestServer } from '../helpers/server.js';
 let srv: TestServer;
 
 function connect(token?: string) {
-  const v = vault({ apiVersion: 'v1', endpoint: srv.addr, token, noCustomHTTPVerbs: true } as Parameters<typeof vault>[0]);
+  const v = vault({ apiVersion: 'v1', endpoint: srv.addr, token });
   // node-vault falls back to $VAULT_TOKEN when no token is given; an anonymous client must send none.
   if (!token) v.token = '';
   return v;
