@@ -79,8 +79,17 @@ function llhttp(): Llhttp {
   return wasm;
 }
 
-const startsWithToken = (data: Buffer, at: number, token: Buffer) =>
-  data.length - at >= token.length && data.compare(token, 0, token.length, at, at + token.length) === 0;
+/**
+ * LIST → LINK (known to llhttp), LINK → LIST (refused by llhttp), for the first `len` bytes of the two tokens
+ * (`LIST ` with its space; without it only at the end of the stream). Returns whether it swapped.
+ */
+function swapToken(data: Buffer, at: number, len: number): boolean {
+  const end = at + len;
+  if (data.length < end) return false;
+  const replacement = data.compare(LIST_TOKEN, 0, len, at, end) === 0 ? CARRIER_TOKEN : data.compare(CARRIER_TOKEN, 0, len, at, end) === 0 ? LIST_TOKEN : null;
+  replacement?.copy(data, at, 0, len);
+  return replacement !== null;
+}
 
 /** True when the bytes from `at` to the end could still grow into `token` (so the decision must wait). */
 const couldBecome = (data: Buffer, at: number, token: Buffer) =>
@@ -139,10 +148,11 @@ export class ListMethodFront {
     return data;
   }
 
-  /** What is still held back when the client closes its side: Node's parser gets it as it came. */
+  /** What is still held back when the client closes its side, swapped as if the space had followed. */
   end(): Buffer | null {
     const rest = this.held;
     this.held = null;
+    if (rest?.length === LIST_TOKEN.length - 1) swapToken(rest, 0, rest.length);
     this.finish();
     return rest;
   }
@@ -157,14 +167,9 @@ export class ListMethodFront {
     this.buffer = 0;
   }
 
-  /** LIST → LINK (known to llhttp), LINK → LIST (refused by llhttp): both parsers see the swapped bytes. */
+  /** Swaps the method at `at` in `data` and in the parser's copy, so that both parsers see the same bytes. */
   private swapMethod(data: Buffer, at: number, base: number): void {
-    let replacement: Buffer | undefined;
-    if (startsWithToken(data, at, LIST_TOKEN)) replacement = CARRIER_TOKEN;
-    else if (startsWithToken(data, at, CARRIER_TOKEN)) replacement = LIST_TOKEN;
-    if (!replacement) return;
-    replacement.copy(data, at);
-    new Uint8Array(llhttp().memory.buffer, base + at, replacement.length).set(replacement);
+    if (swapToken(data, at, LIST_TOKEN.length)) new Uint8Array(llhttp().memory.buffer, base + at, LIST_TOKEN.length).set(data.subarray(at, at + LIST_TOKEN.length));
   }
 
   /** Copies `data` into the parser's memory; the buffer grows in 4 KiB steps and is reused. */

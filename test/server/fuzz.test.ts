@@ -16,8 +16,8 @@
  *
  * Requests go out through an undici Pool's `request({ path })`, which sends the path bytes as given; undici's
  * top-level `request(url, { path })` would normalise them through `new URL` (resolving `..`, re-encoding).
- * Protocol-level rejections (raw non-ASCII bytes in the request line, the LIST method, unknown methods,
- * oversized headers) are answered by Node's parser with a 400 and counted among the statuses.
+ * Protocol-level rejections (raw non-ASCII bytes in the request line, unknown methods, oversized headers) are
+ * answered by Node's parser with a 400 and counted among the statuses.
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
@@ -26,6 +26,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { Pool } from 'undici';
+import { Rng } from '../helpers/rng.js';
 import { client, startDevServer, type TestServer } from '../helpers/server.js';
 
 const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) >>> 0 : randomBytes(4).readUInt32BE(0);
@@ -33,52 +34,8 @@ const REQUESTS = Math.max(2500, Number(process.env.FUZZ_REQUESTS ?? 4000));
 const CONCURRENCY = Number(process.env.FUZZ_CONCURRENCY ?? 8);
 const BODY_LIMIT = 32 * 1024 * 1024;
 
-// ---------------------------------------------------------------------------------------------------------------
-// Seeded PRNG (mulberry32). Every request gets its own generator seeded from (SEED, index), so a request is the
-// same whatever the interleaving of the concurrent workers.
-// ---------------------------------------------------------------------------------------------------------------
-class Rng {
-  private s: number;
-  constructor(seed: number) {
-    this.s = seed >>> 0;
-  }
-  next(): number {
-    this.s = (this.s + 0x6d2b79f5) >>> 0;
-    let t = this.s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-  range(lo: number, hi: number): number {
-    return lo + this.int(hi - lo + 1);
-  }
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-  pick<T>(items: readonly T[]): T {
-    return items[this.int(items.length)];
-  }
-  weighted<T>(items: readonly (readonly [T, number])[]): T {
-    const total = items.reduce((a, [, w]) => a + w, 0);
-    let r = this.next() * total;
-    for (const [v, w] of items) if ((r -= w) < 0) return v;
-    return items[items.length - 1][0];
-  }
-  bytes(n: number): Buffer {
-    const b = Buffer.alloc(n);
-    for (let i = 0; i < n; i++) b[i] = this.int(256);
-    return b;
-  }
-  str(len: number, alphabet: string): string {
-    let s = '';
-    for (let i = 0; i < len; i++) s += alphabet[this.int(alphabet.length)];
-    return s;
-  }
-}
-
+// Every request gets its own generator seeded from (SEED, index), so a request is the same whatever the
+// interleaving of the concurrent workers.
 function seedFor(index: number): number {
   return createHash('sha256').update(`${SEED}:${index}`).digest().readUInt32LE(0);
 }
