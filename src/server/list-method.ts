@@ -35,12 +35,17 @@ export const LIST_CARRIER = 'LINK';
 
 const LIST_TOKEN = Buffer.from('LIST ');
 const CARRIER_TOKEN = Buffer.from(`${LIST_CARRIER} `);
+const TOKEN_LENGTH = LIST_TOKEN.length;
+/** The bytes the two tokens share (`LI`) and the ones that tell them apart (`ST` / `NK`). */
+const [L, I, S, T, SPACE] = LIST_TOKEN;
+const [, , N, K] = CARRIER_TOKEN;
 
 // llhttp's C API as exported by undici's build (constants from llhttp's llhttp.h).
 const TYPE_REQUEST = 1;
 const HPE_OK = 0;
 const HPE_PAUSED = 21;
 const HPE_PAUSED_UPGRADE = 22;
+const HTTP_CONNECT = 5;
 
 interface Llhttp {
   memory: WebAssembly.Memory;
@@ -52,6 +57,7 @@ interface Llhttp {
   llhttp_resume(parser: number): void;
   llhttp_resume_after_upgrade(parser: number): void;
   llhttp_get_error_pos(parser: number): number;
+  llhttp_get_method(parser: number): number;
 }
 
 let wasm: Llhttp | undefined;
@@ -80,20 +86,31 @@ function llhttp(): Llhttp {
 }
 
 /**
- * LIST → LINK (known to llhttp), LINK → LIST (refused by llhttp), for the first `len` bytes of the two tokens
- * (`LIST ` with its space; without it only at the end of the stream). Returns whether it swapped.
+ * LIST → LIST's carrier (known to llhttp), carrier → LIST (refused by llhttp), in place at `at`: the whole token
+ * with its space, or with `complete` (the end of the stream) its four letters alone. Returns whether it swapped.
  */
-function swapToken(data: Buffer, at: number, len: number): boolean {
-  const end = at + len;
-  if (data.length < end) return false;
-  const replacement = data.compare(LIST_TOKEN, 0, len, at, end) === 0 ? CARRIER_TOKEN : data.compare(CARRIER_TOKEN, 0, len, at, end) === 0 ? LIST_TOKEN : null;
-  replacement?.copy(data, at, 0, len);
-  return replacement !== null;
+function swapToken(data: Buffer, at: number, complete = false): boolean {
+  const len = complete ? TOKEN_LENGTH - 1 : TOKEN_LENGTH;
+  if (data.length - at < len || data[at] !== L || data[at + 1] !== I || (!complete && data[at + 4] !== SPACE)) return false;
+  const isList = data[at + 2] === S && data[at + 3] === T;
+  if (!isList && !(data[at + 2] === N && data[at + 3] === K)) return false;
+  data[at + 2] = isList ? N : S;
+  data[at + 3] = isList ? K : T;
+  return true;
 }
 
-/** True when the bytes from `at` to the end could still grow into `token` (so the decision must wait). */
-const couldBecome = (data: Buffer, at: number, token: Buffer) =>
-  data.length - at < token.length && token.compare(data, at, data.length, 0, data.length - at) === 0;
+/** True when the few bytes from `at` to the end could still grow into either token: the decision must wait. */
+function undecided(data: Buffer, at: number): boolean {
+  const left = data.length - at;
+  if (left >= TOKEN_LENGTH) return false;
+  for (let i = 0; i < left; i++) {
+    const b = data[at + i];
+    const ok = i === 2 ? b === S || b === N : i === 3 ? b === T || b === K : b === LIST_TOKEN[i];
+    if (!ok) return false;
+  }
+  // The third and fourth bytes must come from the same token.
+  return left < 4 || (data[at + 2] === S) === (data[at + 3] === T);
+}
 
 /**
  * The rewriter of one connection's incoming byte stream. `push` takes what the socket received and returns what
@@ -104,46 +121,47 @@ export class ListMethodFront {
   private held: Buffer | null = null;
   /** The parser is paused at a request start that is byte 0 of the next data. */
   private atRequestStart = false;
-  /** Past a parse error or an upgrade: the stock parser no longer frames requests here. */
+  /** Past a parse error, a CONNECT or a handed-over upgrade: Node's parser no longer frames requests here. */
   private done = false;
   private buffer = 0;
   private bufferSize = 0;
 
-  constructor() {
+  /** `upgradesHandedOver`: whether the server has an `upgrade` listener (Node then stops parsing there). */
+  constructor(private readonly upgradesHandedOver: () => boolean = () => false) {
     this.parser = llhttp().llhttp_alloc(TYPE_REQUEST);
   }
 
+  /** Rewrites `chunk` in place (it is the stream's own buffer); may return less, holding the rest back. */
   push(chunk: Buffer): Buffer {
     if (this.done) return chunk;
-    const data = this.held ? Buffer.concat([this.held, chunk]) : Buffer.from(chunk); // a copy: rewritten in place
+    const data = this.held ? Buffer.concat([this.held, chunk]) : chunk;
     this.held = null;
     const ll = llhttp();
     const base = this.copyIn(data);
     let offset = 0;
-    while (offset < data.length || this.atRequestStart) {
+    while (offset < data.length) {
       if (this.atRequestStart) {
-        if (couldBecome(data, offset, LIST_TOKEN) || couldBecome(data, offset, CARRIER_TOKEN)) {
+        if (undecided(data, offset)) {
           this.held = data.subarray(offset);
           return data.subarray(0, offset);
         }
-        this.swapMethod(data, offset, base);
+        if (swapToken(data, offset)) this.copyOut(data, offset, base);
         this.atRequestStart = false;
         ll.llhttp_resume(this.parser);
       }
       const ret = ll.llhttp_execute(this.parser, base + offset, data.length - offset);
       if (ret === HPE_OK) break;
-      const at = ll.llhttp_get_error_pos(this.parser) - base;
       if (ret === HPE_PAUSED) {
-        offset = at;
+        offset = ll.llhttp_get_error_pos(this.parser) - base;
         this.atRequestStart = true;
-        continue;
-      }
-      if (ret === HPE_PAUSED_UPGRADE) {
-        // Node stops parsing this chunk here as well; an upgraded or CONNECT socket is destroyed or handed over.
+      } else if (ret === HPE_PAUSED_UPGRADE && ll.llhttp_get_method(this.parser) !== HTTP_CONNECT && !this.upgradesHandedOver()) {
+        // An upgrade request nobody takes: Node drops the rest of this read and parses the next one as HTTP.
         ll.llhttp_resume_after_upgrade(this.parser);
+        break;
+      } else {
+        this.finish(); // a parse error (Node closes the connection), a CONNECT (destroyed) or a handed-over upgrade
+        break;
       }
-      this.finish();
-      break;
     }
     return data;
   }
@@ -152,7 +170,7 @@ export class ListMethodFront {
   end(): Buffer | null {
     const rest = this.held;
     this.held = null;
-    if (rest?.length === LIST_TOKEN.length - 1) swapToken(rest, 0, rest.length);
+    if (rest) swapToken(rest, 0, true);
     this.finish();
     return rest;
   }
@@ -167,11 +185,6 @@ export class ListMethodFront {
     this.buffer = 0;
   }
 
-  /** Swaps the method at `at` in `data` and in the parser's copy, so that both parsers see the same bytes. */
-  private swapMethod(data: Buffer, at: number, base: number): void {
-    if (swapToken(data, at, LIST_TOKEN.length)) new Uint8Array(llhttp().memory.buffer, base + at, LIST_TOKEN.length).set(data.subarray(at, at + LIST_TOKEN.length));
-  }
-
   /** Copies `data` into the parser's memory; the buffer grows in 4 KiB steps and is reused. */
   private copyIn(data: Buffer): number {
     const ll = llhttp();
@@ -183,6 +196,11 @@ export class ListMethodFront {
     new Uint8Array(ll.memory.buffer, this.buffer, data.length).set(data);
     return this.buffer;
   }
+
+  /** The swapped method into the parser's copy too, so that both parsers read the same bytes. */
+  private copyOut(data: Buffer, at: number, base: number): void {
+    new Uint8Array(llhttp().memory.buffer, base + at, TOKEN_LENGTH).set(data.subarray(at, at + TOKEN_LENGTH));
+  }
 }
 
 /**
@@ -192,7 +210,8 @@ export class ListMethodFront {
 export function acceptListMethod(server: http.Server): void {
   if ((server as { insecureHTTPParser?: boolean }).insecureHTTPParser) throw new Error('the LIST front mirrors the strict parser only');
   // Added after node:http's own listener, so the parser is attached (and switched to the stream) already.
-  server.on(server instanceof tls.Server ? 'secureConnection' : 'connection', frontSocket);
+  const upgradesHandedOver = () => server.listenerCount('upgrade') > 0;
+  server.on(server instanceof tls.Server ? 'secureConnection' : 'connection', (socket: Socket) => frontSocket(socket, upgradesHandedOver));
 }
 
 /**
@@ -201,8 +220,8 @@ export function acceptListMethod(server: http.Server): void {
  * parser sees them. The extra `data` listener makes Node feed its parser from the stream rather than straight from
  * the native handle, which would bypass push.
  */
-function frontSocket(socket: Socket): void {
-  const front = new ListMethodFront();
+function frontSocket(socket: Socket, upgradesHandedOver: () => boolean): void {
+  const front = new ListMethodFront(upgradesHandedOver);
   const push = socket.push.bind(socket);
   socket.push = (chunk: unknown, encoding?: BufferEncoding) => {
     if (chunk === null) {
