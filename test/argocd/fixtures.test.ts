@@ -1,6 +1,9 @@
 /**
- * The AVP compatibility suite (../shared/conformance/avp): argocd-vault-plugin 1.18's own fixtures render
- * byte-for-byte, through the real launcher as a child process, against a live dev server loaded with seed.json.
+ * Conformance fixtures: manifests rendered byte-for-byte through the real launcher as a child process, against a
+ * live dev server loaded with the set's seed.json. Two sets run through the same checks:
+ * - the repository's own (test/fixtures/argocd), always;
+ * - argocd-vault-plugin 1.18's own fixtures (../shared/conformance/avp), in addition, when the team's directory is
+ *   beside the repository; otherwise that suite is reported as skipped with the reason.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -8,69 +11,120 @@ import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { COFFER_BIN } from '../helpers/process.js';
 import { startDevServer, type TestServer } from '../helpers/server.js';
-import { AVP_DIR, loadSeed, runPlugin } from '../helpers/argocd.js';
+import { FIXTURES_DIR, loadSeed, runPlugin } from '../helpers/argocd.js';
+import { sharedSource } from '../helpers/shared.js';
 import { parseManifests } from '../../argocd-plugin/input.js';
 import { printDocument } from '../../argocd-plugin/output.js';
 
-describe('AVP fixtures', () => {
-  let srv: TestServer;
-  let env: Record<string, string>;
-  before(async () => {
-    srv = await startDevServer();
-    await loadSeed(srv);
-    env = { VAULT_ADDR: srv.addr, VAULT_TOKEN: srv.token, AVP_TYPE: 'vault', AVP_AUTH_TYPE: 'token', HOME: '/nonexistent' };
-  });
-  after(() => srv.close());
+/** Where one fixture set keeps each case (paths relative to its directory, which is the launcher's cwd). */
+interface FixtureSet {
+  title: string;
+  dir: string;
+  skip: false | string;
+  /** A directory rendered whole (recursive, lexical order, .yaml/.yml/.json only), and its expected output. */
+  tree: { input: string; output: string };
+  /** A manifest annotated avp.kubernetes.io/ignore, rendered untouched. */
+  ignored: { input: string; output: string };
+  /** A file fed on standard input with "-". */
+  stdin: { input: string; output: string };
+  /** A YAML syntax error, and the line the message must name. */
+  invalid: { input: string; line: number };
+  /** A directory whose YAML files hold no documents. */
+  empty: string;
+  /** Files in printed form: parsing then printing each must give it back byte for byte. */
+  printed: (dir: string) => string[];
+}
 
-  const expected = (file: string) => readFileSync(path.join(AVP_DIR, 'output', file), 'utf8');
+const OWN: FixtureSet = {
+  title: 'coffer fixtures (test/fixtures/argocd)',
+  dir: FIXTURES_DIR,
+  skip: false,
+  tree: { input: 'input/tree', output: 'expected/tree.yaml' },
+  ignored: { input: 'input/tree/c-ignored.yaml', output: 'expected/ignored.yaml' },
+  stdin: { input: 'input/tree/m-nested/deployment.yaml', output: 'expected/stdin-deployment.yaml' },
+  invalid: { input: 'input/invalid.yaml', line: 9 },
+  empty: 'input/empty',
+  printed: (dir) => readdirSync(path.join(dir, 'printed')).map((f) => `printed/${f}`),
+};
 
-  it('renders the whole input directory (recursive, lexical order, .yaml/.yml/.json only) as output/all.yaml', async () => {
-    const r = await runPlugin(['generate', 'input/nonempty'], { env });
-    assert.equal(r.stderr, '');
-    assert.equal(r.code, 0);
-    assert.equal(r.stdout, expected('all.yaml'));
-  });
+const avp = sharedSource('conformance/avp');
+const AVP: FixtureSet = {
+  title: 'AVP fixtures (../shared/conformance/avp)',
+  dir: avp.dir,
+  skip: avp.skip,
+  tree: { input: 'input/nonempty', output: 'output/all.yaml' },
+  ignored: { input: 'input/nonempty/ignored-secret.yaml', output: 'output/ignored-secret.yaml' },
+  stdin: { input: 'input/nonempty/full.yaml', output: 'output/stdin-full.yaml' },
+  invalid: { input: 'input/invalid.yaml', line: 18 },
+  empty: 'input/empty',
+  // AVP's printed results from its Go tests (ConfigMap/Secret shapes, lists, literal blocks and single quotes).
+  printed: (dir) =>
+    readdirSync(path.join(dir, 'output'))
+      .filter((f) => f.startsWith('small-') || f === 'secret-remove-missing.yaml')
+      .map((f) => `output/${f}`),
+};
 
-  it('leaves a manifest annotated avp.kubernetes.io/ignore untouched (output/ignored-secret.yaml)', async () => {
-    const r = await runPlugin(['generate', 'input/nonempty/ignored-secret.yaml'], { env });
-    assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stdout, expected('ignored-secret.yaml'));
-  });
-
-  it('reads standard input with "-" (output/stdin-full.yaml)', async () => {
-    const r = await runPlugin(['generate', '-'], { env, input: readFileSync(path.join(AVP_DIR, 'input/nonempty/full.yaml'), 'utf8') });
-    assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stdout, expected('stdin-full.yaml'));
-  });
-
-  it('is also `coffer argocd generate`', async () => {
-    const r = await runPlugin(['argocd', 'generate', 'input/nonempty'], { env, bin: [COFFER_BIN] });
-    assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stdout, expected('all.yaml'));
-  });
-
-  it('fails on invalid.yaml naming line 18, with nothing on stdout', async () => {
-    const r = await runPlugin(['generate', '-'], { env, input: readFileSync(path.join(AVP_DIR, 'input/invalid.yaml'), 'utf8') });
-    assert.equal(r.code, 1);
-    assert.equal(r.stdout, '');
-    assert.match(r.stderr, /line 18/);
-    assert.match(r.stderr, /stdin: YAML syntax error/);
-  });
-
-  it('fails on a directory without documents', async () => {
-    const r = await runPlugin(['generate', 'input/empty'], { env });
-    assert.equal(r.code, 1);
-    assert.equal(r.stdout, '');
-    assert.match(r.stderr, /no manifests were found in input\/empty/);
-  });
-
-  // The small-*.yaml outputs are AVP's printed results from its Go tests; printing what they parse to must give
-  // them back byte for byte (they exercise ConfigMap/Secret shapes, lists, literal blocks and single quotes).
-  for (const file of readdirSync(path.join(AVP_DIR, 'output')).filter((f) => f.startsWith('small-') || f === 'secret-remove-missing.yaml')) {
-    it(`prints ${file} exactly as AVP did`, () => {
-      const text = readFileSync(path.join(AVP_DIR, 'output', file), 'utf8');
-      const [m] = parseManifests(text, file);
-      assert.equal(printDocument(m.value), text.endsWith('\n') ? text : `${text}\n`);
+for (const set of [OWN, AVP]) {
+  describe(set.title, { skip: set.skip }, () => {
+    let srv: TestServer;
+    let env: Record<string, string>;
+    before(async () => {
+      srv = await startDevServer();
+      await loadSeed(srv, set.dir);
+      env = { VAULT_ADDR: srv.addr, VAULT_TOKEN: srv.token, AVP_TYPE: 'vault', AVP_AUTH_TYPE: 'token', HOME: '/nonexistent' };
     });
-  }
-});
+    after(() => srv?.close());
+
+    const read = (file: string) => readFileSync(path.join(set.dir, file), 'utf8');
+    const run = (args: string[], opts: { input?: string; bin?: string[] } = {}) => runPlugin(args, { env, cwd: set.dir, ...opts });
+
+    it(`renders the whole directory ${set.tree.input} (recursive, lexical order, .yaml/.yml/.json only) as ${set.tree.output}`, async () => {
+      const r = await run(['generate', set.tree.input]);
+      assert.equal(r.stderr, '');
+      assert.equal(r.code, 0);
+      assert.equal(r.stdout, read(set.tree.output));
+    });
+
+    it(`leaves a manifest annotated avp.kubernetes.io/ignore untouched (${set.ignored.output})`, async () => {
+      const r = await run(['generate', set.ignored.input]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, read(set.ignored.output));
+    });
+
+    it(`reads standard input with "-" (${set.stdin.output})`, async () => {
+      const r = await run(['generate', '-'], { input: read(set.stdin.input) });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, read(set.stdin.output));
+    });
+
+    it('is also `coffer argocd generate`', async () => {
+      const r = await run(['argocd', 'generate', set.tree.input], { bin: [COFFER_BIN] });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, read(set.tree.output));
+    });
+
+    it(`fails on ${set.invalid.input} naming line ${set.invalid.line}, with nothing on stdout`, async () => {
+      const r = await run(['generate', '-'], { input: read(set.invalid.input) });
+      assert.equal(r.code, 1);
+      assert.equal(r.stdout, '');
+      assert.match(r.stderr, new RegExp(`line ${set.invalid.line}\\b`));
+      assert.match(r.stderr, /stdin: YAML syntax error/);
+    });
+
+    it('fails on a directory without documents', async () => {
+      const r = await run(['generate', set.empty]);
+      assert.equal(r.code, 1);
+      assert.equal(r.stdout, '');
+      assert.match(r.stderr, new RegExp(`no manifests were found in ${set.empty}`));
+    });
+
+    // Listed only when the set is present (a skipped suite must not read a directory that is not there).
+    for (const file of set.skip ? [] : set.printed(set.dir)) {
+      it(`prints ${file} exactly as AVP does`, () => {
+        const text = read(file);
+        const [m] = parseManifests(text, file);
+        assert.equal(printDocument(m.value), text.endsWith('\n') ? text : `${text}\n`);
+      });
+    }
+  });
+}

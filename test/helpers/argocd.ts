@@ -1,6 +1,6 @@
 /**
- * Shared setup of the Argo CD plugin tests: a live dev server loaded with the AVP conformance seed, runs of the
- * real `coffer-argocd-plugin` launcher as a child process, and runs of the same command in this process.
+ * Shared setup of the Argo CD plugin tests: a live dev server loaded with a fixture set's seed, runs of the real
+ * `coffer-argocd-plugin` launcher as a child process, and runs of the same command in this process.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -10,17 +10,20 @@ import { REPO_ROOT, runNode } from './process.js';
 import { client, type TestServer } from './server.js';
 
 export const PLUGIN_BIN = path.join(REPO_ROOT, 'argocd-plugin/bin/coffer-argocd-plugin');
-/** The AVP compatibility suite (../shared/conformance/avp beside the repository). */
-export const AVP_DIR = path.resolve(REPO_ROOT, '../shared/conformance/avp');
+/** The repository's own fixture set (seed.json, input/, expected/, printed/); the launcher's default cwd. */
+export const FIXTURES_DIR = path.join(REPO_ROOT, 'test/fixtures/argocd');
 
 interface Seed {
   mounts: Record<string, { type: string; options?: Record<string, string> }>;
   writes: { path: string; data: Record<string, unknown> }[];
 }
 
-/** Enables the seed's mounts and writes its secrets, in order (so KV v2 versions come out as the fixtures expect). */
-export async function loadSeed(srv: TestServer): Promise<void> {
-  const seed = JSON.parse(readFileSync(path.join(AVP_DIR, 'seed.json'), 'utf8')) as Seed;
+/**
+ * Enables the mounts of `dir`/seed.json and writes its secrets, in order (so KV v2 versions come out as the
+ * fixtures expect).
+ */
+export async function loadSeed(srv: TestServer, dir: string): Promise<void> {
+  const seed = JSON.parse(readFileSync(path.join(dir, 'seed.json'), 'utf8')) as Seed;
   const root = client(srv.addr, srv.token);
   for (const [mount, spec] of Object.entries(seed.mounts)) {
     await root.delete(`sys/mounts/${mount}`);
@@ -39,7 +42,7 @@ export interface PluginRun {
   stderr: string;
 }
 
-/** Runs `coffer-argocd-plugin ARGS` (or another launcher given as `bin`) to completion, in the fixtures folder. */
+/** Runs `coffer-argocd-plugin ARGS` (or another launcher given as `bin`) to completion, by default in FIXTURES_DIR. */
 export function runPlugin(args: string[], opts: { env?: Record<string, string | undefined>; input?: string; cwd?: string; bin?: string[] } = {}): Promise<PluginRun> {
   // Only the settings the test gives: none inherited from the machine running the tests.
   const env: NodeJS.ProcessEnv = { ...process.env };
@@ -48,7 +51,7 @@ export function runPlugin(args: string[], opts: { env?: Record<string, string | 
     if (v === undefined) delete env[k];
     else env[k] = v;
   }
-  return runNode([...(opts.bin ?? [PLUGIN_BIN]), ...args], { input: opts.input, env, cwd: opts.cwd ?? AVP_DIR });
+  return runNode([...(opts.bin ?? [PLUGIN_BIN]), ...args], { input: opts.input, env, cwd: opts.cwd ?? FIXTURES_DIR });
 }
 
 /** Runs the plugin's command line in this process (the same function the launcher calls), capturing its output. */
