@@ -2,8 +2,8 @@
  * Conformance fixtures: manifests rendered byte-for-byte through the real launcher as a child process, against a
  * live dev server loaded with the set's seed.json. Two sets run through the same checks:
  * - the repository's own (test/fixtures/argocd), always;
- * - argocd-vault-plugin 1.18's own fixtures (../shared/conformance/avp), in addition, when the team's directory is
- *   beside the repository; otherwise that suite is reported as skipped with the reason.
+ * - argocd-vault-plugin 1.18's own fixtures (conformance/avp in the team's shared directory), in addition, when
+ *   that directory is beside the repository; otherwise that suite is reported as skipped with the reason.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -49,7 +49,7 @@ const OWN: FixtureSet = {
 
 const avp = sharedSource('conformance/avp');
 const AVP: FixtureSet = {
-  title: 'AVP fixtures (../shared/conformance/avp)',
+  title: `AVP fixtures (${avp.label})`,
   dir: avp.dir,
   skip: avp.skip,
   tree: { input: 'input/nonempty', output: 'output/all.yaml' },

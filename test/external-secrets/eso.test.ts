@@ -18,7 +18,7 @@ import { request, Agent } from 'undici';
 import { client, startDevServer, type TestServer } from '../helpers/server.js';
 import { renderGoTemplate } from './gotemplate.js';
 import { EsoError, NoSecretError, VaultProviderClient, WebhookClient, extractSecretData, type EsoCluster, type WebhookSpec } from './eso-provider.js';
-import { REPO, find, loadManifests, validateAgainstCrd, type Manifest } from './manifests.js';
+import { CRD_SOURCES, REPO, find, loadManifests, validateAgainstCrd, type Manifest } from './manifests.js';
 import { PgRoles, setupDatabaseRole } from './postgres.js';
 
 type Client = ReturnType<typeof client>;
@@ -139,26 +139,32 @@ after(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-describe('manifests validate against the ESO CRDs', () => {
-  it('every shipped ESO manifest is valid for its served CRD version', () => {
-    const esoKinds = manifests.filter((m) => m.kind !== 'Secret');
-    assert.ok(esoKinds.length >= 13, `found ${esoKinds.length} ESO manifests`);
-    for (const m of esoKinds) assert.deepEqual(validateAgainstCrd(m), [], `${m.file} ${m.kind}/${m.metadata.name}`);
-    const kinds = new Set(esoKinds.map((m) => `${m.apiVersion} ${m.kind}`));
-    for (const expected of ['external-secrets.io/v1 ClusterSecretStore', 'external-secrets.io/v1 SecretStore', 'external-secrets.io/v1 ExternalSecret',
-      'external-secrets.io/v1alpha1 PushSecret', 'generators.external-secrets.io/v1alpha1 Webhook', 'generators.external-secrets.io/v1alpha1 VaultDynamicSecret']) {
-      assert.ok(kinds.has(expected), `ships ${expected}`);
-    }
-  });
+for (const source of CRD_SOURCES) {
+  describe(`manifests validate against the ESO CRDs (${source.label})`, { skip: source.skip }, () => {
+    const validate = (m: Manifest) => validateAgainstCrd(m, source.dir);
 
-  it('the validator rejects what the CRD forbids', () => {
-    const store = find(manifests, 'ClusterSecretStore', 'coffer');
-    const { url: _url, ...noUrl } = store.spec.provider.webhook;
-    assert.match(validateAgainstCrd({ ...store, spec: { provider: { webhook: noUrl } } }).join(), /url/);
-    assert.match(validateAgainstCrd({ ...store, spec: { provider: { webhook: { ...noUrl, url: 'x', caBundle: 'not base64!' } } } }).join(), /format/);
-    assert.match(validateAgainstCrd({ ...store, apiVersion: 'external-secrets.io/v1beta1' }).join(), /no served CRD/);
-  });
+    it('every shipped ESO manifest is valid for its served CRD version', () => {
+      const esoKinds = manifests.filter((m) => m.kind !== 'Secret');
+      assert.ok(esoKinds.length >= 13, `found ${esoKinds.length} ESO manifests`);
+      for (const m of esoKinds) assert.deepEqual(validate(m), [], `${m.file} ${m.kind}/${m.metadata.name}`);
+      const kinds = new Set(esoKinds.map((m) => `${m.apiVersion} ${m.kind}`));
+      for (const expected of ['external-secrets.io/v1 ClusterSecretStore', 'external-secrets.io/v1 SecretStore', 'external-secrets.io/v1 ExternalSecret',
+        'external-secrets.io/v1alpha1 PushSecret', 'generators.external-secrets.io/v1alpha1 Webhook', 'generators.external-secrets.io/v1alpha1 VaultDynamicSecret']) {
+        assert.ok(kinds.has(expected), `ships ${expected}`);
+      }
+    });
 
+    it('the validator rejects what the CRD forbids', () => {
+      const store = find(manifests, 'ClusterSecretStore', 'coffer');
+      const { url: _url, ...noUrl } = store.spec.provider.webhook;
+      assert.match(validate({ ...store, spec: { provider: { webhook: noUrl } } }).join(), /url/);
+      assert.match(validate({ ...store, spec: { provider: { webhook: { ...noUrl, url: 'x', caBundle: 'not base64!' } } } }).join(), /format/);
+      assert.match(validate({ ...store, apiVersion: 'external-secrets.io/v1beta1' }).join(), /no served CRD/);
+    });
+  });
+}
+
+describe('shipped Secrets', () => {
   it('the token Secret carries the webhook label ESO requires', () => {
     assert.equal(find(manifests, 'Secret', 'coffer-eso-token').metadata.labels?.['external-secrets.io/type'], 'webhook');
   });

@@ -1,6 +1,12 @@
 /**
  * The shipped manifests (external-secrets/manifests/, examples/external-secrets/), loaded as ESO would see them,
- * and their validation against the CRDs' openAPIV3Schema in ../shared/crds/external-secrets/.
+ * and their validation against the CRDs' openAPIV3Schema: the copy in the repository (test/fixtures/crds/), always,
+ * and the team's shared copy (test/helpers/shared.ts) in addition when it is present.
+ *
+ * Why the CRDs themselves and not an npm package: @kubernetes-models/external-secrets (2.0.0, MIT, the maintained
+ * one) is generated from ESO v0.16.2's Go types, not from current CRDs: it requires `result` on a webhook provider
+ * (so it rejects our push-only stores, which ESO v2's CRD accepts) and it needs Node >= 22 (coffer supports 20).
+ * The CRDs are what the API server validates with, so validating against them is the honest check.
  *
  * Validation uses ajv (maintained, full JSON Schema): the CRD schemas are structural OpenAPI v3 schemas, a
  * JSON Schema subset plus `x-kubernetes-*` extensions. Ajv runs in strict mode so that any schema keyword not
@@ -13,9 +19,15 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv, type ValidateFunction } from 'ajv';
 import YAML from 'yaml';
+import { sharedSource, type SharedSource } from '../helpers/shared.js';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-export const CRD_DIR = path.resolve(REPO, '../shared/crds/external-secrets');
+
+/** Where CRDs are read from: the repository's copy (always present) and the team's (run in addition). */
+export const CRD_SOURCES: Pick<SharedSource, 'label' | 'dir' | 'skip'>[] = [
+  { label: 'test/fixtures/crds/external-secrets', dir: path.join(REPO, 'test/fixtures/crds/external-secrets'), skip: false },
+  sharedSource('crds/external-secrets'),
+];
 export const MANIFEST_DIRS = [path.join(REPO, 'external-secrets/manifests'), path.join(REPO, 'examples/external-secrets')];
 
 /** The address and CA placeholder every shipped manifest uses. */
@@ -56,7 +68,7 @@ export function find(manifests: Manifest[], kind: string, name: string): Manifes
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
-function crdValidators(): Map<string, ValidateFunction> {
+function crdValidators(crdDir: string): Map<string, ValidateFunction> {
   const ajv = new Ajv({ strict: true, allErrors: true, validateSchema: false });
   ajv.addFormat('byte', BASE64);
   ajv.addFormat('int32', { type: 'number', validate: (n: number) => Number.isInteger(n) && n >= -(2 ** 31) && n < 2 ** 31 });
@@ -71,8 +83,8 @@ function crdValidators(): Map<string, ValidateFunction> {
   }
   // The OpenAPI `nullable` keyword: ajv knows it only alongside `type`, which is how the CRDs use it.
   const validators = new Map<string, ValidateFunction>();
-  for (const file of readdirSync(CRD_DIR).filter((f) => f.endsWith('.yaml'))) {
-    const crd = YAML.parse(readFileSync(path.join(CRD_DIR, file), 'utf8'));
+  for (const file of readdirSync(crdDir).filter((f) => f.endsWith('.yaml'))) {
+    const crd = YAML.parse(readFileSync(path.join(crdDir, file), 'utf8'));
     for (const version of crd.spec.versions) {
       if (!version.served) continue;
       const id = `${crd.spec.group}/${version.name}/${crd.spec.names.kind}`;
@@ -82,12 +94,16 @@ function crdValidators(): Map<string, ValidateFunction> {
   return validators;
 }
 
-let cached: Map<string, ValidateFunction> | null = null;
+const cached = new Map<string, Map<string, ValidateFunction>>();
 
-/** Problems of one manifest against its CRD (empty when valid); a kind ESO does not serve is a problem too. */
-export function validateAgainstCrd(m: Manifest): string[] {
-  cached ??= crdValidators();
-  const validate = cached.get(`${m.apiVersion}/${m.kind}`);
+/**
+ * Problems of one manifest against its CRD in `crdDir` (empty when valid); a kind ESO does not serve is a problem
+ * too.
+ */
+export function validateAgainstCrd(m: Manifest, crdDir: string): string[] {
+  let validators = cached.get(crdDir);
+  if (!validators) cached.set(crdDir, (validators = crdValidators(crdDir)));
+  const validate = validators.get(`${m.apiVersion}/${m.kind}`);
   if (!validate) return [`no served CRD version for ${m.apiVersion} ${m.kind}`];
   const { file: _file, ...object } = m;
   if (validate(object)) return [];

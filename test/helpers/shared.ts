@@ -12,6 +12,8 @@ import { REPO_ROOT } from './process.js';
 export const SHARED_DIR = path.resolve(REPO_ROOT, '..', 'shared');
 
 export interface SharedSource {
+  /** How tests name it: `../shared/RELATIVE`. */
+  label: string;
   /** Absolute path of the directory under ../shared. */
   dir: string;
   /** Whether it exists on this machine. */
@@ -22,7 +24,8 @@ export interface SharedSource {
 
 /** A directory under ../shared, and whether this machine has it. */
 export function sharedSource(relative: string): SharedSource {
+  const label = `../shared/${relative}`;
   const dir = path.join(SHARED_DIR, relative);
   const present = existsSync(dir);
-  return { dir, present, skip: present ? false : `../shared/${relative} is not beside the repository (a team-only source; the repository's own fixtures ran)` };
+  return { label, dir, present, skip: present ? false : `${label} is not beside the repository (a team-only source; the repository's own fixtures ran)` };
 }
