@@ -13,7 +13,7 @@
 import { homedir } from 'node:os';
 import { CofferClient } from '../src/client/client.js';
 import { CofferConnectionError } from '../src/client/errors.js';
-import { UsageError, parseFlags } from '../src/cli/flags.js';
+import { UsageError, parseFlags } from '../src/shared/flags.js';
 import { AuthError, Session, loginFor } from './auth.js';
 import { ConfigError, loadConfig, mergedSettings, readConfigFile } from './config.js';
 import { InputError, type Manifest, listFiles, parseManifests, readManifestFile } from './input.js';

@@ -3,7 +3,7 @@
  * subcommands, each failing with vault's usage message (exit 1 and the command's help, through main.ts).
  */
 import { parseGoDuration } from '../shared/duration.js';
-import { type ParsedArgs, UsageError } from './flags.js';
+import { type ParsedArgs, UsageError } from '../shared/flags.js';
 
 type WithArgs = { args: ParsedArgs };
 

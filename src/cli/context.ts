@@ -3,7 +3,7 @@
  * built from flags then environment then token helper.
  */
 import type { CofferClient } from '../client/client.js';
-import { type FlagSpec, type ParsedArgs, UsageError, parseFlags } from './flags.js';
+import { type FlagSpec, type ParsedArgs, UsageError, parseFlags } from '../shared/flags.js';
 import { type Format, parseFormat } from './output.js';
 
 export const CONNECTION_FLAGS: FlagSpec[] = [

@@ -2,7 +2,7 @@
  * Failures of a command's calls, worded as the vault CLI words them ("Error creating token: <message>") and
  * carrying their exit code; main.ts prints them as they are.
  */
-import { UsageError } from './flags.js';
+import { UsageError } from '../shared/flags.js';
 import { FieldMissingError } from './output.js';
 
 /** A failure already worded for stderr; `code` is the exit code (2 unless the command's contract says otherwise). */

@@ -3,7 +3,7 @@
  * reads a JSON object from stdin as the whole body, repeated keys become lists.
  */
 import { readFile } from 'node:fs/promises';
-import { UsageError } from './flags.js';
+import { UsageError } from '../shared/flags.js';
 
 export async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];

@@ -3,7 +3,7 @@
  * command does not pay for loading the server.
  */
 import { CommandFailure } from './errors.js';
-import { UsageError } from './flags.js';
+import { UsageError } from '../shared/flags.js';
 import { FieldMissingError, err as writeErr } from './output.js';
 
 /** The vault CLI's exit codes: 1 for usage errors (with the command's help), 2 for failures of the call. */

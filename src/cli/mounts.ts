@@ -5,7 +5,7 @@
  */
 import { durationFlag, expectArgs, intFlag, type Subcommands } from './args.js';
 import { commandContext, type CommandContext } from './context.js';
-import { type FlagSpec, UsageError } from './flags.js';
+import { type FlagSpec, UsageError } from '../shared/flags.js';
 import { goMap, out, structured, table } from './output.js';
 
 export const ensureTrailingSlash = (p: string) => (p.endsWith('/') ? p : `${p}/`);

@@ -5,7 +5,7 @@
  */
 import type { Envelope, WrapInfo } from '../client/client.js';
 import { formatGoDuration } from '../shared/duration.js';
-import { UsageError } from './flags.js';
+import { UsageError } from '../shared/flags.js';
 
 export type Format = 'table' | 'json' | 'yaml';
 

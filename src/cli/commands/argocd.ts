@@ -3,7 +3,7 @@
  * main command as well as from its own launcher `coffer-argocd-plugin`.
  */
 import { help as generateHelp, processIo, runGenerate } from '../../../argocd-plugin/generate.js';
-import { UsageError } from '../flags.js';
+import { UsageError } from '../../shared/flags.js';
 
 export const help = `Usage: coffer argocd generate [options] PATH|-
 

@@ -1,7 +1,7 @@
 /** `coffer audit enable|disable|list`, like `vault audit`. */
 import { expectArgs, inlineWording, runSubcommand } from '../args.js';
 import { CONNECTION_HELP, commandContext } from '../context.js';
-import { UsageError } from '../flags.js';
+import { UsageError } from '../../shared/flags.js';
 import { parseKeyValues } from '../kvargs.js';
 import { ensureTrailingSlash, mountPath } from '../mounts.js';
 import { out, structured, table } from '../output.js';

@@ -6,7 +6,7 @@
 import { expectArgs } from '../args.js';
 import { commandContext, type CommandContext } from '../context.js';
 import { api, CommandFailure } from '../errors.js';
-import type { FlagSpec } from '../flags.js';
+import type { FlagSpec } from '../../shared/flags.js';
 import { columns, err, out, wrapAtLength } from '../output.js';
 import { printAs, shareAndNonce } from '../shares.js';
 import { decodeToken, randomBase62 } from '../../shared/otp.js';

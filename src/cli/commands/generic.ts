@@ -1,7 +1,7 @@
 /** `read`, `write`, `delete`, `list`, `patch` on any API path, like the vault CLI's generic commands. */
 import { expectArgs } from '../args.js';
 import { commandContext, CONNECTION_HELP, OUTPUT_HELP, type CommandContext } from '../context.js';
-import { UsageError } from '../flags.js';
+import { UsageError } from '../../shared/flags.js';
 import { parseKeyValues } from '../kvargs.js';
 import { list as listOutput, out, printSecret, structured } from '../output.js';
 import type { Envelope } from '../../client/client.js';

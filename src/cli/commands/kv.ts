@@ -9,7 +9,7 @@
 import { durationFlag, expectArgs, helpWording, intFlag, listFlag, runSubcommand, type Subcommands } from '../args.js';
 import { commandContext, CONNECTION_HELP, OUTPUT_HELP, type CommandContext } from '../context.js';
 import { api, CommandFailure, failure } from '../errors.js';
-import { type FlagSpec, UsageError } from '../flags.js';
+import { type FlagSpec, UsageError } from '../../shared/flags.js';
 import { parseKeyValues } from '../kvargs.js';
 import { fieldValue, list as listOutput, mapTable, out, printFieldOrFormat, printSecret, structured, warningsText } from '../output.js';
 import type { CofferClient, Envelope } from '../../client/client.js';

@@ -5,7 +5,7 @@
 import { durationFlag, expectArgs, listedWording, runSubcommand } from '../args.js';
 import { commandContext, CONNECTION_HELP, OUTPUT_HELP, type CommandContext } from '../context.js';
 import { api } from '../errors.js';
-import { UsageError } from '../flags.js';
+import { UsageError } from '../../shared/flags.js';
 import { out, printSecret, wrapAtLength } from '../output.js';
 import type { CofferClient, Envelope } from '../../client/client.js';
 

@@ -7,7 +7,7 @@
  */
 import { commandContext, CONNECTION_HELP, type CommandContext } from '../context.js';
 import { api, CommandFailure } from '../errors.js';
-import { UsageError } from '../flags.js';
+import { UsageError } from '../../shared/flags.js';
 import { parseKeyValues, readStdin } from '../kvargs.js';
 import { err, out, printSecret, wrapAtLength } from '../output.js';
 import type { CofferClient, Envelope } from '../../client/client.js';

@@ -5,7 +5,7 @@
 import { countFlag, expectArgs, listedWording, runSubcommand } from '../args.js';
 import { commandContext, CONNECTION_HELP } from '../context.js';
 import { api } from '../errors.js';
-import type { FlagSpec } from '../flags.js';
+import type { FlagSpec } from '../../shared/flags.js';
 import { generateRoot } from './generate-root.js';
 import { rekey } from './rekey.js';
 import { columns, err, out, structured, wrapAtLength } from '../output.js';

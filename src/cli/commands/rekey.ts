@@ -7,7 +7,7 @@
 import { countFlag, expectArgs, listFlag } from '../args.js';
 import { commandContext, type CommandContext } from '../context.js';
 import { api, CommandFailure } from '../errors.js';
-import type { FlagSpec } from '../flags.js';
+import type { FlagSpec } from '../../shared/flags.js';
 import { err, out, structured, table, wrapAtLength } from '../output.js';
 import { printAs, shareAndNonce } from '../shares.js';
 import type { CofferClient } from '../../client/client.js';

@@ -1,5 +1,5 @@
 /** `coffer server -config=FILE` and `coffer server -dev`. */
-import { parseFlags } from '../flags.js';
+import { parseFlags } from '../../shared/flags.js';
 
 export const help = `Usage: coffer server [options]
 

@@ -2,7 +2,7 @@
 import { durationFlag, expectArgs, intFlag, listedWording, listFlag, runSubcommand } from '../args.js';
 import { commandContext, CONNECTION_HELP, OUTPUT_HELP } from '../context.js';
 import { api } from '../errors.js';
-import { type FlagSpec, UsageError } from '../flags.js';
+import { type FlagSpec, UsageError } from '../../shared/flags.js';
 import { out, printSecret, structured } from '../output.js';
 
 export const help = `Usage: coffer token <subcommand> [options] [args]
