@@ -16,10 +16,9 @@
  * status line of a failed call ("endpoint gave error 400 key is required ...").
  */
 import { z } from 'zod';
-import { KUBERNETES_NAMESPACE } from '../src/core/acl/policy.js';
-import type { CoreRequest, CoreResponse } from '../src/core/core.js';
-import type { HttpRoutes, RouteRequest } from '../src/server/http.js';
+import type { CoreRequest, CoreResponse, HttpRoutes, RouteRequest } from '../src/server/extension.js';
 import { parseGoDuration } from '../src/shared/duration.js';
+import { KUBERNETES_NAMESPACE } from '../src/shared/kubernetes.js';
 import type { CoreGateway } from './gateway.js';
 import { OwnerLeases } from './owners.js';
 import { flatten, isPlainObject, secretString, selectProperty } from './values.js';

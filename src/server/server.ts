@@ -7,9 +7,13 @@ import pino from 'pino';
 import { Core } from '../core/core.js';
 import { SqliteStorage } from '../storage/sqlite.js';
 import { DEFAULT_MAX_REQUEST_SIZE, type ServerConfig } from './config.js';
-import { coreGateway } from '../../external-secrets/gateway.js';
-import { esoRoutes } from '../../external-secrets/routes.js';
+import { externalSecretsExtension } from '../../external-secrets/extension.js';
+import type { ServerExtension } from './extension.js';
+import { mountExtensions } from './extension-host.js';
 import { createListener, splitAddress, type Listener } from './http.js';
+
+/** Served by every listener beside /v1/; each reaches secrets only through its host's `handle` (extension.ts). */
+const EXTENSIONS: readonly ServerExtension[] = [externalSecretsExtension];
 
 export interface DevOptions {
   rootTokenId?: string;
@@ -58,8 +62,7 @@ export async function startServer(config: ServerConfig, dev?: DevOptions): Promi
 
   const apps: Listener[] = [];
   const addresses: string[] = [];
-  // The ESO endpoints (/eso/v1/) are served by every listener; they reach secrets only through core.handle.
-  const routes = [esoRoutes(coreGateway(core))];
+  const routes = mountExtensions(core, EXTENSIONS);
   try {
     for (const listener of config.listeners) {
       const app = await createListener(core, listener, routes);

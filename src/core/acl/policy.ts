@@ -5,6 +5,7 @@ import { parse as parseHcl } from '@cdktf/hcl2json';
 import { z } from 'zod';
 import { parseDuration } from '../duration.js';
 import { CofferError } from '../errors.js';
+import { KUBERNETES_NAMESPACE } from '../../shared/kubernetes.js';
 
 export const CAPABILITIES = ['create', 'read', 'update', 'patch', 'delete', 'list', 'sudo', 'deny'] as const;
 export type Capability = (typeof CAPABILITIES)[number];
@@ -167,9 +168,6 @@ function checkTemplates(pattern: string, where: string): boolean {
   if (pattern.replace(TEMPLATE, '').includes('{{')) throw new PolicySyntaxError(`${where}: unterminated template`);
   return templated;
 }
-
-/** A Kubernetes namespace name (RFC 1123 label): nothing in it can act as a wildcard or a path separator. */
-export const KUBERNETES_NAMESPACE = /^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
 
 /**
  * The policy as it applies to a request made for `namespace`: templated rules are rendered with it, or dropped
