@@ -1,0 +1,123 @@
+/**
+ * The import boundaries (.dependency-cruiser.cjs): the real tree passes the check `npm test` runs first, and small
+ * trees written to a temporary directory, each with one violation, fail it naming the rule.
+ */
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { REPO_ROOT, runNode } from '../helpers/process.js';
+
+const DEPCRUISE = path.join(REPO_ROOT, 'node_modules/dependency-cruiser/bin/dependency-cruise.mjs');
+const CONFIG = path.join(REPO_ROOT, '.dependency-cruiser.cjs');
+
+const scratch = await mkdtemp(path.join(tmpdir(), 'coffer-boundaries-'));
+after(() => rm(scratch, { recursive: true, force: true }));
+
+/** Runs the checker with the project's rules over `files` (path → source), laid out as a tree of their own. */
+async function check(name: string, files: Record<string, string>) {
+  const root = path.join(scratch, name);
+  for (const [file, source] of Object.entries(files)) {
+    await mkdir(path.dirname(path.join(root, file)), { recursive: true });
+    await writeFile(path.join(root, file), source);
+  }
+  const parts = [...new Set(Object.keys(files).map((file) => (file.startsWith('src/') ? 'src' : file.split('/')[0]!)))];
+  return runNode([DEPCRUISE, '--config', CONFIG, ...parts], { cwd: root });
+}
+
+/** A violation line as dependency-cruiser's default reporter prints it. */
+const violation = (rule: string, from: string, to: string) => `error ${rule}: ${from} → ${to}`;
+
+const core = {
+  'src/core/backend.ts': 'export interface Backend { paths: string[] }\n',
+  'src/core/barrier.ts': 'export class Barrier {}\n',
+  'src/core/core.ts': "import { Barrier } from './barrier.js';\nexport class Core { barrier = new Barrier(); }\n",
+};
+
+describe('import boundaries', () => {
+  it('the real tree passes the check npm test runs', async () => {
+    const scripts = JSON.parse(await readFile(path.join(REPO_ROOT, 'package.json'), 'utf8')).scripts as Record<string, string>;
+    assert.match(scripts.test!, /^npm run lint:boundaries && /, 'npm test runs the boundary check first');
+    const [program, ...args] = scripts['lint:boundaries']!.split(' ');
+    assert.equal(program, 'depcruise');
+    const run = await runNode([DEPCRUISE, ...args], { cwd: REPO_ROOT });
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    assert.match(run.stdout, /no dependency violations found/);
+  });
+
+  it('an engine may import the core modules on the allow-list', async () => {
+    const run = await check('engine-allowed', {
+      ...core,
+      'src/engines/demo/index.ts': "import type { Backend } from '../../core/backend.js';\nexport const demo: Backend = { paths: [] };\n",
+    });
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+  });
+});
+
+/** Trees with one violation each, and the lines the checker must print for it. */
+const violations: { title: string; files: Record<string, string>; expected: string[] }[] = [
+  {
+    title: 'an engine importing a core internal, even for a type only',
+    files: {
+      ...core,
+      'src/engines/demo/index.ts': "import type { Barrier } from '../../core/barrier.js';\nexport let held: Barrier | undefined;\n",
+    },
+    expected: [violation('engines-core-allow-list', 'src/engines/demo/index.ts', 'src/core/barrier.ts')],
+  },
+  {
+    title: 'an auth method importing a core internal',
+    files: { ...core, 'src/auth/demo/index.ts': "import { Core } from '../../core/core.js';\nexport const make = () => new Core();\n" },
+    expected: [violation('auth-core-allow-list', 'src/auth/demo/index.ts', 'src/core/core.ts')],
+  },
+  {
+    title: 'argocd-plugin/ importing src/core',
+    files: { ...core, 'argocd-plugin/generate.ts': "import { Core } from '../src/core/core.js';\nexport const core = new Core();\n" },
+    expected: [violation('clients-only-client-and-shared', 'argocd-plugin/generate.ts', 'src/core/core.ts')],
+  },
+  {
+    title: 'the CLI importing src/server outside its launcher',
+    files: {
+      'src/server/http.ts': 'export const port = 8200;\n',
+      'src/cli/commands/status.ts': "import { port } from '../../server/http.js';\nexport const shown = port;\n",
+    },
+    expected: [violation('cli-only-client-and-shared', 'src/cli/commands/status.ts', 'src/server/http.ts')],
+  },
+  {
+    title: 'external-secrets/ reaching past the extension contract (the contract itself is allowed)',
+    files: {
+      'src/storage/view.ts': 'export class StorageView {}\n',
+      'src/server/extension.ts': 'export interface ExtensionHost { logError(message: string): void }\n',
+      'external-secrets/gateway.ts':
+        "import type { ExtensionHost } from '../src/server/extension.js';\nimport { StorageView } from '../src/storage/view.js';\n" +
+        'export const use = (host: ExtensionHost) => [host, new StorageView()];\n',
+    },
+    expected: [violation('eso-only-extension-contract', 'external-secrets/gateway.ts', 'src/storage/view.ts'), 'x 1 dependency violations'],
+  },
+  {
+    title: 'a new cycle between folders, and one joining the known core block',
+    files: {
+      ...core,
+      'src/storage/view.ts': "import { notify } from '../server/events.js';\nexport const view = () => notify();\n",
+      'src/server/events.ts': "import { view } from '../storage/view.js';\nexport const notify = () => 1;\nexport const again = () => view();\n",
+      'src/core/registry.ts': "import { metrics } from '../storage/metrics.js';\nexport const registry = metrics;\n",
+      'src/storage/metrics.ts': "import { registry } from '../core/registry.js';\nexport const metrics = 1;\nexport const back = () => registry;\n",
+    },
+    expected: ['error no-folder-cycles: src/storage → ', 'error no-folder-cycles-core-block: src/core → '],
+  },
+  {
+    title: 'an import the checker cannot resolve (it would escape every rule)',
+    files: { 'src/engines/demo/index.ts': "export { Barrier } from '../../core/barier.js';\n" },
+    expected: ['error not-to-unresolvable: src/engines/demo/index.ts → ../../core/barier.js'],
+  },
+];
+
+describe('import boundaries: violations fail, naming the rule', () => {
+  violations.forEach(({ title, files, expected }, index) => {
+    it(title, async () => {
+      const run = await check(`violation-${index}`, files);
+      assert.notEqual(run.code, 0, 'the check fails');
+      for (const line of expected) assert.ok(run.stdout.includes(line), `expected ${JSON.stringify(line)} in:\n${run.stdout}`);
+    });
+  });
+});
