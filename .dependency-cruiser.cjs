@@ -40,7 +40,29 @@ const STORAGE_INTERFACE = ['src/storage/types.ts', 'src/storage/view.ts'];
 const CORE_BLOCK = '^src/(core|engines|auth)(/|$)';
 const SERVER_BLOCK = '^(src/server|external-secrets)$';
 
+/** A known block's folders may import each other in a circle, but a cycle must not reach past the block. */
+const knownCycleBlock = (name, block) => ({
+  name,
+  comment: 'A known cycle block (see CORE_BLOCK and SERVER_BLOCK): no folder outside it may join its cycles.',
+  severity: 'error',
+  scope: 'folder',
+  from: { path: block },
+  to: { circular: true, pathNot: block },
+});
+
+/** What engines, auth methods and the core must never import: listeners, CLI, client and the integrations. */
+const OUTER_PARTS = '^(src/(server|cli|client)|external-secrets|argocd-plugin|provider)/';
+
 const exactly = (files) => files.map((file) => `^${file.replace(/[.]/g, '\\.')}$`);
+
+/** A part that may import from src/core only the listed modules (until src/sdk replaces them). */
+const coreAllowList = (name, part, allowed) => ({
+  name,
+  comment: `${part}/ may import only the core modules its allow-list names (until src/sdk replaces them).`,
+  severity: 'error',
+  from: { path: `^${part}/` },
+  to: { path: '^src/core/', pathNot: exactly(allowed) },
+});
 
 module.exports = {
   forbidden: [
@@ -80,22 +102,10 @@ module.exports = {
       comment: 'Engines and auth methods are plugged into the core; they know nothing of listeners, CLI or integrations.',
       severity: 'error',
       from: { path: '^src/(engines|auth)/' },
-      to: { path: '^(src/(server|cli|client)|external-secrets|argocd-plugin|provider)/' },
+      to: { path: OUTER_PARTS },
     },
-    {
-      name: 'engines-core-allow-list',
-      comment: 'An engine may import only the core modules listed in CORE_FOR_ENGINES (until src/sdk replaces them).',
-      severity: 'error',
-      from: { path: '^src/engines/' },
-      to: { path: '^src/core/', pathNot: exactly(CORE_FOR_ENGINES) },
-    },
-    {
-      name: 'auth-core-allow-list',
-      comment: 'An auth method may import only the core modules listed in CORE_FOR_AUTH (until src/sdk replaces them).',
-      severity: 'error',
-      from: { path: '^src/auth/' },
-      to: { path: '^src/core/', pathNot: exactly(CORE_FOR_AUTH) },
-    },
+    coreAllowList('engines-core-allow-list', 'src/engines', CORE_FOR_ENGINES),
+    coreAllowList('auth-core-allow-list', 'src/auth', CORE_FOR_AUTH),
     {
       name: 'engines-auth-storage-interface',
       comment: 'Engines and auth methods see storage through the interface and views, never a physical backend.',
@@ -108,7 +118,7 @@ module.exports = {
       comment: 'The core is driven by the server; it never imports the listeners, the CLI, the client or an integration.',
       severity: 'error',
       from: { path: '^src/core/' },
-      to: { path: '^(src/(server|cli|client)|external-secrets|argocd-plugin|provider)/' },
+      to: { path: OUTER_PARTS },
     },
     {
       name: 'client-only-shared',
@@ -132,22 +142,8 @@ module.exports = {
       from: { pathNot: [CORE_BLOCK, SERVER_BLOCK] },
       to: { circular: true },
     },
-    {
-      name: 'no-folder-cycles-core-block',
-      comment: 'Known, to be removed by the src/sdk step: the core imports the engine and auth registries. No more joins.',
-      severity: 'error',
-      scope: 'folder',
-      from: { path: CORE_BLOCK },
-      to: { circular: true, pathNot: CORE_BLOCK },
-    },
-    {
-      name: 'no-folder-cycles-server-block',
-      comment: 'Known by design: the server registers its extensions, which import only its contract. No more joins.',
-      severity: 'error',
-      scope: 'folder',
-      from: { path: SERVER_BLOCK },
-      to: { circular: true, pathNot: SERVER_BLOCK },
-    },
+    knownCycleBlock('no-folder-cycles-core-block', CORE_BLOCK),
+    knownCycleBlock('no-folder-cycles-server-block', SERVER_BLOCK),
     {
       name: 'not-to-unresolvable',
       comment: 'An import the checker cannot resolve would escape every rule above.',
