@@ -198,6 +198,7 @@ export class Core {
 
   async createRootToken(id?: string): Promise<string> {
     const { token } = await this.tokens.create({
+      issuer: { kind: 'system' },
       id,
       parent: '',
       policies: ['root'],

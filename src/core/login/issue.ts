@@ -37,6 +37,7 @@ export async function issueLoginToken(tokens: TokenStore, login: LoginRequest, m
   policies.sort();
 
   const { token, entry } = await tokens.create({
+    issuer: { kind: 'auth-method' },
     parent: '',
     policies,
     meta: login.metadata,

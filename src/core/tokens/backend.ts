@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { AuthResult, Backend, PathSpec, Request, Response } from '../backend.js';
 import { CofferError, badRequest, permissionDenied } from '../errors.js';
 import { bool, duration, int, stringList, stringMap } from '../fields.js';
-import { TokenStore, type TokenEntry } from './store.js';
+import { TokenStore, normalizePolicies, type TokenEntry } from './store.js';
 
 const createFields = z.object({
   id: z.string().optional(),
@@ -56,7 +56,7 @@ const tokenField = z.object({ token: z.string({ message: 'missing token' }).min(
 const accessorField = z.object({ accessor: z.string({ message: 'missing accessor' }).min(1, 'missing accessor') });
 const renewField = z.object({ token: z.string().optional(), increment: duration().optional() });
 
-export const sortedUnique = (list: string[]) => [...new Set(list.map((p) => p.trim().toLowerCase()).filter(Boolean))].sort();
+export const sortedUnique = normalizePolicies;
 
 export function authResult(token: string, entry: TokenEntry): AuthResult {
   const policies = entry.policies;
@@ -149,6 +149,7 @@ export function tokenBackend(store: TokenStore): Backend {
     const name = d.display_name ? `token-${d.display_name.replace(/[^a-zA-Z0-9-_.]/g, '-')}` : 'token';
     const orphan = options.orphan || d.no_parent === true || role?.orphan === true;
     const { token, entry } = await store.create({
+      issuer: { kind: 'token', policies: parent.policies },
       id: d.id,
       parent: orphan ? '' : parent.id,
       policies,

@@ -39,7 +39,28 @@ export interface TokenEntry {
   bound_cidrs?: string[];
 }
 
+/**
+ * Who asks for a token. Vault's rule is enforced in `TokenStore.create`, the one door every token goes through:
+ * an auth method (any login) never obtains a `root` token, and only a token that itself has `root` may create one.
+ * `system` is the core's own bootstrap (sys/init, dev mode).
+ */
+export type TokenIssuer = { kind: 'system' } | { kind: 'auth-method' } | { kind: 'token'; policies: string[] };
+
+export const ROOT_FROM_AUTH_METHOD = 'auth methods cannot create root tokens';
+export const ROOT_FROM_NON_ROOT = 'root tokens may not be created without parent token being root';
+
+/** Vault's policy-name normalisation for a token: trimmed, lowercased, de-duplicated, sorted. */
+export const normalizePolicies = (list: string[]) =>
+  [...new Set(list.map((p) => p.trim().toLowerCase()).filter(Boolean))].sort();
+
+function assertMayGrant(issuer: TokenIssuer, policies: string[]): void {
+  if (!policies.includes('root') || issuer.kind === 'system') return;
+  if (issuer.kind === 'auth-method') throw badRequest(ROOT_FROM_AUTH_METHOD);
+  if (!normalizePolicies(issuer.policies).includes('root')) throw badRequest(ROOT_FROM_NON_ROOT);
+}
+
 export interface CreateTokenParams {
+  issuer: TokenIssuer;
   id?: string;
   parent: string;
   policies: string[];
@@ -106,6 +127,8 @@ export class TokenStore {
   }
 
   async create(params: CreateTokenParams): Promise<{ token: string; entry: TokenEntry }> {
+    const policies = normalizePolicies(params.policies);
+    assertMayGrant(params.issuer, policies);
     const token = params.id ?? TOKEN_PREFIX + randomBytes(24).toString('base64url'); // TOKEN_LENGTH characters
     const id = this.hmac(token);
     if (params.id !== undefined && (await this.view.get(`id/${id}`))) throw badRequest('token with the given id already exists');
@@ -116,7 +139,7 @@ export class TokenStore {
       // 24 base62 characters like Vault's: base64url could start with "-", which a CLI reads as a flag.
       accessor: [...randomBytes(64)].filter((b) => b < 248).slice(0, 24).map((b) => 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'[b % 62]).join(''),
       parent: params.parent,
-      policies: params.policies,
+      policies,
       meta: params.meta ?? null,
       display_name: params.displayName,
       num_uses: params.numUses,
