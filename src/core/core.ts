@@ -89,6 +89,7 @@ const SUDO_PATTERNS = [
   /^sys\/seal$/,
   /^sys\/key-status$/,
   /^sys\/leases\/revoke-(prefix|force)\/.*/,
+  /^sys\/leases\/lookup\//, // listing leases (the lookup of one lease is `sys/leases/lookup` without a slash)
   /^auth\/token\/accessors\/?$/,
   /^auth\/token\/revoke-orphan$/,
 ];
@@ -349,7 +350,7 @@ export class Core {
         const acl = await this.policies.aclFor(entry.policies, http.kubernetesNamespace);
         const verdict = acl.check(routePath, operation, data, wrapTTL);
         caller.sudo = verdict.sudo;
-        const needsSudo = match.spec.sudo === true || (SUDO_SCOPE.test(path) && SUDO_PATTERNS.some((re) => re.test(path)));
+        const needsSudo = match.spec.sudo === true || (SUDO_SCOPE.test(routePath) && SUDO_PATTERNS.some((re) => re.test(routePath)));
         if ((!verdict.allowed && !match.spec.aclInHandler) || (needsSudo && !verdict.sudo)) throw permissionDenied();
         if (!(await this.tokens.use(entry))) throw permissionDenied();
       }

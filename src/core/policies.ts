@@ -4,7 +4,7 @@
  */
 import { StorageView } from '../storage/view.js';
 import { ACL } from './acl/acl.js';
-import { DEFAULT_POLICY_TEXT, RESPONSE_WRAPPING_POLICY, RESPONSE_WRAPPING_POLICY_TEXT, bindNamespace, isValidPolicyName, parsePolicy, type Policy } from './acl/policy.js';
+import { DEFAULT_POLICY_TEXT, RESPONSE_WRAPPING_POLICY, RESPONSE_WRAPPING_POLICY_TEXT, bindNamespace, isValidPolicyName, normalizePolicyName, parsePolicy, type Policy } from './acl/policy.js';
 import { badRequest } from './errors.js';
 
 interface StoredPolicy {
@@ -39,7 +39,7 @@ export class PolicyStore {
   }
 
   async read(name: string): Promise<StoredPolicy | null> {
-    const key = name.toLowerCase();
+    const key = normalizePolicyName(name);
     if (key === 'root') return { name: 'root', policy: '' };
     if (key === RESPONSE_WRAPPING_POLICY) return { name: key, policy: RESPONSE_WRAPPING_POLICY_TEXT };
     if (!isValidPolicyName(key)) return null;
@@ -47,9 +47,12 @@ export class PolicyStore {
   }
 
   async write(name: string, text: string): Promise<void> {
-    const key = name.toLowerCase();
+    const key = normalizePolicyName(name);
+    if (key === '') throw badRequest('policy name must be provided');
     if (key === 'root' || key === RESPONSE_WRAPPING_POLICY) throw badRequest(`cannot update "${key}" policy`);
-    if (!isValidPolicyName(key)) throw badRequest(`invalid policy name "${name.slice(0, 64)}"`);
+    if (!isValidPolicyName(key)) {
+      throw badRequest(`invalid policy name "${key.slice(0, 64)}": only letters, digits, ".", "_" and "-" are allowed, and not ".."`);
+    }
     const policy = await parsePolicy(key, text); // throws 400 on a bad policy
     await this.view.putJSON(key, { name: key, policy: text } satisfies StoredPolicy);
     this.parsed.set(key, policy);
@@ -57,7 +60,7 @@ export class PolicyStore {
   }
 
   async delete(name: string): Promise<void> {
-    const key = name.toLowerCase();
+    const key = normalizePolicyName(name);
     if (key === 'root' || key === 'default' || key === RESPONSE_WRAPPING_POLICY) throw badRequest(`cannot delete "${key}" policy`);
     await this.view.delete(key);
     this.parsed.delete(key);

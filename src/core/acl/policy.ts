@@ -222,10 +222,13 @@ export async function parsePolicy(name: string, text: string): Promise<Policy> {
 /** Vault stores policy names lowercased, so `MyPolicy` and `mypolicy` are the same policy. */
 export const normalizePolicyName = (name: string) => name.trim().toLowerCase();
 
-/** Whether a policy may be written under this name (after normalization); `root` is built in and immutable. */
+/**
+ * Whether a policy may be written under this name (after normalization): letters, digits, `.`, `_`, `-`, and no
+ * `..` (names also appear in paths and in file names of exported policies). `root` is built in and immutable.
+ */
 export function isValidPolicyName(name: string): boolean {
   const normalized = normalizePolicyName(name);
-  return /^[a-z0-9._-]+$/.test(normalized) && normalized !== 'root';
+  return /^[a-z0-9._-]+$/.test(normalized) && !normalized.includes('..') && normalized !== 'root';
 }
 
 /** The built-in policy of response-wrapping tokens: they can only be unwrapped, looked up or rewrapped. */

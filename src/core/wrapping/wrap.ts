@@ -83,6 +83,7 @@ export class ResponseWrapper {
   /** Creates a wrapping token holding `response`; on any failure the token is revoked again. */
   async wrap(response: StoredResponse, ttl: number, creationPath: string, opts: { displayName?: string; wrappedAccessor?: string } = {}): Promise<WrapInfo> {
     const { token, entry } = await this.tokens.create({
+      issuer: { kind: 'system' }, // the core's own single-use token, with the fixed response-wrapping policy
       parent: '',
       policies: [RESPONSE_WRAPPING_POLICY],
       displayName: opts.displayName ?? '',
