@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { PathSpec, Request } from '../backend.js';
 import type { Core } from '../core.js';
 import { CofferError, badRequest } from '../errors.js';
-import { bool, duration, int, optionsMap } from '../fields.js';
+import { bool, duration, int, optionsMap, unsupported } from '../fields.js';
 import { effectiveLockout } from '../login/lockout.js';
 import { MountTable, type MountEntry, type MountKind } from '../mounts.js';
 
@@ -13,21 +13,40 @@ import { MountTable, type MountEntry, type MountKind } from '../mounts.js';
  */
 const ttl = () => z.preprocess((v) => (v === '' ? undefined : v === 'system' ? 0 : v), duration().optional()).optional();
 
-const configFields = z
-  .object({
-    default_lease_ttl: ttl(),
-    max_lease_ttl: ttl(),
-  })
-  .passthrough();
+/**
+ * Vault's MountConfigInput. The Go client sends every field without `omitempty` (`force_no_cache: false`, `""` TTLs)
+ * on each enable and tune, so the ones coffer does not implement are accepted at their empty value only.
+ */
+const mountConfigShape = {
+  default_lease_ttl: ttl(),
+  max_lease_ttl: ttl(),
+  force_no_cache: unsupported(),
+  audit_non_hmac_request_keys: unsupported(),
+  audit_non_hmac_response_keys: unsupported(),
+  listing_visibility: unsupported(),
+  passthrough_request_headers: unsupported(),
+  allowed_response_headers: unsupported(),
+  token_type: unsupported(),
+  allowed_managed_keys: unsupported(),
+  plugin_version: unsupported(),
+  plugin_name: unsupported(),
+  user_lockout_config: unsupported(), // implemented by tune (tuneFields overrides it), not at enable
+  delegated_auth_accessors: unsupported(),
+  identity_token_key: unsupported(),
+};
 
 const enableFields = z.object({
   // Optional in the schema because the path's read and delete validate the same fields; enable checks it.
   type: z.string().max(128).optional(),
   description: z.string().max(1024).optional(),
-  config: configFields.optional(),
+  config: z.object(mountConfigShape).strict().optional(),
   options: optionsMap().nullable().optional(),
-  local: z.unknown().optional(),
-  seal_wrap: z.unknown().optional(),
+  // Replication and seal wrapping do not exist in coffer (every value is already encrypted by the barrier).
+  local: unsupported(),
+  seal_wrap: unsupported(),
+  external_entropy_access: unsupported(),
+  plugin_name: unsupported(),
+  plugin_version: unsupported(),
 });
 
 /** Vault's `user_lockout_config` of an auth mount's tune: strings (`"10"`, `"15m"`) as its client sends them. */
@@ -41,8 +60,7 @@ const lockoutFields = z
   .strict();
 
 const tuneFields = z.object({
-  default_lease_ttl: ttl(),
-  max_lease_ttl: ttl(),
+  ...mountConfigShape,
   description: z.string().max(1024).optional(),
   options: optionsMap().nullable().optional(),
   user_lockout_config: lockoutFields.optional(),
@@ -130,6 +148,8 @@ export function mountPaths(core: Core): PathSpec[] {
               throw badRequest('changing the kv version of an existing mount is not supported; enable a new mount instead');
             }
             if (d.user_lockout_config && mount.entry.kind !== 'auth') throw badRequest('user_lockout_config is only supported on auth mounts');
+            const otherOptions = Object.keys(d.options ?? {}).filter((k) => k !== 'version');
+            if (otherOptions.length) throw badRequest(`unknown field(s): ${otherOptions.map((k) => `options.${k.slice(0, 64)}`).sort().join(', ')}`);
             const config = {
               default_lease_ttl: d.default_lease_ttl ?? mount.entry.config.default_lease_ttl,
               max_lease_ttl: d.max_lease_ttl ?? mount.entry.config.max_lease_ttl,
