@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { SERVICE_TOKEN_TYPES, type LoginRequest, type LoginTokenType, type PathSpec, type Request } from '../core/backend.js';
 import { addressAllowed, cidrList } from '../core/cidr.js';
 import { badRequest, permissionDenied } from '../core/errors.js';
-import { bool, duration, int, stringList } from '../core/fields.js';
+import { aliased, bool, duration, int, stringList } from '../core/fields.js';
 import { sortedUnique } from '../core/tokens/backend.js';
 
 export const tokenFieldShape = {
@@ -52,16 +52,6 @@ export const DEFAULT_TOKEN_PARAMS: TokenParams = {
   token_type: 'default',
   token_no_default_policy: false,
 };
-
-/** The new name, else its legacy alias; giving both with different values is refused rather than guessed. */
-function aliased<T>(data: TokenFieldsInput, name: keyof TokenFieldsInput, legacy: keyof TokenFieldsInput): T | undefined {
-  const a = data[name] as T | undefined;
-  const b = data[legacy] as T | undefined;
-  if (a !== undefined && b !== undefined && JSON.stringify(a) !== JSON.stringify(b)) {
-    throw badRequest(`cannot set both "${name}" and "${legacy}"; use "${name}"`);
-  }
-  return a ?? b;
-}
 
 /** Applies the token fields of a role write on top of the stored ones (or the defaults for a new role). */
 export function parseTokenParams(data: TokenFieldsInput, existing: TokenParams = DEFAULT_TOKEN_PARAMS): TokenParams {

@@ -105,6 +105,16 @@ export function validateRequestData<T>(schema: z.ZodType<T>, data: Record<string
   return validate(schema, present);
 }
 
+/** The new name, else its legacy alias; giving both with different values is refused rather than guessed. */
+export function aliased<T>(data: object, name: string, legacy: string): T | undefined {
+  const a = (data as Record<string, unknown>)[name] as T | undefined;
+  const b = (data as Record<string, unknown>)[legacy] as T | undefined;
+  if (a !== undefined && b !== undefined && JSON.stringify(a) !== JSON.stringify(b)) {
+    throw badRequest(`cannot set both "${name}" and "${legacy}"; use "${name}"`);
+  }
+  return a ?? b;
+}
+
 /** Validates `data` against `schema`; a failure becomes a 400 whose message names each offending field. */
 export function validate<T>(schema: z.ZodType<T>, data: unknown): T {
   const result = schema.safeParse(data);

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { AuthResult, Backend, PathSpec, Request, Response } from '../backend.js';
 import { CofferError, badRequest, permissionDenied } from '../errors.js';
 import { bool, duration, int, stringList, stringMap } from '../fields.js';
+import { buildRole, minLimit, presentRole, roleDisallows, roleFields, rolePolicies, withDefaults, type RoleFields, type TokenRole } from './roles.js';
 import { TokenStore, normalizePolicies, type TokenEntry } from './store.js';
 
 const createFields = z.object({
@@ -22,35 +23,6 @@ const createFields = z.object({
   period: duration().optional(),
 });
 type CreateFields = z.infer<typeof createFields>;
-
-const roleFields = z.object({
-  allowed_policies: stringList().optional(),
-  disallowed_policies: stringList().optional(),
-  orphan: bool().optional(),
-  renewable: bool().optional(),
-  path_suffix: z.string().optional(),
-  token_explicit_max_ttl: duration().optional(),
-  explicit_max_ttl: duration().optional(),
-  token_period: duration().optional(),
-  period: duration().optional(),
-  token_no_default_policy: bool().optional(),
-  token_num_uses: int().optional(),
-  token_type: z.string().optional(),
-});
-
-export interface TokenRole {
-  name: string;
-  allowed_policies: string[];
-  disallowed_policies: string[];
-  orphan: boolean;
-  renewable: boolean;
-  path_suffix: string;
-  token_explicit_max_ttl: number;
-  token_period: number;
-  token_no_default_policy: boolean;
-  token_num_uses: number;
-  token_type: string;
-}
 
 const tokenField = z.object({ token: z.string({ message: 'missing token' }).min(1, 'missing token') });
 const accessorField = z.object({ accessor: z.string({ message: 'missing accessor' }).min(1, 'missing accessor') });
@@ -114,7 +86,16 @@ export function tokenBackend(store: TokenStore): Backend {
   }
 
   async function readRole(req: Request, name: string): Promise<TokenRole | null> {
-    return req.storage.getJSON<TokenRole>(`roles/${name.toLowerCase()}`);
+    const stored = await req.storage.getJSON<TokenRole>(`roles/${name.toLowerCase()}`);
+    return stored && withDefaults(stored);
+  }
+
+  /** The policies of a new token: a role's rules, or a subset of the parent's (any, for a root parent). */
+  function policiesFor(d: CreateFields, parent: TokenEntry, role: TokenRole | undefined): string[] {
+    if (role) return rolePolicies(role, d.policies, parent);
+    const policies = sortedUnique(d.policies ?? parent.policies).filter((p) => p !== 'default');
+    if (!parent.policies.includes('root') && policies.some((p) => !parent.policies.includes(p))) throw badRequest('child policies must be subset of parent');
+    return policies;
   }
 
   async function create(req: Request<CreateFields>, options: { orphan: boolean; role?: TokenRole }): Promise<Response> {
@@ -129,23 +110,14 @@ export function tokenBackend(store: TokenStore): Backend {
       throw badRequest('root or sudo privileges required to create orphan token');
     }
 
+    const policies = policiesFor(d, parent, role);
     const noDefault = d.no_default_policy ?? role?.token_no_default_policy ?? false;
-    let policies = sortedUnique(d.policies ?? (role ? role.allowed_policies : parent.policies));
-    policies = policies.filter((p) => p !== 'default');
-    if (role) {
-      const allowed = role.allowed_policies;
-      const bad = policies.filter((p) => (allowed.length ? !allowed.includes(p) : !parentIsRoot && !parent.policies.includes(p)) || role.disallowed_policies.includes(p));
-      if (bad.length) throw badRequest(`token policies (${bad.join(', ')}) must be subset of the role's allowed policies`);
-    } else if (!parentIsRoot) {
-      const bad = policies.filter((p) => !parent.policies.includes(p));
-      if (bad.length) throw badRequest(`child policies must be subset of parent`);
-    }
-    if (!noDefault && !policies.includes('root')) policies.push('default');
+    if (!noDefault && !policies.includes('root') && !(role && roleDisallows(role, 'default'))) policies.push('default');
     policies.sort();
     if (policies.length === 0) throw badRequest('token must have at least one policy');
 
-    const ttl = d.ttl ?? 0;
     const isRootToken = policies.includes('root');
+    const ttl = d.ttl || role?.token_ttl || (isRootToken ? 0 : req.system.defaultLeaseTTL());
     const name = d.display_name ? `token-${d.display_name.replace(/[^a-zA-Z0-9-_.]/g, '-')}` : 'token';
     const orphan = options.orphan || d.no_parent === true || role?.orphan === true;
     const { token, entry } = await store.create({
@@ -155,14 +127,16 @@ export function tokenBackend(store: TokenStore): Backend {
       policies,
       meta: d.meta,
       displayName: name,
-      numUses: d.num_uses ?? role?.token_num_uses ?? 0,
-      ttl: ttl > 0 ? ttl : isRootToken ? 0 : req.system.defaultLeaseTTL(),
-      explicitMaxTTL: d.explicit_max_ttl ?? role?.token_explicit_max_ttl ?? 0,
-      period: d.period ?? role?.token_period ?? 0,
-      renewable: d.renewable ?? role?.renewable ?? true,
-      path: role ? `auth/token/create/${role.name}` : options.orphan ? 'auth/token/create-orphan' : 'auth/token/create',
+      // A role's limits only ever tighten what the request asks for.
+      numUses: minLimit(d.num_uses ?? 0, role?.token_num_uses ?? 0),
+      ttl: role?.token_max_ttl ? Math.min(ttl, role.token_max_ttl) : ttl,
+      explicitMaxTTL: minLimit(d.explicit_max_ttl ?? 0, role?.token_explicit_max_ttl ?? 0),
+      period: role?.token_period || d.period || 0,
+      renewable: (d.renewable ?? true) && (role?.renewable ?? true),
+      path: role ? ['auth/token/create', role.name, role.path_suffix].filter(Boolean).join('/') : options.orphan ? 'auth/token/create-orphan' : 'auth/token/create',
       role: role?.name,
-      mountMaxTTL: req.system.maxLeaseTTL(),
+      mountMaxTTL: minLimit(req.system.maxLeaseTTL(), role?.token_max_ttl ?? 0),
+      boundCidrs: role?.token_bound_cidrs,
     });
     return { auth: authResult(token, entry) };
   }
@@ -317,27 +291,10 @@ export function tokenBackend(store: TokenStore): Backend {
       operations: {
         read: async (req) => {
           const role = await readRole(req, req.params.role);
-          if (!role) return null;
-          return { data: { ...role, explicit_max_ttl: role.token_explicit_max_ttl, period: role.token_period } };
+          return role ? { data: presentRole(role) } : null;
         },
-        update: async (req: Request<z.infer<typeof roleFields>>) => {
-          const d = req.data;
-          const existing = await readRole(req, req.params.role);
-          const type = d.token_type ?? existing?.token_type ?? 'service';
-          if (!['service', 'default', 'default-service'].includes(type)) throw badRequest(`token_type "${type}" is not supported`);
-          const role: TokenRole = {
-            name: req.params.role.toLowerCase(),
-            allowed_policies: sortedUnique(d.allowed_policies ?? existing?.allowed_policies ?? []),
-            disallowed_policies: sortedUnique(d.disallowed_policies ?? existing?.disallowed_policies ?? []),
-            orphan: d.orphan ?? existing?.orphan ?? false,
-            renewable: d.renewable ?? existing?.renewable ?? true,
-            path_suffix: d.path_suffix ?? existing?.path_suffix ?? '',
-            token_explicit_max_ttl: d.token_explicit_max_ttl ?? d.explicit_max_ttl ?? existing?.token_explicit_max_ttl ?? 0,
-            token_period: d.token_period ?? d.period ?? existing?.token_period ?? 0,
-            token_no_default_policy: d.token_no_default_policy ?? existing?.token_no_default_policy ?? false,
-            token_num_uses: d.token_num_uses ?? existing?.token_num_uses ?? 0,
-            token_type: type,
-          };
+        update: async (req: Request<RoleFields>) => {
+          const role = buildRole(req.params.role.toLowerCase(), req.data, await readRole(req, req.params.role));
           await req.storage.putJSON(`roles/${role.name}`, role);
           return null;
         },
