@@ -110,6 +110,14 @@ describe('unknown fields are refused on every role and config path', () => {
     assert.deepEqual(opts.body.errors, ['unknown field(s): options.extra']);
   });
 
+  test('database credential_config (password policies, which coffer lacks) is refused, not dropped', async () => {
+    for (const path of ['db/roles/cc', 'db/static-roles/cc']) {
+      const res = await root.post(path, { db_name: 'conn', username: 'u', creation_statements: 'x', credential_config: { password_policy: 'strong' } });
+      assert.equal(res.status, 400, `${path}: ${res.text}`);
+      assert.match(res.body.errors[0], /field "credential_config": is not supported/);
+    }
+  });
+
   test('fields a client echoes from its URL template pass only when they name the request path', async () => {
     ok(await root.post('sys/mounts/echoed', { type: 'kv', mount_point: 'echoed' }), 'mount_point naming the mount');
     ok(await root.put('sys/policy/echo-pol', { name: 'echo-pol', rules: 'path "x" { capabilities = ["read"] }' }), 'name naming the policy');

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import type { PathSpec, Request, Response } from '../../core/backend.js';
 import { badRequest, CofferError } from '../../core/errors.js';
-import { duration } from '../../core/fields.js';
+import { duration, unsupported } from '../../core/fields.js';
 import { type DatabaseContext, isRoleAllowed, NAME, ROLE_PREFIX, STATIC_ROLE_PREFIX, type StaticRoleEntry } from './backend.js';
 import { statementList } from './fields.js';
 import { listKeys } from '../common.js';
@@ -23,7 +23,8 @@ const staticRoleFields = z.object({
   rotation_period: duration().optional(),
   rotation_statements: statementList().optional(),
   credential_type: z.string().optional(),
-  credential_config: z.record(z.string(), z.unknown()).optional(),
+  // Vault's password_policy lives here; coffer has no password policies, so only an empty object is accepted.
+  credential_config: unsupported(),
 });
 type StaticRoleBody = z.infer<typeof staticRoleFields>;
 
