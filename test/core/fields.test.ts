@@ -111,8 +111,9 @@ describe('unknown fields are refused on every role and config path', () => {
   });
 
   test('database credential_config (password policies, which coffer lacks) is refused, not dropped', async () => {
-    for (const path of ['db/roles/cc', 'db/static-roles/cc']) {
-      const res = await root.post(path, { db_name: 'conn', username: 'u', creation_statements: 'x', credential_config: { password_policy: 'strong' } });
+    const bodies = { 'db/roles/cc': { creation_statements: 'x' }, 'db/static-roles/cc': { username: 'u' } };
+    for (const [path, body] of Object.entries(bodies)) {
+      const res = await root.post(path, { ...body, db_name: 'conn', credential_config: { password_policy: 'strong' } });
       assert.equal(res.status, 400, `${path}: ${res.text}`);
       assert.match(res.body.errors[0], /field "credential_config": is not supported/);
     }
