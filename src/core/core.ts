@@ -153,6 +153,7 @@ export class Core {
     this.tokens.onRevoke((entry) => this.leases.revokeByToken(entry.id));
     // ... and destroys its cubbyhole (wrapping tokens' wrapped responses included).
     this.tokens.onRevoke((entry) => this.destroyCubbyhole(entry.id));
+    this.tokens.onTidy((exists) => this.leases.revokeLeasesOfMissingTokens(exists));
     const builtin = (path: string, type: string, kind: 'secret' | 'auth', description: string) => ({
       kind,
       path,

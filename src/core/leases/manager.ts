@@ -293,6 +293,21 @@ export class LeaseManager {
     }
   }
 
+  /**
+   * Revokes the leases of tokens that no longer exist (`auth/token/tidy`: a token revocation interrupted before
+   * its leases went). Returns how many such tokens had leases.
+   */
+  async revokeLeasesOfMissingTokens(tokenExists: (id: string) => Promise<boolean>): Promise<number> {
+    let count = 0;
+    for (const folder of await this.view.list('token/')) {
+      const tokenId = folder.replace(/\/$/, '');
+      if (await tokenExists(tokenId)) continue;
+      await this.revokeByToken(tokenId);
+      count++;
+    }
+    return count;
+  }
+
   /** Removes index entries that point at leases that no longer exist (`sys/leases/tidy`). */
   async tidy(): Promise<number> {
     let removed = 0;

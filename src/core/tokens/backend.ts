@@ -270,6 +270,18 @@ export function tokenBackend(store: TokenStore): Backend {
       },
     },
     {
+      pattern: 'tidy',
+      operations: {
+        update: async () => {
+          // Vault answers 202 and tidies in the background; coffer has finished by the time it answers, so it can
+          // also say what it removed.
+          const removed = await store.tidy();
+          return { status: 202, data: { ...removed }, warnings: ['Tidy operation successfully completed; the entries removed are counted in data.'] };
+        },
+      },
+      help: 'Clean up token store entries left behind by interrupted revocations.',
+    },
+    {
       pattern: 'accessors/?',
       sudo: true,
       operations: { list: async () => ({ data: { keys: await store.listAccessors() } }) },

@@ -79,6 +79,17 @@ export interface CreateTokenParams {
 }
 
 export type RevokeHook = (entry: TokenEntry) => Promise<void>;
+/** Tidies what other stores keep per token (the lease index); `exists` says whether a token id is stored. */
+export type TidyHook = (exists: (id: string) => Promise<boolean>) => Promise<number>;
+
+/** What `auth/token/tidy` removed. */
+export interface TidyCounts {
+  expired_tokens: number;
+  tokens_with_missing_parent: number;
+  accessor_entries: number;
+  child_index_entries: number;
+  leases_of_missing_tokens: number;
+}
 
 const CACHE_LIMIT = 10_000;
 /** num_uses of a token whose last use is being served; it is revoked when that request ends. */
@@ -91,6 +102,8 @@ export class TokenStore {
   private readonly idMemo = new Map<string, string>();
   private expiry: ExpiryQueue | null = null;
   private readonly revokeHooks: RevokeHook[] = [];
+  private readonly tidyHooks: TidyHook[] = [];
+  private tidying: Promise<TidyCounts> | null = null;
 
   /** Called at unseal with the barrier-backed view `sys/token/`. */
   async setup(view: StorageView): Promise<void> {
@@ -120,6 +133,10 @@ export class TokenStore {
 
   onRevoke(hook: RevokeHook): void {
     this.revokeHooks.push(hook);
+  }
+
+  onTidy(hook: TidyHook): void {
+    this.tidyHooks.push(hook);
   }
 
   hmac(token: string): string {
@@ -324,6 +341,51 @@ export class TokenStore {
       }
     }
     return count;
+  }
+
+  /**
+   * `auth/token/tidy`: removes what interrupted revocations can leave behind. Storage is the truth here, not the
+   * cache. One run at a time; a second request joins the running one.
+   */
+  tidy(): Promise<TidyCounts> {
+    this.tidying ??= this.runTidy().finally(() => (this.tidying = null));
+    return this.tidying;
+  }
+
+  private async runTidy(): Promise<TidyCounts> {
+    const counts: TidyCounts = { expired_tokens: 0, tokens_with_missing_parent: 0, accessor_entries: 0, child_index_entries: 0, leases_of_missing_tokens: 0 };
+    const exists = async (id: string) => (await this.view.get(`id/${id}`)) !== null;
+    // Tokens past their expiry that were never revoked, and children whose parent was revoked without them.
+    for (const name of await this.view.list('id/')) {
+      const entry = await this.view.getJSON<TokenEntry>(`id/${name}`);
+      if (!entry) continue;
+      if (entry.expire_at !== null && entry.expire_at <= Date.now()) {
+        await this.revokeTree(entry.id);
+        counts.expired_tokens++;
+      } else if (entry.parent && !(await exists(entry.parent))) {
+        await this.revokeTree(entry.id);
+        counts.tokens_with_missing_parent++;
+      }
+    }
+    // Accessor entries whose token is gone.
+    for (const name of await this.view.list('accessor/')) {
+      const id = await this.view.get(`accessor/${name}`);
+      if (id && (await exists(id.toString()))) continue;
+      await this.view.delete(`accessor/${name}`);
+      counts.accessor_entries++;
+    }
+    // Parent → child links where either side is gone (a live child of a missing parent was revoked above).
+    for (const folder of await this.view.list('parent/')) {
+      const parent = folder.replace(/\/$/, '');
+      const parentExists = await exists(parent);
+      for (const child of await this.view.list(`parent/${parent}/`)) {
+        if (parentExists && (await exists(child))) continue;
+        await this.view.delete(`parent/${parent}/${child}`);
+        counts.child_index_entries++;
+      }
+    }
+    for (const hook of this.tidyHooks) counts.leases_of_missing_tokens += await hook(exists);
+    return counts;
   }
 
   async listAccessors(): Promise<string[]> {
