@@ -49,6 +49,15 @@ describe('null means "not set"', () => {
     assert.equal(res.body.auth.num_uses, 0);
   });
 
+  test('token create as Vault\'s Go client sends it (empty entity_alias, type, display_name); lease is ttl', async () => {
+    const res = await root.post('auth/token/create', { policies: ['default'], display_name: '', num_uses: 0, type: '', entity_alias: '', lease: '10m' });
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.body.auth.lease_duration, 600);
+    const alias = await root.post('auth/token/create', { policies: ['default'], entity_alias: 'web-1' });
+    assert.equal(alias.status, 400, alias.text);
+    assert.match(alias.body.errors[0], /field "entity_alias": is not supported/);
+  });
+
   test('approle custom-secret-id with metadata null; role fields null keep their values', async () => {
     ok(await root.post('auth/approle/role/n', { token_policies: 'p', token_ttl: '10m' }), 'role');
     const res = await root.post('auth/approle/role/n/custom-secret-id', { secret_id: 'my-own-secret-id-123', metadata: null });

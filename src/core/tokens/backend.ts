@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import type { AuthResult, Backend, PathSpec, Request, Response } from '../backend.js';
 import { CofferError, badRequest, permissionDenied } from '../errors.js';
-import { bool, duration, int, stringList, stringMap } from '../fields.js';
+import { aliased, bool, duration, int, stringList, stringMap, unsupported } from '../fields.js';
 import { buildRole, minLimit, presentRole, roleDisallows, roleFields, rolePolicies, withDefaults, type RoleFields, type TokenRole } from './roles.js';
 import { TokenStore, normalizePolicies, type TokenEntry } from './store.js';
 
@@ -21,6 +21,10 @@ const createFields = z.object({
   display_name: z.string().max(256).optional(),
   num_uses: int().optional(),
   period: duration().optional(),
+  /** Deprecated alias of `ttl`. */
+  lease: duration().optional(),
+  // Vault's Go client always sends `"entity_alias": ""`; entity aliases need the identity store coffer lacks.
+  entity_alias: unsupported(),
 });
 type CreateFields = z.infer<typeof createFields>;
 
@@ -117,7 +121,7 @@ export function tokenBackend(store: TokenStore): Backend {
     if (policies.length === 0) throw badRequest('token must have at least one policy');
 
     const isRootToken = policies.includes('root');
-    const ttl = d.ttl || role?.token_ttl || (isRootToken ? 0 : req.system.defaultLeaseTTL());
+    const ttl = aliased<number>(d, 'ttl', 'lease') || role?.token_ttl || (isRootToken ? 0 : req.system.defaultLeaseTTL());
     const name = d.display_name ? `token-${d.display_name.replace(/[^a-zA-Z0-9-_.]/g, '-')}` : 'token';
     const orphan = options.orphan || d.no_parent === true || role?.orphan === true;
     const { token, entry } = await store.create({
