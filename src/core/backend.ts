@@ -154,8 +154,13 @@ export type Handler = (req: Request<any>) => Promise<Response | null | void>;
 export interface PathSpec {
   /** Regex source matched against the whole mount-relative path (anchored by the router). */
   pattern: string;
-  /** Validation of `data`; a failure is a 400 naming the field. */
+  /**
+   * Validation of `data`; a failure is a 400 naming the field. A path without one takes no fields: a write naming
+   * any is refused, unless the path is `freeForm`.
+   */
   fields?: z.ZodType;
+  /** The body is the caller's own map (KV v1 secrets), not fields of the path: nothing is validated or refused. */
+  freeForm?: boolean;
   operations: Partial<Record<Operation, Handler>>;
   /** For create vs update: POST/PUT is `create` when this says the target does not exist. */
   existenceCheck?: (req: Request<any>) => Promise<boolean>;

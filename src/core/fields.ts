@@ -89,20 +89,21 @@ function echoesTarget(field: string, value: unknown, target: string): boolean {
 /**
  * Request data as a path declaration receives it, the same way for every path:
  * - a top-level JSON `null` means "not set", as in Vault (merge-patch bodies keep theirs: there null means "remove");
- * - on writes, a field the path does not declare is refused with 400 naming it, never accepted and dropped;
+ * - on writes, a field the path does not declare is refused with 400 naming it, never accepted and dropped (a
+ *   path with no `schema` declares none; reads keep their query parameters unchecked);
  * - then the schema validates and normalises what is left.
  * Nested values are left alone (a null inside KV `data` is a value). `target` is the request's full path.
  */
-export function validateRequestData<T>(schema: z.ZodType<T>, data: Record<string, unknown>, operation: string, target: string): T {
+export function validateRequestData(schema: z.ZodType | undefined, data: Record<string, unknown>, operation: string, target: string): unknown {
   let present = operation === 'patch' ? data : Object.fromEntries(Object.entries(data).filter(([, v]) => v !== null));
-  const declared = WRITES.has(operation) ? declaredFields(schema) : null;
+  const declared = !WRITES.has(operation) ? null : schema ? declaredFields(schema) : new Set<string>();
   if (declared) {
     const undeclared = Object.keys(present).filter((k) => !declared.has(k));
     const unknown = undeclared.filter((k) => !echoesTarget(k, present[k], target));
     if (unknown.length) throw badRequest(`unknown field(s): ${unknown.map((k) => k.slice(0, 64)).sort().join(', ')}`);
     if (undeclared.length) present = Object.fromEntries(Object.entries(present).filter(([k]) => declared.has(k)));
   }
-  return validate(schema, present);
+  return schema ? validate(schema, present) : present;
 }
 
 /** The new name, else its legacy alias; giving both with different values is refused rather than guessed. */

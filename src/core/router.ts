@@ -70,7 +70,7 @@ export async function resolveWriteOperation(spec: PathSpec, req: Request): Promi
 export async function dispatch(spec: PathSpec, req: Request): Promise<Response | null> {
   const handler = handlerFor(spec, req.operation);
   if (!handler) throw unsupportedOperation();
-  if (spec.fields) req.data = validateRequestData(spec.fields, req.data, req.operation, req.mount.path + req.path) as Record<string, unknown>;
+  if (!spec.freeForm) req.data = validateRequestData(spec.fields, req.data, req.operation, req.mount.path + req.path) as Record<string, unknown>;
   return (await handler(req)) ?? null;
 }
 

@@ -136,6 +136,15 @@ describe('unknown fields are refused on every role and config path', () => {
     assert.deepEqual(other.body.errors, ['unknown field(s): mount_point']);
   });
 
+  test('a path that takes no fields refuses any (the write would otherwise be acted on without them)', async () => {
+    for (const path of ['auth/token/tidy', 'sys/leases/tidy', 'auth/token/revoke-self']) {
+      const res = await root.post(path, { increment: '1h' });
+      assert.equal(res.status, 400, `${path}: ${res.text}`);
+      assert.deepEqual(res.body.errors, ['unknown field(s): increment']);
+    }
+    assert.equal((await root.post('auth/token/tidy', {})).status, 202);
+  });
+
   test('reads ignore query parameters they do not use', async () => {
     assert.equal((await root.get('auth/token/roles/r?cache_buster=1')).status, 404);
   });

@@ -63,7 +63,8 @@ export function pathsV1(): PathSpec[] {
   return [
     {
       pattern: '(?<path>.*)',
-      // No field schema: a v1 secret is whatever map the client writes.
+      // A v1 secret is whatever map the client writes.
+      freeForm: true,
       operations: { read: readV1, create: writeV1, update: writeV1, delete: deleteV1, list: listV1 },
       existenceCheck: existsV1,
       help: 'Pass-through secret storage: write any JSON map at a path, read it back, delete it, list a '
