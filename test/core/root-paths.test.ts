@@ -1,6 +1,7 @@
 /**
  * Small hardening rules over HTTP: policy names are normalised and validated as Vault does (a policy named
- * ".. " is refused), and listing leases (`LIST sys/leases/lookup/*`) is a root-protected path that needs `sudo`.
+ * ".. " is refused), listing leases (`LIST sys/leases/lookup/*`) is a root-protected path that needs `sudo`, and
+ * revoke-prefix honours Vault's `sync` field instead of dropping it.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -75,3 +76,23 @@ describe('LIST sys/leases/lookup/* needs sudo', () => {
     assert.equal(res.body.data.id, lease);
   });
 });
+
+describe('sys/leases/revoke-prefix honours sync', () => {
+  test('sync=false queues the revocations (a failing engine is retried later); sync=true reports the failure', async () => {
+    const lease = (await root.get('dyn/creds/queued?ttl=600')).body.lease_id;
+    engine.failRevoke = true;
+    try {
+      const waited = await root.put('sys/leases/revoke-prefix/dyn/creds/queued', { sync: true });
+      assert.equal(waited.status, 400, waited.text);
+      const queued = await root.put('sys/leases/revoke-prefix/dyn/creds/queued', { sync: false });
+      assert.equal(queued.status, 204, queued.text);
+      // Queued means due now: the lease is still there (its engine fails, retries follow) but no longer waits out its TTL.
+      const looked = await root.put('sys/leases/lookup', { lease_id: lease });
+      assert.equal(looked.status, 200, looked.text);
+      assert.ok(looked.body.data.ttl < 300, JSON.stringify(looked.body.data));
+    } finally {
+      engine.failRevoke = false;
+    }
+  });
+});
+

@@ -227,14 +227,10 @@ export class LeaseManager {
     await this.revokeEntry(entry, false);
   }
 
-  /**
-   * Revokes every lease under `prefix`. With `force`, leases whose engine fails are removed anyway (Vault's
-   * revoke-force, for engines whose backing system is gone for good).
-   */
-  async revokePrefix(prefix: string, force: boolean): Promise<number> {
+  /** The leases under `prefix` (a prefix may also name one lease exactly). */
+  private async leasesUnder(prefix: string): Promise<LeaseEntry[]> {
     const normalized = prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`;
     const keys = await this.view.listRecursive(`id/${normalized}`);
-    // A prefix may also name one lease exactly.
     const exact = normalized !== prefix ? await this.read(prefix) : null;
     const entries = exact ? [exact] : [];
     const pause = timeSlices(RESTORE_SLICE_MS);
@@ -242,6 +238,20 @@ export class LeaseManager {
       const entry = await this.view.getJSON<LeaseEntry>(key);
       if (entry) entries.push(entry);
       await pause();
+    }
+    return entries;
+  }
+
+  /**
+   * Revokes every lease under `prefix`. With `force`, leases whose engine fails are removed anyway (Vault's
+   * revoke-force, for engines whose backing system is gone for good). With `sync` false (Vault's `sync=false`)
+   * the leases are made due now and the scheduler revokes them, with its retries.
+   */
+  async revokePrefix(prefix: string, force: boolean, sync = true): Promise<number> {
+    const entries = await this.leasesUnder(prefix);
+    if (!sync) {
+      for (const entry of entries) await this.revokeLater(entry);
+      return entries.length;
     }
     const failures: string[] = [];
     await eachInParallel(entries, BULK_REVOKE_PARALLEL, async (entry) => {

@@ -11,6 +11,7 @@ const leaseFields = z.object({
   sync: bool().optional(),
 });
 type LeaseFields = z.infer<typeof leaseFields>;
+const syncField = z.object({ sync: bool().optional() });
 
 /** The lease id comes in the body or, for the older form, in the path. */
 function leaseId(req: Request<LeaseFields>): string {
@@ -30,11 +31,12 @@ export function leasePaths(core: Core): PathSpec[] {
     else await core.leases.revoke(leaseId(req));
     return null;
   };
-  const prefixed = (force: boolean) => async (req: Request) => {
+  const prefixed = (force: boolean) => async (req: Request<z.infer<typeof syncField>>) => {
     const prefix = (req.params.prefix ?? '').replace(/\/+$/, '');
     // Tokens are leases of the path that created them, as in Vault.
     if (prefix === 'auth/token' || prefix.startsWith('auth/token/')) await core.tokens.revokeByPathPrefix(prefix);
-    await core.leases.revokePrefix(req.params.prefix ?? '', force);
+    // revoke-force always waits: it is the operator's last resort and reports what it removed.
+    await core.leases.revokePrefix(req.params.prefix ?? '', force, force || req.data.sync !== false);
     return null;
   };
   return [
@@ -55,7 +57,7 @@ export function leasePaths(core: Core): PathSpec[] {
     },
     { pattern: 'leases/renew(?:/(?<id>.+))?', fields: leaseFields, operations: { update: renew } },
     { pattern: 'leases/revoke(?:/(?<id>.+))?', fields: leaseFields, operations: { update: revoke } },
-    { pattern: 'leases/revoke-prefix/(?<prefix>.+)', operations: { update: prefixed(false) } },
+    { pattern: 'leases/revoke-prefix/(?<prefix>.+)', fields: syncField, operations: { update: prefixed(false) } },
     { pattern: 'leases/revoke-force/(?<prefix>.+)', operations: { update: prefixed(true) } },
     {
       pattern: 'leases/tidy',
