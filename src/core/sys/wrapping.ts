@@ -22,6 +22,8 @@ export function wrappingPaths(core: Core): PathSpec[] {
   return [
     {
       pattern: 'wrapping/wrap',
+      // The body is the caller's own data to wrap, not fields of the path.
+      freeForm: true,
       operations: {
         // The answer is the request's own data; the pipeline wraps it like any response.
         update: async (req: Request) => {
