@@ -1,7 +1,10 @@
 /**
  * Existing Vault clients work unchanged: drives a live coffer dev server with the third-party `node-vault`
  * package from the npm registry (health, KV v1 and v2, mounts, policies through the current and the legacy
- * endpoint, tokens, a 403 on a denied path).
+ * endpoint, tokens, a 403 on a denied path, null fields).
+ *
+ * This file and vault-client-wrapping / vault-client-rootrekey / list-method are the Vault-client compatibility
+ * suite: listing, wrapping and unwrapping, null fields, generate-root and rekey through the same npm client.
  *
  * The client runs with its default settings: its `list()` sends the `LIST` HTTP method (src/server/list-method.ts).
  */
@@ -228,4 +231,31 @@ test('tokens: lookup and revoke another token by value; renew-self', async () =>
 test('missing or unknown token is refused with 403', async () => {
   await rejectsWith(403, () => connect().read('secret/data/app/db'));
   await rejectsWith(403, () => connect('cfs.not-a-real-token').read('secret/data/app/db'));
+});
+
+test('null fields mean "not set" (mount, token create, AppRole custom secret ID), and a null inside KV data is kept', async () => {
+  const v = connect(srv.token);
+  // Python's and Node's clients serialise unset optional arguments as JSON null; Vault treats them as absent.
+  await v.mount({ mount_point: 'nulls', type: 'kv', description: null, config: null, options: { version: '2' } });
+  const mounts = await v.mounts();
+  assert.equal(mounts['nulls/'].type, 'kv');
+  assert.equal(mounts['nulls/'].description, '');
+
+  await v.write('nulls/data/app', { data: { password: 'p', previous: null } });
+  assert.deepEqual((await v.read('nulls/data/app')).data.data, { password: 'p', previous: null });
+
+  // node-vault's own schemas refuse null for tokenCreate and enableAuth, so those bodies go through its generic write.
+  const created = await connect(srv.token).write('auth/token/create', { policies: ['default'], id: null, num_uses: null, ttl: '5m' });
+  assert.match(created.auth.client_token, /^cfs\./);
+  const looked = await connect(srv.token).write('auth/token/lookup', { token: created.auth.client_token });
+  assert.equal(looked.data.num_uses, 0);
+  assert.equal(looked.data.ttl > 0, true);
+
+  await v.write('sys/auth/approle-nulls', { type: 'approle', description: null, config: null });
+  await v.addApproleRole({ mount_point: 'approle-nulls', role_name: 'ci', token_policies: 'default' });
+  const custom = await v.write('auth/approle-nulls/role/ci/custom-secret-id', { secret_id: 'custom-secret-id-with-null-meta', metadata: null });
+  assert.equal(typeof custom.data.secret_id_accessor, 'string');
+  const roleId = (await v.read('auth/approle-nulls/role/ci/role-id')).data.role_id;
+  const login = await connect().write('auth/approle-nulls/login', { role_id: roleId, secret_id: 'custom-secret-id-with-null-meta' });
+  assert.match(login.auth.client_token, /^cfs\./);
 });
