@@ -114,7 +114,7 @@ const fileSchema = z
 /** HCL and JSON configs normalise to the same block-list form: `{listener: {tcp: [{...}]}}`. */
 function normaliseJson(raw: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = { ...raw };
-  for (const block of ['listener', 'storage', 'user_lockout']) {
+  for (const block of ['listener', 'storage', 'user_lockout', 'storage_source', 'storage_destination']) {
     const value = raw[block];
     if (value && typeof value === 'object' && !Array.isArray(value)) {
       out[block] = Object.fromEntries(
@@ -141,22 +141,25 @@ function parseDurationOrNull(value: unknown): number | null {
   }
 }
 
-export async function parseConfigText(text: string, filename: string): Promise<ServerConfig> {
-  let raw: Record<string, unknown>;
+/** The config text (HCL, or JSON) as blocks: `{listener: {tcp: [{...}]}, storage: {sqlite: [{...}]}, ...}`. */
+async function readConfigObject(text: string, filename: string): Promise<Record<string, unknown>> {
   if (filename.endsWith('.json') || text.trimStart().startsWith('{')) {
     try {
-      raw = normaliseJson(JSON.parse(text) as Record<string, unknown>);
+      return normaliseJson(JSON.parse(text) as Record<string, unknown>);
     } catch {
       throw new ConfigError(`${filename}: invalid JSON`);
     }
-  } else {
-    const { parse } = await import('@cdktf/hcl2json');
-    try {
-      raw = (await parse(filename, text)) as Record<string, unknown>;
-    } catch (err) {
-      throw new ConfigError(`${filename}: ${(err as Error).message}`);
-    }
   }
+  const { parse } = await import('@cdktf/hcl2json');
+  try {
+    return (await parse(filename, text)) as Record<string, unknown>;
+  } catch (err) {
+    throw new ConfigError(`${filename}: ${(err as Error).message}`);
+  }
+}
+
+export async function parseConfigText(text: string, filename: string): Promise<ServerConfig> {
+  const raw = await readConfigObject(text, filename);
   const parsed = fileSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -297,14 +300,36 @@ function lockoutStanzas(
   return out;
 }
 
-export async function loadConfig(file: string): Promise<ServerConfig> {
-  let text: string;
+async function readConfigFile(file: string): Promise<string> {
   try {
-    text = await readFile(file, 'utf8');
+    return await readFile(file, 'utf8');
   } catch (err) {
     throw new ConfigError(`cannot read config file ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
   }
-  return parseConfigText(text, file);
+}
+
+export async function loadConfig(file: string): Promise<ServerConfig> {
+  return parseConfigText(await readConfigFile(file), file);
+}
+
+export interface MigrateConfig {
+  source: StorageConfig;
+  destination: StorageConfig;
+}
+
+const storageBlocksSchema = z.record(z.string(), z.array(z.record(z.string(), z.unknown())));
+
+/** `operator migrate`'s file: exactly one `storage_source` and one `storage_destination` stanza, as in Vault. */
+export async function loadMigrateConfig(file: string): Promise<MigrateConfig> {
+  const raw = await readConfigObject(await readConfigFile(file), file);
+  const stanza = (name: 'storage_source' | 'storage_destination'): StorageConfig => {
+    const blocks = storageBlocksSchema.safeParse(raw[name] ?? {});
+    const entries = blocks.success ? Object.entries(blocks.data) : [];
+    if (entries.length !== 1 || entries[0][1].length !== 1) throw new ConfigError(`${file}: exactly one ${name} block is required`);
+    const [type, [options]] = entries[0];
+    return parseStorageStanza(type, options, `${file}: ${name} "${type}"`);
+  };
+  return { source: stanza('storage_source'), destination: stanza('storage_destination') };
 }
 
 /** Where the storage lives, for banners and log lines (never the connection URL: it may hold a password). */

@@ -60,13 +60,19 @@ export async function terminateBlockedWriters(admin: pg.Client, table: string, s
   pending.catch(() => {}); // awaited by the caller
   let terminated = 0;
   try {
-    for (let i = 0; i < 200 && terminated === 0; i++) {
+    for (let i = 0; i < 400 && terminated === 0; i++) {
+      // Inside a transaction pg_stat_activity is a snapshot taken at its first use: take a fresh one each time.
+      await admin.query('SELECT pg_stat_clear_snapshot()');
       const res = await admin.query(
         `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
          WHERE datname = current_database() AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'`,
       );
       terminated = res.rowCount ?? 0;
       if (terminated === 0) await new Promise((r) => setTimeout(r, 50));
+    }
+    if (terminated === 0) {
+      const activity = await admin.query(`SELECT datname, pid, backend_type, state, wait_event_type, wait_event, left(query, 80) AS query FROM pg_stat_activity WHERE pid <> pg_backend_pid()`);
+      throw new Error(`no writer waited on ${table}: ${JSON.stringify(activity.rows)}`);
     }
   } finally {
     await admin.query('ROLLBACK');
