@@ -49,10 +49,12 @@ const EXPECTED_COLUMNS = [
 ] as const;
 
 export class PostgresStorage implements PhysicalBackend {
-  private readonly sql: ReturnType<typeof statements>;
+  private readonly sql: ReturnType<typeof postgresStatements>;
+  /** Transactions waiting for the next group commit. */
+  private group: { ops: StorageOp[]; resolve: () => void; reject: (err: unknown) => void }[] = [];
 
   private constructor(private readonly pool: pg.Pool, table: string) {
-    this.sql = statements(quoteTable(table), table);
+    this.sql = postgresStatements(table);
   }
 
   /**
@@ -94,9 +96,33 @@ export class PostgresStorage implements PhysicalBackend {
     return this.transaction([{ kind: 'delete', key }]);
   }
 
-  async transaction(ops: StorageOp[]): Promise<void> {
+  /**
+   * Group commit: transactions issued in the same turn of the event loop go out as one statement (one round
+   * trip, one commit), and each caller's promise settles with it. A failure fails every caller in the group,
+   * and none of their writes is applied.
+   */
+  transaction(ops: StorageOp[]): Promise<void> {
+    if (ops.length === 0) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.group.push({ ops, resolve, reject });
+      if (this.group.length === 1) setImmediate(() => void this.commitGroup());
+    });
+  }
+
+  private async commitGroup(): Promise<void> {
+    const group = this.group;
+    this.group = [];
+    try {
+      await this.write(group.flatMap((g) => g.ops));
+    } catch (err) {
+      for (const g of group) g.reject(err);
+      return;
+    }
+    for (const g of group) g.resolve();
+  }
+
+  private async write(ops: StorageOp[]): Promise<void> {
     const final = lastOpPerKey(ops);
-    if (final.length === 0) return;
     const puts = final.filter((op) => op.kind === 'put').map((op) => ({ ...splitKey(op.key), value: op.value! }));
     const deletes = final.filter((op) => op.kind === 'delete').map((op) => splitKey(op.key));
     await this.query(this.sql.write, [
@@ -141,8 +167,9 @@ export class PostgresStorage implements PhysicalBackend {
   }
 }
 
-/** The SQL for one table, as named statements (prepared once per connection). */
-function statements(t: string, table: string) {
+/** The SQL for one table, as named statements (prepared once per connection); bench/ha runs them directly. */
+export function postgresStatements(table: string) {
+  const t = quoteTable(table);
   const id = table.replace(/\W/g, '_');
   return {
     get: { name: `coffer_get_${id}`, text: `SELECT value FROM ${t} WHERE path = $1 AND key = $2` },

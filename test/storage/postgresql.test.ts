@@ -124,30 +124,52 @@ test('postgresql: a wrong password or unknown user fails at once (no retries), n
   await right.close();
 });
 
-test('postgresql: a write whose connection is terminated mid-transaction fails as "storage unavailable", writes nothing, and the next write works', () =>
+test('postgresql: writes grouped into one commit all fail when its connection is terminated, none applied; the next write works', () =>
   withDatabase(async (db) => {
     const store = await PostgresStorage.open(options(db.url()));
     try {
       await store.put('tx/a', Buffer.from('before'));
       const admin = await db.admin();
-      let outcome: unknown = null;
+      // Two callers in the same tick: one group commit.
+      const outcomes: unknown[] = [];
       const terminated = await terminateBlockedWriters(admin, DEFAULT_PG_TABLE, () =>
-        store
-          .transaction([
+        Promise.all([
+          store.transaction([
             { kind: 'put', key: 'tx/a', value: Buffer.from('after') },
             { kind: 'put', key: 'tx/b', value: Buffer.from('new') },
             { kind: 'delete', key: 'tx/c' },
-          ])
-          .then(() => (outcome = 'committed'), (err) => (outcome = err)),
+          ]),
+          store.put('tx/d', Buffer.from('other caller')),
+        ].map((p) => p.then(() => outcomes.push('committed'), (err) => outcomes.push(err)))),
       );
-      assert.equal(terminated, 1);
-      while (outcome === null) await new Promise((r) => setTimeout(r, 20));
-      assert.ok(outcome instanceof StorageUnavailableError, String(outcome));
-      assert.match((outcome as Error).message, /^storage unavailable: terminating connection due to administrator command/);
+      assert.equal(terminated, 1, 'one statement for both callers');
+      while (outcomes.length < 2) await new Promise((r) => setTimeout(r, 20));
+      for (const outcome of outcomes) {
+        assert.ok(outcome instanceof StorageUnavailableError, String(outcome));
+        assert.match((outcome as Error).message, /^storage unavailable: terminating connection due to administrator command/);
+      }
       assert.equal((await store.get('tx/a'))?.toString(), 'before');
       assert.equal(await store.get('tx/b'), null);
+      assert.equal(await store.get('tx/d'), null);
       await store.put('tx/b', Buffer.from('later'));
       assert.deepEqual(await store.list('tx/'), ['a', 'b']);
+    } finally {
+      await store.close();
+    }
+  }));
+
+test('postgresql: transactions issued together commit together, each caller resolved, the last write per key winning', () =>
+  withDatabase(async (db) => {
+    const store = await PostgresStorage.open(options(db.url(), { maxParallel: 1 }));
+    try {
+      await Promise.all([
+        ...Array.from({ length: 50 }, (_, i) => store.put(`g/${i}`, Buffer.from([i]))),
+        store.put('g/same', Buffer.from('first')),
+        store.transaction([{ kind: 'put', key: 'g/same', value: Buffer.from('second') }, { kind: 'delete', key: 'g/0' }]),
+      ]);
+      assert.equal((await store.list('g/')).length, 50);
+      assert.equal((await store.get('g/same'))?.toString(), 'second');
+      assert.equal(await store.get('g/0'), null);
     } finally {
       await store.close();
     }
