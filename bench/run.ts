@@ -17,6 +17,7 @@ interface BenchModule {
 
 const MODULES: (() => Promise<BenchModule>)[] = [
   () => import('./kv.js'),
+  () => import('./ha.js'),
   () => import('./cli.js'),
   () => import('./dbcreds.js'),
   () => import('./leases-restore.js'),

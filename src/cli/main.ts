@@ -38,7 +38,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandMod
   patch: { summary: 'Patch data, configuration, and secrets', load: async () => { const m = await import('./commands/generic.js'); return { help: m.patchHelp, run: m.runPatch }; } },
   server: { summary: 'Start a coffer server', load: () => import('./commands/server.js') },
   status: { summary: 'Print seal and HA status', load: () => import('./commands/status.js') },
-  operator: { summary: 'Perform operator-specific tasks (init, unseal, seal, rotate, key-status, generate-root, rekey)', load: () => import('./commands/operator.js') },
+  operator: { summary: 'Perform operator-specific tasks (init, unseal, seal, rotate, key-status, generate-root, rekey, migrate)', load: () => import('./commands/operator.js') },
   login: { summary: 'Authenticate locally', load: () => import('./commands/login.js') },
   token: { summary: 'Interact with tokens', load: () => import('./commands/token.js') },
   lease: { summary: 'Interact with leases', load: () => import('./commands/lease.js') },

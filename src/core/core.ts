@@ -6,7 +6,7 @@
  * The HTTP layer (src/server/http.ts) only turns sockets into `CoreRequest`s and `CoreResponse`s back.
  */
 import { randomUUID } from 'node:crypto';
-import type { PhysicalBackend } from '../storage/types.js';
+import { StorageUnavailableError, type PhysicalBackend } from '../storage/types.js';
 import { StorageView } from '../storage/view.js';
 import { authMethods } from '../auth/index.js';
 import { secretEngines } from '../engines/index.js';
@@ -592,6 +592,10 @@ function bodyObject(body: unknown, base: Record<string, unknown>): Record<string
 function errorResponse(err: unknown, logger: NonNullable<CoreOptions['logger']>): CoreResponse {
   if (err instanceof CofferError) {
     return { status: err.status, body: err.body ? { ...err.body, errors: err.errors } : { errors: err.errors } };
+  }
+  if (err instanceof StorageUnavailableError) {
+    logger.warn(err.message);
+    return { status: 503, body: { errors: [err.message] } };
   }
   // Quoted fragments of an exception message can be input data (parsers quote what they choke on): drop them.
   const message = err instanceof Error ? `${err.name}: ${err.message.replace(/(["'`]).*?\1/g, '$1…$1').slice(0, 200)}` : 'unknown';

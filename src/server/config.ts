@@ -3,6 +3,7 @@
  *   listener "tcp" { address, tls_disable, tls_cert_file, tls_key_file, max_request_size, max_json_depth,
  *                    http_read_header_timeout }
  *   storage "sqlite" { path }
+ *   storage "postgresql" { connection_url, table, max_parallel, ha_enabled, ha_table, connect_attempts }
  *   user_lockout "all" | "<method type>" { lockout_threshold, lockout_duration, lockout_counter_reset, disable_lockout }
  *   api_addr, default_lease_ttl, max_lease_ttl, ui, disable_mlock, log_level, login_failure_limit, login_failure_window
  */
@@ -12,6 +13,10 @@ import { cidrList } from '../core/cidr.js';
 import { parseDuration } from '../core/duration.js';
 import type { LockoutSettings, LockoutStanzas } from '../core/login/lockout.js';
 import type { ForwardedForConfig } from './forwarded.js';
+import { DEFAULT_PG_TABLE } from '../storage/postgresql.js';
+import type { StorageConfig } from '../storage/open.js';
+
+export type { StorageConfig };
 
 export interface ListenerConfig {
   address: string;
@@ -29,7 +34,7 @@ export interface ListenerConfig {
 
 export interface ServerConfig {
   listeners: ListenerConfig[];
-  storage: { type: 'sqlite'; path: string };
+  storage: StorageConfig;
   apiAddr?: string;
   defaultLeaseTTL: number;
   maxLeaseTTL: number;
@@ -109,7 +114,7 @@ const fileSchema = z
 /** HCL and JSON configs normalise to the same block-list form: `{listener: {tcp: [{...}]}}`. */
 function normaliseJson(raw: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = { ...raw };
-  for (const block of ['listener', 'storage', 'user_lockout']) {
+  for (const block of ['listener', 'storage', 'user_lockout', 'storage_source', 'storage_destination']) {
     const value = raw[block];
     if (value && typeof value === 'object' && !Array.isArray(value)) {
       out[block] = Object.fromEntries(
@@ -136,22 +141,25 @@ function parseDurationOrNull(value: unknown): number | null {
   }
 }
 
-export async function parseConfigText(text: string, filename: string): Promise<ServerConfig> {
-  let raw: Record<string, unknown>;
+/** The config text (HCL, or JSON) as blocks: `{listener: {tcp: [{...}]}, storage: {sqlite: [{...}]}, ...}`. */
+async function readConfigObject(text: string, filename: string): Promise<Record<string, unknown>> {
   if (filename.endsWith('.json') || text.trimStart().startsWith('{')) {
     try {
-      raw = normaliseJson(JSON.parse(text) as Record<string, unknown>);
+      return normaliseJson(JSON.parse(text) as Record<string, unknown>);
     } catch {
       throw new ConfigError(`${filename}: invalid JSON`);
     }
-  } else {
-    const { parse } = await import('@cdktf/hcl2json');
-    try {
-      raw = (await parse(filename, text)) as Record<string, unknown>;
-    } catch (err) {
-      throw new ConfigError(`${filename}: ${(err as Error).message}`);
-    }
   }
+  const { parse } = await import('@cdktf/hcl2json');
+  try {
+    return (await parse(filename, text)) as Record<string, unknown>;
+  } catch (err) {
+    throw new ConfigError(`${filename}: ${(err as Error).message}`);
+  }
+}
+
+export async function parseConfigText(text: string, filename: string): Promise<ServerConfig> {
+  const raw = await readConfigObject(text, filename);
   const parsed = fileSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -193,9 +201,7 @@ export async function parseConfigText(text: string, filename: string): Promise<S
     throw new ConfigError(`${filename}: exactly one storage block is required`);
   }
   const [storageType, [storageOptions]] = storageBlocks[0];
-  if (storageType !== 'sqlite') throw new ConfigError(`${filename}: storage "${storageType}" is not supported (available: sqlite)`);
-  const path = storageOptions.path;
-  if (typeof path !== 'string' || !path) throw new ConfigError(`${filename}: storage "sqlite" needs a path`);
+  const storage = parseStorageStanza(storageType, storageOptions, `${filename}: storage "${storageType}"`);
 
   const ttl = (v: unknown, name: string, fallback: number) => {
     try {
@@ -213,7 +219,7 @@ export async function parseConfigText(text: string, filename: string): Promise<S
 
   return {
     listeners,
-    storage: { type: 'sqlite', path },
+    storage,
     loginRateLimit: { maxFailures: c.login_failure_limit !== undefined ? Number(c.login_failure_limit) : undefined, windowMs: window * 1000 },
     userLockout: lockoutStanzas(c.user_lockout ?? {}, filename, ttl),
     apiAddr: c.api_addr,
@@ -221,6 +227,56 @@ export async function parseConfigText(text: string, filename: string): Promise<S
     maxLeaseTTL,
     ui: c.ui ?? false,
     logLevel: c.log_level ?? 'info',
+  };
+}
+
+/** PostgreSQL identifiers coffer will put into SQL: plain names only (optionally schema-qualified). */
+const identifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}(\.[A-Za-z_][A-Za-z0-9_]{0,62})?$/, 'must be a plain SQL name (letters, digits, _; optionally schema.name)');
+const positiveInt = z.union([z.number().int().positive(), z.string().regex(/^[1-9]\d*$/, 'must be a positive integer')]).transform(Number);
+
+/** Vault's keys for `storage "postgresql"` (values may be strings, as in Vault's examples). */
+const postgresSchema = z
+  .object({
+    connection_url: z.string().min(1).optional(),
+    table: identifier.optional(),
+    max_parallel: positiveInt.optional(),
+    ha_enabled: boolish.optional(),
+    ha_table: identifier.optional(),
+    connect_attempts: positiveInt.optional(),
+  })
+  .strict();
+
+/**
+ * One storage stanza (`storage`, `storage_source`, `storage_destination`). `where` names it in errors. The
+ * PostgreSQL URL may come from the environment, as in Vault: COFFER_PG_CONNECTION_URL, then VAULT_PG_CONNECTION_URL.
+ */
+export function parseStorageStanza(type: string, options: Record<string, unknown>, where: string, env = process.env): StorageConfig {
+  if (type === 'sqlite') {
+    const path = options.path;
+    if (typeof path !== 'string' || !path) throw new ConfigError(`${where} needs a path`);
+    return { type: 'sqlite', path };
+  }
+  if (type !== 'postgresql') throw new ConfigError(`${where} is not supported (available: sqlite, postgresql)`);
+  const parsed = postgresSchema.safeParse(options);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const key = issue.path.join('.') || (issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : 'options');
+    throw new ConfigError(`${where}: ${key}: ${issue.message}`);
+  }
+  const o = parsed.data;
+  const connectionUrl = o.connection_url ?? env.COFFER_PG_CONNECTION_URL ?? env.VAULT_PG_CONNECTION_URL;
+  if (!connectionUrl) throw new ConfigError(`${where} needs connection_url (or COFFER_PG_CONNECTION_URL / VAULT_PG_CONNECTION_URL in the environment)`);
+  if (!/^postgres(ql)?:\/\//.test(connectionUrl)) throw new ConfigError(`${where}: connection_url must be a postgres:// or postgresql:// URL`);
+  // Refused rather than ignored: a node configured for HA must not silently run as a lone active.
+  if (o.ha_enabled) throw new ConfigError(`${where}: ha_enabled = "true" is not available yet in coffer (HA election is not implemented); remove it or set it to "false"`);
+  return {
+    type: 'postgresql',
+    connectionUrl,
+    table: o.table ?? DEFAULT_PG_TABLE,
+    maxParallel: o.max_parallel,
+    haEnabled: false,
+    haTable: o.ha_table,
+    connectAttempts: o.connect_attempts,
   };
 }
 
@@ -244,12 +300,47 @@ function lockoutStanzas(
   return out;
 }
 
-export async function loadConfig(file: string): Promise<ServerConfig> {
-  let text: string;
+async function readConfigFile(file: string): Promise<string> {
   try {
-    text = await readFile(file, 'utf8');
+    return await readFile(file, 'utf8');
   } catch (err) {
     throw new ConfigError(`cannot read config file ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
   }
-  return parseConfigText(text, file);
+}
+
+export async function loadConfig(file: string): Promise<ServerConfig> {
+  return parseConfigText(await readConfigFile(file), file);
+}
+
+export interface MigrateConfig {
+  source: StorageConfig;
+  destination: StorageConfig;
+}
+
+const storageBlocksSchema = z.record(z.string(), z.array(z.record(z.string(), z.unknown())));
+
+/** `operator migrate`'s file: exactly one `storage_source` and one `storage_destination` stanza, as in Vault. */
+export async function loadMigrateConfig(file: string): Promise<MigrateConfig> {
+  const raw = await readConfigObject(await readConfigFile(file), file);
+  const stanza = (name: 'storage_source' | 'storage_destination'): StorageConfig => {
+    const blocks = storageBlocksSchema.safeParse(raw[name] ?? {});
+    const entries = blocks.success ? Object.entries(blocks.data) : [];
+    if (entries.length !== 1 || entries[0][1].length !== 1) throw new ConfigError(`${file}: exactly one ${name} block is required`);
+    const [type, [options]] = entries[0];
+    return parseStorageStanza(type, options, `${file}: ${name} "${type}"`);
+  };
+  return { source: stanza('storage_source'), destination: stanza('storage_destination') };
+}
+
+/** Where the storage lives, for banners and log lines (never the connection URL: it may hold a password). */
+export function describeStorage(config: StorageConfig): string {
+  if (config.type === 'sqlite') return config.path;
+  let where = 'PostgreSQL';
+  try {
+    const url = new URL(config.connectionUrl);
+    where = `${url.hostname}${url.port ? `:${url.port}` : ''}${url.pathname}`;
+  } catch {
+    // the URL was checked at start; keep the generic name
+  }
+  return `${where}, table ${config.table}`;
 }

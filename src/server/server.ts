@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { Core } from '../core/core.js';
-import { SqliteStorage } from '../storage/sqlite.js';
+import { openStorage } from '../storage/open.js';
 import { DEFAULT_MAX_REQUEST_SIZE, type ServerConfig } from './config.js';
 import { externalSecretsExtension } from '../../external-secrets/extension.js';
 import type { ServerExtension } from './extension.js';
@@ -39,7 +39,7 @@ export function createLogger(level = 'info') {
 
 export async function startServer(config: ServerConfig, dev?: DevOptions): Promise<RunningServer> {
   const logger = createLogger(config.logLevel);
-  const storage = new SqliteStorage(config.storage.path);
+  const storage = await openStorage(config.storage, { info: (m) => logger.info(m), warn: (m) => logger.warn(m) });
   const core = new Core({
     storage,
     storageType: config.storage.type,

@@ -83,7 +83,8 @@ export class SqliteStorage implements PhysicalBackend {
   }
 
   transaction(ops: StorageOp[]): Promise<void> {
-    return this.enqueue(ops);
+    // An empty transaction would queue a waiter with nothing to commit: nothing to wait for.
+    return ops.length === 0 ? Promise.resolve() : this.enqueue(ops);
   }
 
   private enqueue(ops: StorageOp[]): Promise<void> {

@@ -36,3 +36,9 @@ export interface Storage {
 export interface PhysicalBackend extends Storage {
   close(): Promise<void>;
 }
+
+/**
+ * The backend cannot be reached right now (connection refused or lost). The request fails with 503 and this
+ * message, which names the cause and never a value; nothing of a failed write was applied.
+ */
+export class StorageUnavailableError extends Error {}

@@ -65,6 +65,52 @@ test('config errors name what is wrong', async () => {
   }
 });
 
+test('storage "postgresql": Vault\'s keys, the URL from the environment (COFFER_ before VAULT_), and clear refusals', async () => {
+  const listener = 'listener "tcp" { tls_disable = true }\n';
+  const parse = (stanza: string) => parseConfigText(listener + stanza, 'coffer.hcl');
+  const full = await parse(`storage "postgresql" {
+  connection_url = "postgres://coffer@db:5432/coffer?sslmode=disable"
+  table          = "vault.kv"
+  max_parallel   = "8"
+  ha_enabled     = "false"
+  ha_table       = "vault_ha_locks"
+}`);
+  assert.deepEqual(full.storage, {
+    type: 'postgresql', connectionUrl: 'postgres://coffer@db:5432/coffer?sslmode=disable', table: 'vault.kv', maxParallel: 8,
+    haEnabled: false, haTable: 'vault_ha_locks', connectAttempts: undefined,
+  });
+  const saved = { c: process.env.COFFER_PG_CONNECTION_URL, v: process.env.VAULT_PG_CONNECTION_URL };
+  try {
+    process.env.VAULT_PG_CONNECTION_URL = 'postgresql://from-vault-env/db';
+    delete process.env.COFFER_PG_CONNECTION_URL;
+    const fromVault = await parse('storage "postgresql" {}');
+    assert.deepEqual([fromVault.storage.type, (fromVault.storage as { connectionUrl: string }).connectionUrl, (fromVault.storage as { table: string }).table],
+      ['postgresql', 'postgresql://from-vault-env/db', 'vault_kv_store']);
+    process.env.COFFER_PG_CONNECTION_URL = 'postgresql://from-coffer-env/db';
+    assert.equal(((await parse('storage "postgresql" {}')).storage as { connectionUrl: string }).connectionUrl, 'postgresql://from-coffer-env/db');
+    delete process.env.COFFER_PG_CONNECTION_URL;
+    delete process.env.VAULT_PG_CONNECTION_URL;
+    const cases: [string, RegExp][] = [
+      ['storage "postgresql" {}', /storage "postgresql" needs connection_url \(or COFFER_PG_CONNECTION_URL \/ VAULT_PG_CONNECTION_URL/],
+      ['storage "postgresql" { connection_url = "mysql://x" }', /connection_url must be a postgres:\/\/ or postgresql:\/\/ URL/],
+      ['storage "postgresql" {\n connection_url = "postgres://x/y"\n table = "x; DROP TABLE y"\n}', /table: must be a plain SQL name/],
+      ['storage "postgresql" {\n connection_url = "postgres://x/y"\n max_parallel = "0"\n}', /max_parallel: must be a positive integer/],
+      ['storage "postgresql" {\n connection_url = "postgres://x/y"\n ha_enabled = "maybe"\n}', /ha_enabled: expected a boolean/],
+      ['storage "postgresql" {\n connection_url = "postgres://x/y"\n ha_enabled = "true"\n}', /ha_enabled = "true" is not available yet in coffer/],
+      ['storage "postgresql" {\n connection_url = "postgres://x/y"\n ha_table = "a-b"\n}', /ha_table: must be a plain SQL name/],
+      ['storage "postgresql" {\n connection_url = "postgres://x/y"\n tabel = "x"\n}', /tabel/],
+    ];
+    for (const [text, message] of cases) {
+      await assert.rejects(parse(text), (err: Error) => err instanceof ConfigError && message.test(err.message), text);
+    }
+  } finally {
+    for (const [name, value] of [['COFFER_PG_CONNECTION_URL', saved.c], ['VAULT_PG_CONNECTION_URL', saved.v]] as const) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  }
+});
+
 test('a TLS listener serves HTTPS with the given certificate; a bad config exits 1 with a message', async () => {
   const cert = path.join(dir, 'tls.crt');
   const key = path.join(dir, 'tls.key');

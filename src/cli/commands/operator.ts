@@ -8,6 +8,7 @@ import { api } from '../errors.js';
 import type { FlagSpec } from '../../shared/flags.js';
 import { generateRoot } from './generate-root.js';
 import { rekey } from './rekey.js';
+import { migrate } from './migrate.js';
 import { columns, err, out, structured, wrapAtLength } from '../output.js';
 import { readSecret } from './login.js';
 import { printSealStatus } from './status.js';
@@ -50,6 +51,13 @@ export const help = `Usage: coffer operator <subcommand> [options] [args]
       $ coffer operator rekey -nonce=NONCE KEY               # current shares, one per call
       $ coffer operator rekey -verify -nonce=VNONCE KEY      # new shares, when verification was asked for
 
+  Copy every stored entry from one storage backend to another (SQLite, PostgreSQL), still encrypted: no
+  unseal needed, and no server may run on either store meanwhile. The file has one storage_source and one
+  storage_destination stanza, written like the server's storage stanza:
+
+      $ coffer operator migrate -config=migrate.hcl
+      $ coffer operator migrate -config=migrate.hcl -reset   # erase a non-empty destination first
+
 Subcommands:
     init          Initialize a server
     unseal        Provide one unseal key share
@@ -58,6 +66,7 @@ Subcommands:
     key-status    Show the current key term and install time
     generate-root Generate a new root token from a quorum of unseal keys
     rekey         Generate new unseal keys (new shares and threshold)
+    migrate       Copy all stored data between storage backends (offline)
 
 Init options:
   -key-shares=N          Number of key shares to split the root key into (default 5); also -n.
@@ -86,6 +95,13 @@ Rekey options:
   -verify                With a key share: give a new share to verify the rekey.
   -nonce=NONCE           The operation's nonce, needed with each key share given as an argument or "-".
   -pgp-keys, -backup     Not supported (coffer refuses them): the new shares are returned unencrypted.
+
+Migrate options:
+  -config=FILE           The file with the storage_source and storage_destination stanzas (required).
+  -reset                 Erase the destination before copying (a non-empty destination is refused without it;
+                         unlike Vault's -reset, which only clears Vault's migration lock).
+  -start=KEY             Copy only keys at or after KEY, into a destination that holds the earlier ones
+                         (resuming an interrupted run, as in Vault).
 
 Output options:
   -format=FORMAT         table (default), json or yaml.
@@ -244,5 +260,5 @@ async function keyStatus(argv: string[]): Promise<number> {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  return runSubcommand(argv, { init, unseal, seal, rotate, 'key-status': keyStatus, 'generate-root': generateRoot, rekey }, listedWording('operator'));
+  return runSubcommand(argv, { init, unseal, seal, rotate, 'key-status': keyStatus, 'generate-root': generateRoot, rekey, migrate }, listedWording('operator'));
 }

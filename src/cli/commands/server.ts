@@ -40,7 +40,7 @@ export async function run(argv: string[]): Promise<number> {
     return 1;
   }
   const { startServer, devConfig } = await import('../../server/server.js');
-  const { loadConfig, ConfigError } = await import('../../server/config.js');
+  const { loadConfig, ConfigError, describeStorage } = await import('../../server/config.js');
   const dev = flags.dev === true;
   if (!dev && typeof flags.config !== 'string') {
     process.stderr.write(`Error: either -config or -dev is required\n\n${help}`);
@@ -81,7 +81,7 @@ export async function run(argv: string[]): Promise<number> {
 
   const out = process.stdout;
   out.write(`==> coffer server configuration:\n\n`);
-  out.write(`             Storage: ${config.storage.type}${dev ? ' (in memory)' : ` (${config.storage.path})`}\n`);
+  out.write(`             Storage: ${config.storage.type}${dev ? ' (in memory)' : ` (${describeStorage(config.storage)})`}\n`);
   server.addresses.forEach((a) => out.write(`            Listener: ${a}\n`));
   out.write(`             Version: coffer ${server.core.version}\n\n`);
   if (dev) {
