@@ -97,10 +97,12 @@ export class Execution {
   private *walk(dot: GoValue, node: Node): Step<void> {
     switch (node.kind) {
       case 'text':
+        this.node = node;
         this.write(node.value);
         return;
       case 'action': {
         const value = yield* this.evalPipeline(dot, node.pipe);
+        this.node = node;
         // A missing value and nil both print as <no value> at the top level (Go unwraps the nil interface).
         if (node.pipe.decl.length === 0) this.write(value === null ? '<no value>' : formatValue(value));
         return;

@@ -45,7 +45,7 @@ export class Template {
     }
     const parsed = parseTemplate(name, source, {
       delims: options.delims ?? { left: '{{', right: '}}' },
-      hasFunction: (fname) => Object.hasOwn(funcs, fname) || (Object.hasOwn(BUILTINS, fname) && fname !== 'call'),
+      hasFunction: (fname) => Object.hasOwn(funcs, fname) || Object.hasOwn(BUILTINS, fname),
     });
     return new Template(parsed, funcs, options.errorOnMissingKey ?? false, { ...DEFAULT_LIMITS, ...options.limits });
   }

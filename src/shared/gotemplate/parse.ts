@@ -210,9 +210,9 @@ class Parser {
         case 'else':
           return this.endOrElse(t);
         case 'template':
-          return this.templateControl(t.pos, leftPos);
+          return this.templateControl(leftPos);
         case 'block':
-          return this.blockControl(t.pos, leftPos);
+          return this.blockControl(leftPos);
         case 'break':
         case 'continue': {
           this.expect('right', `{{${t.value}}}`);
@@ -259,14 +259,15 @@ class Parser {
     return { kind, pipe, list, elseList, pos, text: `{{${kind} ${pipe.text}}}` };
   }
 
-  private templateName(context: string): string {
+  /** The quoted name after `template` or `block`; Go places the node (and its errors) at this token. */
+  private templateName(context: string): { name: string; pos: number } {
     const t = this.nextNonSpace();
     if (t.type !== 'string' && t.type !== 'rawString') this.unexpected(t, context);
-    return this.unquote(t);
+    return { name: this.unquote(t), pos: t.pos };
   }
 
-  private templateControl(pos: number, leftPos: number): Node {
-    const name = this.templateName('template clause');
+  private templateControl(leftPos: number): Node {
+    const { name, pos } = this.templateName('template clause');
     let pipe: Pipe | undefined;
     if (this.peekNonSpace().type !== 'right') pipe = this.pipeline('template clause', 'right');
     else this.nextNonSpace();
@@ -274,8 +275,8 @@ class Parser {
   }
 
   /** `{{block "name" pipeline}} T {{end}}` is `{{define "name"}} T {{end}}{{template "name" pipeline}}`. */
-  private blockControl(pos: number, leftPos: number): Node {
-    const name = this.templateName('block clause');
+  private blockControl(leftPos: number): Node {
+    const { name, pos } = this.templateName('block clause');
     const pipe = this.pipeline('block clause', 'right');
     const saved = this.vars;
     this.vars = ['$'];
@@ -393,6 +394,9 @@ class Parser {
     const at = { pos: t.pos, text: t.value };
     switch (t.type) {
       case 'identifier':
+        if (t.value === 'call' && !this.options.hasFunction(t.value)) {
+          this.fail(t.pos, 'function "call" is not supported: template data holds no function values to call');
+        }
         if (!this.options.hasFunction(t.value)) this.fail(t.pos, `function "${t.value}" not defined`);
         return { kind: 'function', name: t.value, ...at };
       case 'dot':
