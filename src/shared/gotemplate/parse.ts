@@ -72,6 +72,8 @@ class Parser {
   private i = 0;
   private vars: string[] = ['$'];
   private loopDepth = 0;
+  /** Nesting of pipelines and control structures: the parser recurses, so a bound keeps the JS stack safe. */
+  private depth = 0;
   private readonly defines = new Map<string, Node[]>();
 
   constructor(
@@ -95,7 +97,7 @@ class Parser {
       }
       root.push(node as Node);
     }
-    this.addDefinition(this.name, root);
+    this.addDefinition(this.name, root, 0);
     return { parseName: this.name, src: this.src, root, defines: this.defines };
   }
 
@@ -151,10 +153,14 @@ class Parser {
 
   // --- structure ----------------------------------------------------------------------------------------------
 
-  private addDefinition(name: string, list: Node[]): void {
-    // As Go's AddParseTree: an empty (whitespace-only) body never replaces a real one, so a `block`'s default stays.
-    const isEmpty = list.every((n) => n.kind === 'text' && n.value.trim() === '');
-    if (isEmpty && this.defines.has(name)) return;
+  /** Go's treeSet rule: an empty (whitespace-only) body never replaces a real one; two real ones conflict. */
+  private addDefinition(name: string, list: Node[], pos: number): void {
+    const isEmpty = (l: Node[]) => l.every((n) => n.kind === 'text' && n.value.trim() === '');
+    const existing = this.defines.get(name);
+    if (existing && !isEmpty(existing)) {
+      if (!isEmpty(list)) this.fail(pos, `template: multiple definition of template "${name}"`);
+      return;
+    }
     this.defines.set(name, list);
   }
 
@@ -169,7 +175,7 @@ class Parser {
     const { list, stop } = this.itemList();
     if (stop.kind !== 'end') this.fail(stop.pos, `unexpected {{${stop.kind}}} in define clause`);
     this.vars = saved;
-    this.addDefinition(this.unquote(nameToken), list);
+    this.addDefinition(this.unquote(nameToken), list, nameToken.pos);
   }
 
   /** Nodes up to the `{{end}}` or `{{else}}` that closes them. */
@@ -237,7 +243,21 @@ class Parser {
     return { kind: t.value as 'end' | 'else', pos: t.pos };
   }
 
+  /** Runs `parse` one nesting level deeper; Go's parser stops at a fixed depth too ("max expression depth exceeded"). */
+  private nested<T>(pos: number, parse: () => T): T {
+    if (++this.depth > MAX_NESTING) this.fail(pos, 'max expression depth exceeded');
+    try {
+      return parse();
+    } finally {
+      this.depth--;
+    }
+  }
+
   private control(kind: 'if' | 'with' | 'range', pos: number): Node {
+    return this.nested(pos, () => this.controlBody(kind, pos));
+  }
+
+  private controlBody(kind: 'if' | 'with' | 'range', pos: number): Node {
     const mark = this.vars.length;
     const pipe = this.pipeline(kind, 'right');
     if (kind === 'range') this.loopDepth++;
@@ -283,13 +303,17 @@ class Parser {
     const { list, stop } = this.itemList();
     if (stop.kind !== 'end') this.fail(stop.pos, 'unexpected {{else}} in block clause');
     this.vars = saved;
-    this.addDefinition(name, list);
+    this.addDefinition(name, list, pos);
     return { kind: 'template', name, pipe, pos, text: this.src.slice(leftPos, pipe.pos + pipe.text.length) + '}}' };
   }
 
   // --- pipelines -----------------------------------------------------------------------------------------------
 
   private pipeline(context: string, end: 'right' | 'rightParen'): Pipe {
+    return this.nested(this.peek().pos, () => this.pipelineBody(context, end));
+  }
+
+  private pipelineBody(context: string, end: 'right' | 'rightParen'): Pipe {
     const start = this.peekNonSpace().pos;
     const pipe: Pipe = { decl: [], isAssign: false, cmds: [], pos: start, text: '' };
     this.declarations(pipe, context);
@@ -443,6 +467,8 @@ class Parser {
     return s ?? this.fail(t.pos, 'invalid syntax');
   }
 }
+
+const MAX_NESTING = 1000;
 
 const ARG_START = new Set<TokenType>(['bool', 'char', 'dot', 'field', 'identifier', 'number', 'nil', 'rawString', 'string', 'variable', 'leftParen']);
 
