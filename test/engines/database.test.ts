@@ -59,8 +59,13 @@ describe('database engine: username_template (Go template subset)', () => {
     assert.equal(goTimeFormat('Monday January 06', d), 'Tuesday March 24');
   });
 
-  it('rejects unknown functions, fields, bad syntax and unsupported actions when written', () => {
-    const bad = ['{{ nosuch }}', '{{ .Password }}', '{{ "unterminated }}', '{{ if .RoleName }}x{{ end }}', '{{ (random 3 }}', '{{ }}', '{{ .RoleName'];
+  it('renders the whole Go template language, as Vault does (actions, variables)', () => {
+    assert.equal(gen('{{ if .RoleName }}x{{ end }}'), 'x');
+    assert.equal(gen('{{ $r := .RoleName | uppercase }}{{ with .DisplayName }}{{ . }}-{{ $r }}{{ end }}'), 'token-MY-ROLE');
+  });
+
+  it('rejects unknown functions, fields, bad syntax and unclosed actions when written', () => {
+    const bad = ['{{ nosuch }}', '{{ .Password }}', '{{ "unterminated }}', '{{ if .RoleName }}x', '{{ (random 3 }}', '{{ }}', '{{ .RoleName'];
     for (const src of bad) assert.throws(() => validateUsernameTemplate(src), /unable to parse template/, src);
     assert.throws(() => validateUsernameTemplate('{{ .RoleName | truncate 0 }}'), /max length must be > 0/);
     assert.throws(() => validateUsernameTemplate('{{ truncate 3 }}'), /wrong number of args/);
