@@ -1,6 +1,6 @@
 /**
- * The CDKTF bindings (`coffer/cdktf`): the generated classes are current, the hand-written ephemeral
- * constructs match the provider's schema, and what they synthesize is Terraform JSON that terraform accepts.
+ * The CDKTF bindings (`coffer/cdktf`): the generated classes (the ephemeral constructs included) are current,
+ * the ephemeral constructs match the provider's schema, and what they synthesize is Terraform JSON that terraform accepts.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,6 +10,7 @@ import path from 'node:path';
 import { DataResource, TerraformLocal, TerraformStack, Testing } from 'cdktf';
 import * as bindings from 'coffer/cdktf';
 import { GENERATED_DIR, generateBindings, walk } from '../../provider/cdktf/build-bindings.js';
+import { ephemeralBindings, ephemeralClassName } from '../../provider/cdktf/ephemeral-bindings.js';
 import { assertInstalledFromMirror, installProvider, runTerraform } from '../helpers/terraform.js';
 
 interface SchemaAttribute {
@@ -61,6 +62,38 @@ describe('CDKTF bindings', { timeout: 120_000 }, () => {
     const stale = 'provider/cdktf/generated is out of date with the provider schema: run npm run provider:bindings';
     assert.deepEqual(walk(GENERATED_DIR), walk(fresh), stale);
     for (const f of walk(fresh)) assert.equal(readFileSync(path.join(GENERATED_DIR, f), 'utf8'), readFileSync(path.join(fresh, f), 'utf8'), `${f}: ${stale}`);
+    assert.ok(walk(fresh).includes('ephemeral.ts'), 'the ephemeral constructs are among the generated files');
+  });
+
+  it('generates an ephemeral construct for a new ephemeral resource from its schema alone', () => {
+    const text = ephemeralBindings({
+      coffer_new_thing: {
+        block: {
+          description: 'A new thing.',
+          attributes: {
+            sans: { type: ['set', 'string'], optional: true, description: 'Names.' },
+            backend_path: { type: 'string', required: true, description: 'Mount.' },
+            flag: { type: 'bool', optional: true, description: 'A flag.' },
+            secret_value: { type: 'string', computed: true, description: 'Out.' },
+          },
+        },
+      },
+      coffer_all_optional: { block: { attributes: { ttl: { type: 'number', optional: true } } } },
+    });
+    assert.equal(ephemeralClassName('coffer_new_thing'), 'EphemeralCofferNewThing');
+    assert.match(text, /\/\*\* Mount\. \*\/\n  readonly backendPath: string;\n/);
+    assert.match(text, /readonly flag\?: boolean \| IResolvable;/);
+    assert.match(text, /readonly sans\?: string\[\];/);
+    assert.doesNotMatch(text, /readonly secretValue/, 'a computed-only attribute is no argument');
+    assert.match(text, /get secretValue\(\): string \{\n    return this\.stringAttribute\('secret_value'\);/);
+    assert.match(text, /\/\*\* `coffer_new_thing`: A new thing\. \*\/\nexport class EphemeralCofferNewThing extends CofferEphemeralResource<EphemeralCofferNewThingConfig>/);
+    assert.match(text, /config: EphemeralCofferNewThingConfig\)/);
+    assert.match(text, /config: EphemeralCofferAllOptionalConfig = \{\}\)/, 'no required argument: the config may be left out');
+    assert.ok(text.indexOf('EphemeralCofferAllOptional') < text.indexOf('EphemeralCofferNewThing'), 'classes in name order');
+    assert.throws(
+      () => ephemeralBindings({ coffer_x: { block: { attributes: { o: { type: ['object', { a: 'string' }], optional: true } } } } }),
+      /coffer_x\.o: no CDKTF binding for the type \["object",\{"a":"string"\}\]/,
+    );
   });
 
   it('exports the generated provider, data sources and resources', () => {
