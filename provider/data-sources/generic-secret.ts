@@ -5,16 +5,11 @@
 import { z } from 'zod';
 import type { ObjectValue } from '../protocol/codec.js';
 import type { DataSource } from '../protocol/types.js';
-import type { AttributeSpec } from '../protocol/schema.js';
 import { notFound } from '../errors.js';
 import type { Session } from '../session.js';
+import { declare } from '../declaration.js';
 import { parseConfig, stringMap, validateKnown } from '../values.js';
-import { apiPath } from './paths.js';
-
-const config = z.object({
-  path: apiPath,
-  version: z.number().int('must be a whole number').nonnegative('must be 0 (latest) or a version number').nullable(),
-});
+import { apiPath, secretVersion } from './paths.js';
 
 /** mount/data/rest when `path` lies on a KV v2 mount, else null. */
 async function kvV2DataPath(path: string, session: Session): Promise<string | null> {
@@ -26,38 +21,36 @@ async function kvV2DataPath(path: string, session: Session): Promise<string | nu
   return rest.startsWith('data/') ? `${prefix}/${rest}` : `${prefix}/data/${rest}`;
 }
 
-export const genericSecretAttributes: Record<string, AttributeSpec> = {
-  path: { type: 'string', required: true, description: 'API path to read, e.g. secret/my-app or database/creds/readonly.' },
-  version: { type: 'number', optional: true, description: 'On a KV v2 mount, the version to read; the latest when unset or 0.' },
-  data: { type: ['map', 'string'], computed: true, sensitive: true, description: 'The data read; non-string values are JSON-encoded.' },
-  data_json: { type: 'string', computed: true, sensitive: true, description: 'The data read as a JSON object.' },
-  lease_id: { type: 'string', computed: true, description: 'Lease of a dynamic secret; empty for static ones.' },
-  lease_duration: { type: 'number', computed: true, description: 'Seconds the lease lasts.' },
-  lease_renewable: { type: 'bool', computed: true, description: 'Whether the lease can be renewed.' },
-};
+const declared = declare({
+  description: 'Reads any API path. The answer is stored in the Terraform state; use the ephemeral resource of the same name to keep it out.',
+  attributes: {
+    path: { type: 'string', required: true, check: apiPath, description: 'API path to read, e.g. secret/my-app or database/creds/readonly.' },
+    version: { type: 'number', optional: true, check: secretVersion, description: 'On a KV v2 mount, the version to read; the latest when unset or 0.' },
+    data: { type: ['map', 'string'], computed: true, sensitive: true, description: 'The data read; non-string values are JSON-encoded.' },
+    data_json: { type: 'string', computed: true, sensitive: true, description: 'The data read as a JSON object.' },
+    lease_id: { type: 'string', computed: true, description: 'Lease of a dynamic secret; empty for static ones.' },
+    lease_duration: { type: 'number', computed: true, description: 'Seconds the lease lasts.' },
+    lease_renewable: { type: 'bool', computed: true, description: 'Whether the lease can be renewed.' },
+  },
+});
 
 export const genericSecretData: DataSource<Session> = {
   typeName: 'coffer_generic_secret',
-  schema: {
-    block: {
-      description: 'Reads any API path. The answer is stored in the Terraform state; use the ephemeral resource of the same name to keep it out.',
-      attributes: genericSecretAttributes,
-    },
-  },
-  validate: (c) => validateKnown(config, c),
+  schema: declared.schema,
+  validate: (c) => validateKnown(declared.config, c),
   async read(raw, session): Promise<ObjectValue> {
-    const c = parseConfig(config, raw);
+    const c = parseConfig(declared.config, raw);
     const kvData = await kvV2DataPath(c.path, session);
     const path = kvData ?? c.path;
     const res = await session.read(path, kvData && c.version ? { version: c.version } : undefined);
     const data = (kvData ? (res?.data as { data?: Record<string, unknown> } | null)?.data : res?.data) ?? null;
     if (!res || !data) throw notFound(c.path, session.address);
-    return {
+    return declared.state({
       data: stringMap(data),
       data_json: JSON.stringify(data),
       lease_id: res.lease_id ?? '',
       lease_duration: res.lease_duration ?? 0,
       lease_renewable: !!res.renewable,
-    };
+    });
   },
 };

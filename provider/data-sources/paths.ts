@@ -14,6 +14,9 @@ const segments = (what: string) =>
 export const mountName = segments('mount');
 export const secretName = segments('name');
 export const apiPath = segments('path');
+/** A KV version to read: 0 (or unset) for the latest. */
+export const secretVersion = z.number().int('must be a whole number').nonnegative('must be 0 (latest) or a version number');
+
 /** An optional folder (for lists): empty means the mount's root. */
 export const folderName = z
   .string()

@@ -4,44 +4,63 @@
  */
 import { z } from 'zod';
 import type { ObjectValue } from '../protocol/codec.js';
-import type { BlockSpec } from '../protocol/schema.js';
 import type { DataSource } from '../protocol/types.js';
 import type { Session } from '../session.js';
+import { declare } from '../declaration.js';
 import { duration, parseConfig, validateKnown } from '../values.js';
 
 const CAPABILITIES = ['create', 'read', 'update', 'patch', 'delete', 'list', 'sudo', 'deny'] as const;
 
-const parameterBlock: BlockSpec = {
+const parameter = declare({
   attributes: {
-    key: { type: 'string', required: true, description: 'Parameter name; "*" for any.' },
-    value: { type: ['list', 'string'], required: true, description: 'Values allowed (or denied); empty for any.' },
+    key: { type: 'string', required: true, check: z.string().min(1, 'must not be empty'), description: 'Parameter name; "*" for any.' },
+    value: { type: ['list', 'string'], required: true, check: z.array(z.string()), description: 'Values allowed (or denied); empty for any.' },
   },
-};
-
-const parameter = z.object({ key: z.string().min(1, 'must not be empty'), value: z.array(z.string()) });
-
-const rule = z.object({
-  path: z.string().min(1, 'must not be empty').regex(/^[^"\n]*$/, 'must not contain quotes or newlines'),
-  capabilities: z.array(z.enum(CAPABILITIES, { error: `must be one of ${CAPABILITIES.join(', ')}` })).min(1, 'needs at least one capability'),
-  description: z.string().nullable(),
-  required_parameters: z.array(z.string()).nullable(),
-  min_wrapping_ttl: duration,
-  max_wrapping_ttl: duration,
-  allowed_parameter: z.array(parameter),
-  denied_parameter: z.array(parameter),
 });
 
-const config = z.object({ rule: z.array(rule).min(1, 'needs at least one rule block') });
+const parameters = { nesting: 'list', block: parameter, check: z.array(parameter.config) } as const;
+
+const rule = declare({
+  attributes: {
+    path: {
+      type: 'string',
+      required: true,
+      check: z.string().min(1, 'must not be empty').regex(/^[^"\n]*$/, 'must not contain quotes or newlines'),
+      description: 'Path pattern the rule applies to (globs * and + as in policies).',
+    },
+    capabilities: {
+      type: ['list', 'string'],
+      required: true,
+      check: z.array(z.enum(CAPABILITIES, { error: `must be one of ${CAPABILITIES.join(', ')}` })).min(1, 'needs at least one capability'),
+      description: `Capabilities granted: ${CAPABILITIES.join(', ')}.`,
+    },
+    description: { type: 'string', optional: true, check: z.string(), description: 'Written as a comment above the rule.' },
+    required_parameters: { type: ['list', 'string'], optional: true, check: z.array(z.string()), description: 'Parameters a request must carry.' },
+    min_wrapping_ttl: { type: 'string', optional: true, check: duration, description: 'Minimum response-wrapping TTL.' },
+    max_wrapping_ttl: { type: 'string', optional: true, check: duration, description: 'Maximum response-wrapping TTL.' },
+  },
+  blocks: { allowed_parameter: parameters, denied_parameter: parameters },
+});
+
+const declared = declare({
+  description: 'Builds policy HCL from rule blocks, for coffer_policy or any Vault-compatible policy endpoint.',
+  attributes: {
+    hcl: { type: 'string', computed: true, description: 'The policy document.' },
+  },
+  blocks: {
+    rule: { nesting: 'list', minItems: 1, block: rule, check: z.array(rule.config).min(1, 'needs at least one rule block') },
+  },
+});
 
 const q = (s: string) => JSON.stringify(s);
 const list = (items: string[]) => `[${items.map(q).join(', ')}]`;
 
-function parametersHcl(name: string, params: z.infer<typeof parameter>[]): string[] {
+function parametersHcl(name: string, params: z.infer<typeof parameter.config>[]): string[] {
   if (!params.length) return [];
   return [`  ${name} = {`, ...params.map((p) => `    ${q(p.key)} = ${list(p.value)}`), '  }'];
 }
 
-export function policyHcl(rules: z.infer<typeof rule>[]): string {
+export function policyHcl(rules: z.infer<typeof rule.config>[]): string {
   return rules
     .map((r) =>
       [
@@ -62,36 +81,9 @@ export function policyHcl(rules: z.infer<typeof rule>[]): string {
 
 export const policyDocument: DataSource<Session> = {
   typeName: 'coffer_policy_document',
-  schema: {
-    block: {
-      description: 'Builds policy HCL from rule blocks, for coffer_policy or any Vault-compatible policy endpoint.',
-      attributes: {
-        hcl: { type: 'string', computed: true, description: 'The policy document.' },
-      },
-      blocks: {
-        rule: {
-          nesting: 'list',
-          minItems: 1,
-          block: {
-            attributes: {
-              path: { type: 'string', required: true, description: 'Path pattern the rule applies to (globs * and + as in policies).' },
-              capabilities: { type: ['list', 'string'], required: true, description: `Capabilities granted: ${CAPABILITIES.join(', ')}.` },
-              description: { type: 'string', optional: true, description: 'Written as a comment above the rule.' },
-              required_parameters: { type: ['list', 'string'], optional: true, description: 'Parameters a request must carry.' },
-              min_wrapping_ttl: { type: 'string', optional: true, description: 'Minimum response-wrapping TTL.' },
-              max_wrapping_ttl: { type: 'string', optional: true, description: 'Maximum response-wrapping TTL.' },
-            },
-            blocks: {
-              allowed_parameter: { nesting: 'list', block: parameterBlock },
-              denied_parameter: { nesting: 'list', block: parameterBlock },
-            },
-          },
-        },
-      },
-    },
-  },
-  validate: (c) => validateKnown(config, c),
+  schema: declared.schema,
+  validate: (c) => validateKnown(declared.config, c),
   async read(raw): Promise<ObjectValue> {
-    return { hcl: policyHcl(parseConfig(config, raw).rule) };
+    return declared.state({ hcl: policyHcl(parseConfig(declared.config, raw).rule) });
   },
 };
