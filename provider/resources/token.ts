@@ -10,13 +10,25 @@ import type { ObjectValue } from '../protocol/codec.js';
 import { DiagnosticsError, error, type Resource } from '../protocol/types.js';
 import { CofferApiError } from '../../src/client/index.js';
 import type { Session } from '../session.js';
-import { tokenEphemeral, tokenConfig } from '../ephemeral/token.js';
+import { tokenAttributes } from '../ephemeral/token.js';
+import { declare } from '../declaration.js';
 import { parseConfig, validateKnown } from '../values.js';
 import { known, shortDuration } from './shared.js';
 
-const config = tokenConfig.extend({ no_parent: z.boolean().nullable() });
+const declared = declare({
+  description: 'A token kept in the Terraform state (its client_token is stored there, marked sensitive). Import with its accessor.',
+  attributes: {
+    id: { type: 'string', computed: true, description: 'The token accessor.' },
+    ...tokenAttributes,
+    no_parent: { type: 'bool', optional: true, check: z.boolean(), description: 'Create an orphan token; required while the provider runs with its own child token.' },
+    renewable: { type: 'bool', optional: true, computed: true, check: z.boolean(), description: 'Whether the token can be renewed (default true).' },
+    client_token: { type: 'string', computed: true, sensitive: true, description: 'The token (null after an import).' },
+    lease_started: { type: 'string', computed: true, description: 'When the token was created (RFC 3339).' },
+  },
+});
+const config = declared.config;
 
-const ARGUMENTS = [...Object.keys(tokenConfig.shape), 'no_parent'];
+const ARGUMENTS = Object.keys(config.shape);
 
 async function lookup(accessor: string, session: Session): Promise<Record<string, unknown> | null> {
   try {
@@ -37,11 +49,11 @@ const ttlOrNull = (v: unknown): string | null => {
 };
 
 /** The arguments of an existing token, in the forms a configuration would give them. */
-function importedArguments(d: Record<string, unknown>): ObjectValue {
+function importedArguments(d: Record<string, unknown>) {
   const policies = Array.isArray(d.policies) ? d.policies.map(String) : [];
   const displayName = typeof d.display_name === 'string' ? d.display_name.replace(/^token-?/, '') : '';
   const meta = (d.meta ?? {}) as Record<string, string>;
-  return {
+  return declared.state({
     policies: policies.filter((p) => p !== 'default'),
     no_default_policy: policies.includes('default') ? null : true,
     ttl: ttlOrNull(d.creation_ttl),
@@ -53,24 +65,12 @@ function importedArguments(d: Record<string, unknown>): ObjectValue {
     no_parent: d.orphan === true ? true : null,
     lease_duration: typeof d.ttl === 'number' ? d.ttl : null,
     client_token: null,
-  };
+  });
 }
 
 export const tokenResource: Resource<Session> = {
   typeName: 'coffer_token',
-  schema: {
-    block: {
-      description: 'A token kept in the Terraform state (its client_token is stored there, marked sensitive). Import with its accessor.',
-      attributes: {
-        id: { type: 'string', computed: true, description: 'The token accessor.' },
-        ...tokenEphemeral.schema.block.attributes,
-        no_parent: { type: 'bool', optional: true, description: 'Create an orphan token; required while the provider runs with its own child token.' },
-        renewable: { type: 'bool', optional: true, computed: true, description: 'Whether the token can be renewed (default true).' },
-        client_token: { type: 'string', computed: true, sensitive: true, description: 'The token (null after an import).' },
-        lease_started: { type: 'string', computed: true, description: 'When the token was created (RFC 3339).' },
-      },
-    },
-  },
+  schema: declared.schema,
   replaceOn: ARGUMENTS,
   validate: (c) => validateKnown(config, c),
   async create(planned, session) {
@@ -89,14 +89,14 @@ export const tokenResource: Resource<Session> = {
     const auth = res?.auth;
     if (!auth?.client_token) throw new DiagnosticsError(error('auth/token/create answered without a token'));
     const found = await lookup(auth.accessor, session);
-    return {
+    return declared.state({
       id: auth.accessor,
       accessor: auth.accessor,
       client_token: auth.client_token,
       lease_duration: auth.lease_duration,
       renewable: auth.renewable,
       lease_started: typeof found?.issue_time === 'string' ? found.issue_time : null,
-    };
+    });
   },
   // Every argument replaces the token: an update only ever carries computed values forward.
   update: async () => ({}),
@@ -104,7 +104,7 @@ export const tokenResource: Resource<Session> = {
     const accessor = String(state.accessor ?? state.id);
     const d = await lookup(accessor, session);
     if (!d) return null;
-    const current = { id: accessor, accessor, renewable: d.renewable === true, lease_started: typeof d.issue_time === 'string' ? d.issue_time : null };
+    const current = declared.state({ id: accessor, accessor, renewable: d.renewable === true, lease_started: typeof d.issue_time === 'string' ? d.issue_time : null });
     // The arguments are the configuration's (the server keeps its own forms of them, e.g. "token-ci" for
     // display_name); only an imported token, which has none yet, takes them from the server.
     return state.lease_started === null || state.lease_started === undefined ? { ...current, ...importedArguments(d) } : current;
@@ -115,6 +115,6 @@ export const tokenResource: Resource<Session> = {
     await session.write('revoke', 'auth/token/revoke-accessor', { accessor });
   },
   async importState(id) {
-    return { id, accessor: id };
+    return declared.state({ id, accessor: id });
   },
 };
