@@ -7,22 +7,33 @@ import type { ObjectValue } from '../protocol/codec.js';
 import type { Resource } from '../protocol/types.js';
 import type { Session } from '../session.js';
 import { mountName } from '../data-sources/paths.js';
+import { declare } from '../declaration.js';
 import { parseConfig } from '../values.js';
 import { importPath, known, objectName, seconds, stringList, wholeObject } from './shared.js';
 
-const statements = z.array(z.string().min(1, 'must not be empty')).nullable();
+const statements = z.array(z.string().min(1, 'must not be empty'));
 
-const config = z.object({
-  backend: mountName,
-  name: objectName,
-  db_name: objectName,
-  creation_statements: z.array(z.string().min(1, 'must not be empty')).min(1, 'at least one statement is required'),
-  revocation_statements: statements,
-  rollback_statements: statements,
-  renew_statements: statements,
-  default_ttl: seconds,
-  max_ttl: seconds,
+const declared = declare({
+  description: 'A role issuing dynamic database credentials. Import with BACKEND/roles/NAME.',
+  attributes: {
+    id: { type: 'string', computed: true, description: 'The API path (backend/roles/name).' },
+    backend: { type: 'string', required: true, check: mountName, description: 'Path of the database mount; changing it replaces the role.' },
+    name: { type: 'string', required: true, check: objectName, description: 'Name of the role; changing it replaces the role.' },
+    db_name: { type: 'string', required: true, check: objectName, description: 'The connection (coffer_database_connection name) the role uses.' },
+    creation_statements: {
+      type: ['list', 'string'],
+      required: true,
+      check: statements.min(1, 'at least one statement is required'),
+      description: 'Statements creating a user, with {{name}}, {{password}} and {{expiration}}.',
+    },
+    revocation_statements: { type: ['list', 'string'], optional: true, computed: true, check: statements, description: 'Statements dropping the user (default: the plugin\'s).' },
+    rollback_statements: { type: ['list', 'string'], optional: true, computed: true, check: statements, description: 'Statements undoing a failed creation.' },
+    renew_statements: { type: ['list', 'string'], optional: true, computed: true, check: statements, description: 'Statements run when a lease is renewed.' },
+    default_ttl: { type: 'number', optional: true, computed: true, check: seconds, description: 'Default lease TTL in seconds (0: the mount default).' },
+    max_ttl: { type: 'number', optional: true, computed: true, check: seconds, description: 'Maximum lease TTL in seconds (0: the mount maximum).' },
+  },
 });
+const config = declared.config;
 
 const pathOf = (s: { backend?: unknown; name?: unknown }) => `${String(s.backend)}/roles/${String(s.name)}`;
 
@@ -47,7 +58,7 @@ async function read(state: ObjectValue, session: Session): Promise<ObjectValue |
   const res = await session.read(path);
   const d = res?.data as Record<string, unknown> | null;
   if (!d || typeof d.db_name !== 'string') return null;
-  return {
+  return declared.state({
     id: path,
     db_name: d.db_name,
     creation_statements: stringList(d.creation_statements),
@@ -56,32 +67,16 @@ async function read(state: ObjectValue, session: Session): Promise<ObjectValue |
     renew_statements: stringList(d.renew_statements),
     default_ttl: typeof d.default_ttl === 'number' ? d.default_ttl : 0,
     max_ttl: typeof d.max_ttl === 'number' ? d.max_ttl : 0,
-  };
+  });
 }
 
 export const databaseRoleResource: Resource<Session> = {
   typeName: 'coffer_database_role',
-  schema: {
-    block: {
-      description: 'A role issuing dynamic database credentials. Import with BACKEND/roles/NAME.',
-      attributes: {
-        id: { type: 'string', computed: true, description: 'The API path (backend/roles/name).' },
-        backend: { type: 'string', required: true, description: 'Path of the database mount; changing it replaces the role.' },
-        name: { type: 'string', required: true, description: 'Name of the role; changing it replaces the role.' },
-        db_name: { type: 'string', required: true, description: 'The connection (coffer_database_connection name) the role uses.' },
-        creation_statements: { type: ['list', 'string'], required: true, description: 'Statements creating a user, with {{name}}, {{password}} and {{expiration}}.' },
-        revocation_statements: { type: ['list', 'string'], optional: true, computed: true, description: 'Statements dropping the user (default: the plugin\'s).' },
-        rollback_statements: { type: ['list', 'string'], optional: true, computed: true, description: 'Statements undoing a failed creation.' },
-        renew_statements: { type: ['list', 'string'], optional: true, computed: true, description: 'Statements run when a lease is renewed.' },
-        default_ttl: { type: 'number', optional: true, computed: true, description: 'Default lease TTL in seconds (0: the mount default).' },
-        max_ttl: { type: 'number', optional: true, computed: true, description: 'Maximum lease TTL in seconds (0: the mount maximum).' },
-      },
-    },
-  },
+  schema: declared.schema,
   replaceOn: ['backend', 'name'],
   ...wholeObject({ config, pathOf, write, read }),
   async importState(id) {
     const { mount, name } = importPath(id, 'roles', 'BACKEND/roles/NAME');
-    return { id: `${mount}/roles/${name}`, backend: mount, name };
+    return declared.state({ id: `${mount}/roles/${name}`, backend: mount, name });
   },
 };

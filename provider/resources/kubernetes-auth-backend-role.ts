@@ -8,21 +8,27 @@ import type { ObjectValue } from '../protocol/codec.js';
 import type { Resource } from '../protocol/types.js';
 import type { Session } from '../session.js';
 import { mountName } from '../data-sources/paths.js';
+import { declare } from '../declaration.js';
 import { parseConfig } from '../values.js';
 import { importPath, known, objectName, seconds, stringList, wholeObject } from './shared.js';
 
 const names = z.array(z.string().min(1, 'must not be empty')).min(1, 'at least one is required');
 
-const config = z.object({
-  backend: mountName.nullable(),
-  role_name: objectName,
-  bound_service_account_names: names,
-  bound_service_account_namespaces: names,
-  audience: z.string().nullable(),
-  token_policies: z.array(z.string().min(1, 'must not be empty')).nullable(),
-  token_ttl: seconds,
-  token_max_ttl: seconds,
+const declared = declare({
+  description: 'A role of a kubernetes auth method. Import with auth/BACKEND/role/NAME.',
+  attributes: {
+    id: { type: 'string', computed: true, description: 'The API path (auth/backend/role/name).' },
+    backend: { type: 'string', optional: true, computed: true, check: mountName, description: 'Path of the kubernetes auth method (default kubernetes); changing it replaces the role.' },
+    role_name: { type: 'string', required: true, check: objectName, description: 'Name of the role; changing it replaces the role.' },
+    bound_service_account_names: { type: ['set', 'string'], required: true, check: names, description: 'Service account names allowed to log in (globs; "*" for any).' },
+    bound_service_account_namespaces: { type: ['set', 'string'], required: true, check: names, description: 'Namespaces allowed to log in (globs; "*" for any, not with names "*").' },
+    audience: { type: 'string', optional: true, computed: true, check: z.string(), description: 'Audience the service account token must carry.' },
+    token_policies: { type: ['set', 'string'], optional: true, computed: true, check: z.array(z.string().min(1, 'must not be empty')), description: 'Policies of the tokens issued at login.' },
+    token_ttl: { type: 'number', optional: true, computed: true, check: seconds, description: 'TTL of the tokens issued, in seconds (0: the method default).' },
+    token_max_ttl: { type: 'number', optional: true, computed: true, check: seconds, description: 'Maximum TTL of the tokens issued, in seconds.' },
+  },
 });
+const config = declared.config;
 
 const backendOf = (s: { backend?: unknown }) => (typeof s.backend === 'string' && s.backend ? s.backend : 'kubernetes');
 const pathOf = (s: { backend?: unknown; role_name?: unknown }) => `auth/${backendOf(s)}/role/${String(s.role_name)}`;
@@ -32,7 +38,7 @@ async function read(state: ObjectValue, session: Session): Promise<ObjectValue |
   const res = await session.read(path);
   const d = res?.data as Record<string, unknown> | null;
   if (!d || !Array.isArray(d.bound_service_account_names)) return null;
-  return {
+  return declared.state({
     id: path,
     backend: backendOf(state),
     bound_service_account_names: stringList(d.bound_service_account_names),
@@ -41,7 +47,7 @@ async function read(state: ObjectValue, session: Session): Promise<ObjectValue |
     token_policies: stringList(d.token_policies),
     token_ttl: typeof d.token_ttl === 'number' ? d.token_ttl : 0,
     token_max_ttl: typeof d.token_max_ttl === 'number' ? d.token_max_ttl : 0,
-  };
+  });
 }
 
 async function write(planned: ObjectValue, session: Session, op: 'create' | 'update'): Promise<ObjectValue> {
@@ -60,27 +66,12 @@ async function write(planned: ObjectValue, session: Session, op: 'create' | 'upd
 
 export const kubernetesAuthBackendRoleResource: Resource<Session> = {
   typeName: 'coffer_kubernetes_auth_backend_role',
-  schema: {
-    block: {
-      description: 'A role of a kubernetes auth method. Import with auth/BACKEND/role/NAME.',
-      attributes: {
-        id: { type: 'string', computed: true, description: 'The API path (auth/backend/role/name).' },
-        backend: { type: 'string', optional: true, computed: true, description: 'Path of the kubernetes auth method (default kubernetes); changing it replaces the role.' },
-        role_name: { type: 'string', required: true, description: 'Name of the role; changing it replaces the role.' },
-        bound_service_account_names: { type: ['set', 'string'], required: true, description: 'Service account names allowed to log in (globs; "*" for any).' },
-        bound_service_account_namespaces: { type: ['set', 'string'], required: true, description: 'Namespaces allowed to log in (globs; "*" for any, not with names "*").' },
-        audience: { type: 'string', optional: true, computed: true, description: 'Audience the service account token must carry.' },
-        token_policies: { type: ['set', 'string'], optional: true, computed: true, description: 'Policies of the tokens issued at login.' },
-        token_ttl: { type: 'number', optional: true, computed: true, description: 'TTL of the tokens issued, in seconds (0: the method default).' },
-        token_max_ttl: { type: 'number', optional: true, computed: true, description: 'Maximum TTL of the tokens issued, in seconds.' },
-      },
-    },
-  },
+  schema: declared.schema,
   replaceOn: ['backend', 'role_name'],
   ...wholeObject({ config, pathOf, write, read }),
   async importState(id) {
     const { mount, name } = importPath(id, 'role', 'auth/BACKEND/role/NAME');
     const backend = mount.replace(/^auth\//, '');
-    return { id: `auth/${backend}/role/${name}`, backend, role_name: name };
+    return declared.state({ id: `auth/${backend}/role/${name}`, backend, role_name: name });
   },
 };

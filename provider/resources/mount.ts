@@ -8,17 +8,30 @@ import { DiagnosticsError, error, type Resource } from '../protocol/types.js';
 import { CofferApiError } from '../../src/client/index.js';
 import type { Session } from '../session.js';
 import { mountName } from '../data-sources/paths.js';
+import { declare } from '../declaration.js';
 import { parseConfig, stringMap, validateKnown } from '../values.js';
 import { deleteAt, known, seconds } from './shared.js';
 
-const config = z.object({
-  path: mountName,
-  type: z.string().min(1, 'must not be empty'),
-  description: z.string().nullable(),
-  default_lease_ttl_seconds: seconds,
-  max_lease_ttl_seconds: seconds,
-  options: z.record(z.string(), z.string()).nullable(),
+const declared = declare({
+  description: 'A secrets engine mount. Import with its path.',
+  attributes: {
+    id: { type: 'string', computed: true, description: 'The mount path.' },
+    path: { type: 'string', required: true, check: mountName, description: 'Where to mount, e.g. apps/kv.' },
+    type: { type: 'string', required: true, check: z.string().min(1, 'must not be empty'), description: 'Engine type: kv, database, pki …; changing it replaces the mount.' },
+    description: { type: 'string', optional: true, computed: true, check: z.string(), description: 'Human-readable description.' },
+    default_lease_ttl_seconds: { type: 'number', optional: true, computed: true, check: seconds, description: 'Default lease TTL (0: the system default).' },
+    max_lease_ttl_seconds: { type: 'number', optional: true, computed: true, check: seconds, description: 'Maximum lease TTL (0: the system maximum).' },
+    options: {
+      type: ['map', 'string'],
+      optional: true,
+      computed: true,
+      check: z.record(z.string(), z.string()),
+      description: 'Engine options, e.g. { version = "2" } for KV v2; changing them replaces the mount.',
+    },
+    accessor: { type: 'string', computed: true, description: 'The mount accessor.' },
+  },
 });
+const config = declared.config;
 
 const mountPath = (path: string) => `sys/mounts/${path}`;
 
@@ -55,7 +68,7 @@ export async function describeMount(base: 'sys/mounts' | 'sys/auth', path: strin
 async function readMount(path: string, session: Session): Promise<ObjectValue | null> {
   const d = await describeMount('sys/mounts', path, session);
   if (!d?.type) return null;
-  return {
+  return declared.state({
     id: path,
     path,
     type: d.type,
@@ -64,7 +77,7 @@ async function readMount(path: string, session: Session): Promise<ObjectValue | 
     max_lease_ttl_seconds: d.config?.max_lease_ttl ?? 0,
     options: stringMap(d.options ?? {}),
     accessor: d.accessor ?? '',
-  };
+  });
 }
 
 async function mustRead(path: string, session: Session): Promise<ObjectValue> {
@@ -75,21 +88,7 @@ async function mustRead(path: string, session: Session): Promise<ObjectValue> {
 
 export const mountResource: Resource<Session> = {
   typeName: 'coffer_mount',
-  schema: {
-    block: {
-      description: 'A secrets engine mount. Import with its path.',
-      attributes: {
-        id: { type: 'string', computed: true, description: 'The mount path.' },
-        path: { type: 'string', required: true, description: 'Where to mount, e.g. apps/kv.' },
-        type: { type: 'string', required: true, description: 'Engine type: kv, database, pki …; changing it replaces the mount.' },
-        description: { type: 'string', optional: true, computed: true, description: 'Human-readable description.' },
-        default_lease_ttl_seconds: { type: 'number', optional: true, computed: true, description: 'Default lease TTL (0: the system default).' },
-        max_lease_ttl_seconds: { type: 'number', optional: true, computed: true, description: 'Maximum lease TTL (0: the system maximum).' },
-        options: { type: ['map', 'string'], optional: true, computed: true, description: 'Engine options, e.g. { version = "2" } for KV v2; changing them replaces the mount.' },
-        accessor: { type: 'string', computed: true, description: 'The mount accessor.' },
-      },
-    },
-  },
+  schema: declared.schema,
   replaceOn: ['type', 'options'],
   // The id is the path: a move changes it.
   planUpdate: (planned) => ({ ...planned, id: planned.path }),
@@ -112,6 +111,6 @@ export const mountResource: Resource<Session> = {
     await deleteAt(mountPath(String(prior.path)), session);
   },
   async importState(id) {
-    return { id, path: id.replace(/^\/+|\/+$/g, '') };
+    return declared.state({ id, path: id.replace(/^\/+|\/+$/g, '') });
   },
 };
