@@ -8,16 +8,38 @@ import type { ObjectValue, Value } from '../protocol/codec.js';
 import { DiagnosticsError, error, type Resource } from '../protocol/types.js';
 import type { Session } from '../session.js';
 import { mountName } from '../data-sources/paths.js';
+import { declare } from '../declaration.js';
 import { duration, parseConfig, validateKnown } from '../values.js';
 import { describeMount, type MountDescription } from './mount.js';
 import { deleteAt, goSeconds, known, shortDuration } from './shared.js';
 
-const config = z.object({
-  type: z.string().min(1, 'must not be empty').refine((t) => t !== 'token', 'the token auth method is always there and cannot be enabled'),
-  path: mountName.nullable(),
-  description: z.string().nullable(),
-  tune: z.array(z.object({ default_lease_ttl: duration, max_lease_ttl: duration })).max(1).nullable(),
+const tune = declare({
+  description: 'Lease settings of tokens issued by this method.',
+  attributes: {
+    default_lease_ttl: { type: 'string', optional: true, check: duration, description: 'Default token TTL, e.g. 1h (0: the system default).' },
+    max_lease_ttl: { type: 'string', optional: true, check: duration, description: 'Maximum token TTL, e.g. 24h (0: the system maximum).' },
+  },
 });
+
+const declared = declare({
+  description: 'An auth method. Import with its path.',
+  attributes: {
+    id: { type: 'string', computed: true, description: 'The auth method path.' },
+    type: {
+      type: 'string',
+      required: true,
+      check: z.string().min(1, 'must not be empty').refine((t) => t !== 'token', 'the token auth method is always there and cannot be enabled'),
+      description: 'Auth method type: approle, kubernetes, userpass …; changing it replaces the method.',
+    },
+    path: { type: 'string', optional: true, computed: true, check: mountName, description: 'Where to enable it (default: the type); changing it replaces the method.' },
+    description: { type: 'string', optional: true, computed: true, check: z.string(), description: 'Human-readable description.' },
+    accessor: { type: 'string', computed: true, description: 'The auth method accessor.' },
+  },
+  blocks: {
+    tune: { nesting: 'list', maxItems: 1, block: tune, check: z.array(tune.config).max(1).nullable() },
+  },
+});
+const config = declared.config;
 type Config = z.infer<typeof config>;
 
 const authPath = (path: string) => `sys/auth/${path}`;
@@ -55,7 +77,8 @@ async function read(state: ObjectValue, session: Session): Promise<ObjectValue |
   const path = String(state.path ?? state.id);
   const d = await describeMount('sys/auth', path, session);
   if (!d?.type) return null;
-  return { id: path, path, type: d.type, description: d.description ?? '', accessor: d.accessor ?? '', tune: tuneState(state.tune, d, state.type === null || state.type === undefined) };
+  const imported = state.type === null || state.type === undefined;
+  return declared.state({ id: path, path, type: d.type, description: d.description ?? '', accessor: d.accessor ?? '', tune: tuneState(state.tune, d, imported) });
 }
 
 async function mustRead(state: ObjectValue, session: Session): Promise<ObjectValue> {
@@ -66,31 +89,7 @@ async function mustRead(state: ObjectValue, session: Session): Promise<ObjectVal
 
 export const authBackendResource: Resource<Session> = {
   typeName: 'coffer_auth_backend',
-  schema: {
-    block: {
-      description: 'An auth method. Import with its path.',
-      attributes: {
-        id: { type: 'string', computed: true, description: 'The auth method path.' },
-        type: { type: 'string', required: true, description: 'Auth method type: approle, kubernetes, userpass …; changing it replaces the method.' },
-        path: { type: 'string', optional: true, computed: true, description: 'Where to enable it (default: the type); changing it replaces the method.' },
-        description: { type: 'string', optional: true, computed: true, description: 'Human-readable description.' },
-        accessor: { type: 'string', computed: true, description: 'The auth method accessor.' },
-      },
-      blocks: {
-        tune: {
-          nesting: 'list',
-          maxItems: 1,
-          block: {
-            description: 'Lease settings of tokens issued by this method.',
-            attributes: {
-              default_lease_ttl: { type: 'string', optional: true, description: 'Default token TTL, e.g. 1h (0: the system default).' },
-              max_lease_ttl: { type: 'string', optional: true, description: 'Maximum token TTL, e.g. 24h (0: the system maximum).' },
-            },
-          },
-        },
-      },
-    },
-  },
+  schema: declared.schema,
   replaceOn: ['type', 'path'],
   validate: (c) => validateKnown(config, c),
   async create(planned, session) {
@@ -109,6 +108,6 @@ export const authBackendResource: Resource<Session> = {
   delete: (prior, session) => deleteAt(authPath(String(prior.path)), session),
   async importState(id) {
     const path = id.replace(/^\/+|\/+$/g, '');
-    return { id: path, path, tune: [] };
+    return declared.state({ id: path, path, tune: [] });
   },
 };

@@ -10,27 +10,63 @@ import type { ObjectValue, Value } from '../protocol/codec.js';
 import { error, type Diagnostic, type Resource } from '../protocol/types.js';
 import type { Session } from '../session.js';
 import { mountName } from '../data-sources/paths.js';
+import { declare } from '../declaration.js';
 import { parseConfig, validateKnown } from '../values.js';
 import { changed, deleteAt, importPath, known, objectName, stringList } from './shared.js';
 
 const PLUGIN = 'postgresql-database-plugin';
 
-const postgresql = z.object({
-  connection_url: z.string().min(1, 'must not be empty'),
-  username: z.string().nullable(),
-  password: z.string().nullable(),
-  password_wo: z.string().nullable(),
-  password_wo_version: z.number().int('must be a whole number').nonnegative('must not be negative').nullable(),
+const postgresql = declare({
+  description: 'PostgreSQL connection settings.',
+  attributes: {
+    connection_url: { type: 'string', required: true, check: z.string().min(1, 'must not be empty'), description: 'Connection URL, with {{username}} and {{password}} placeholders.' },
+    username: { type: 'string', optional: true, check: z.string(), description: 'Root user name for the placeholders.' },
+    password: { type: 'string', optional: true, sensitive: true, check: z.string(), description: 'Root password (kept in state). Conflicts with password_wo.' },
+    password_wo: {
+      type: 'string',
+      optional: true,
+      sensitive: true,
+      writeOnly: true,
+      check: z.string(),
+      description: 'Root password, write-only (Terraform 1.11+): never stored in state or plan.',
+    },
+    password_wo_version: {
+      type: 'number',
+      optional: true,
+      check: z.number().int('must be a whole number').nonnegative('must not be negative'),
+      description: 'Version of password_wo; changing it sends the password.',
+    },
+  },
 });
 
-const config = z.object({
-  backend: mountName,
-  name: objectName,
-  verify_connection: z.boolean().nullable(),
-  allowed_roles: z.array(z.string().min(1, 'must not be empty')).nullable(),
-  root_rotation_statements: z.array(z.string()).nullable(),
-  postgresql: z.array(postgresql).length(1, 'exactly one postgresql block is required'),
+const declared = declare({
+  description: 'A database secrets engine connection (PostgreSQL). Import with BACKEND/config/NAME.',
+  attributes: {
+    id: { type: 'string', computed: true, description: 'The API path (backend/config/name).' },
+    backend: { type: 'string', required: true, check: mountName, description: 'Path of the database mount; changing it replaces the connection.' },
+    name: { type: 'string', required: true, check: objectName, description: 'Name of the connection; changing it replaces the connection.' },
+    plugin_name: { type: 'string', computed: true, description: 'The database plugin (postgresql-database-plugin).' },
+    verify_connection: { type: 'bool', optional: true, computed: true, check: z.boolean(), description: 'Connect to the database when writing the configuration (default true).' },
+    allowed_roles: {
+      type: ['list', 'string'],
+      optional: true,
+      computed: true,
+      check: z.array(z.string().min(1, 'must not be empty')),
+      description: 'Roles allowed to use this connection (globs; empty allows none).',
+    },
+    root_rotation_statements: { type: ['list', 'string'], optional: true, computed: true, check: z.array(z.string()), description: 'Statements run to rotate the root password.' },
+  },
+  blocks: {
+    postgresql: {
+      nesting: 'list',
+      minItems: 1,
+      maxItems: 1,
+      block: postgresql,
+      check: z.array(postgresql.config).length(1, 'exactly one postgresql block is required'),
+    },
+  },
 });
+const config = declared.config;
 type Config = z.infer<typeof config>;
 
 function crossCheck(c: ObjectValue): Diagnostic[] {
@@ -71,15 +107,15 @@ async function read(state: ObjectValue, session: Session): Promise<ObjectValue |
   if (!d?.plugin_name) return null;
   const prior = (Array.isArray(state.postgresql) ? (state.postgresql as ObjectValue[])[0] : undefined) ?? {};
   const details = d.connection_details ?? {};
-  const pg: ObjectValue = {
+  const pg = postgresql.state({
     connection_url: typeof details.connection_url === 'string' ? details.connection_url : null,
     username: typeof details.username === 'string' ? details.username : null,
     // Never returned by the server: what the state holds stands.
     password: prior.password ?? null,
     password_wo: null,
     password_wo_version: prior.password_wo_version ?? null,
-  };
-  return {
+  });
+  return declared.state({
     id: path,
     plugin_name: d.plugin_name,
     verify_connection: d.verify_connection ?? true,
@@ -87,7 +123,7 @@ async function read(state: ObjectValue, session: Session): Promise<ObjectValue |
     root_rotation_statements: stringList(d.root_credentials_rotate_statements),
     // A connection of another plugin shows as an empty block list: the plan then puts the postgresql one back.
     postgresql: d.plugin_name === PLUGIN ? [pg] : [],
-  };
+  });
 }
 
 async function write(planned: ObjectValue, prior: ObjectValue | null, session: Session, cfg: ObjectValue): Promise<ObjectValue> {
@@ -104,37 +140,7 @@ async function write(planned: ObjectValue, prior: ObjectValue | null, session: S
 
 export const databaseConnectionResource: Resource<Session> = {
   typeName: 'coffer_database_connection',
-  schema: {
-    block: {
-      description: 'A database secrets engine connection (PostgreSQL). Import with BACKEND/config/NAME.',
-      attributes: {
-        id: { type: 'string', computed: true, description: 'The API path (backend/config/name).' },
-        backend: { type: 'string', required: true, description: 'Path of the database mount; changing it replaces the connection.' },
-        name: { type: 'string', required: true, description: 'Name of the connection; changing it replaces the connection.' },
-        plugin_name: { type: 'string', computed: true, description: 'The database plugin (postgresql-database-plugin).' },
-        verify_connection: { type: 'bool', optional: true, computed: true, description: 'Connect to the database when writing the configuration (default true).' },
-        allowed_roles: { type: ['list', 'string'], optional: true, computed: true, description: 'Roles allowed to use this connection (globs; empty allows none).' },
-        root_rotation_statements: { type: ['list', 'string'], optional: true, computed: true, description: 'Statements run to rotate the root password.' },
-      },
-      blocks: {
-        postgresql: {
-          nesting: 'list',
-          minItems: 1,
-          maxItems: 1,
-          block: {
-            description: 'PostgreSQL connection settings.',
-            attributes: {
-              connection_url: { type: 'string', required: true, description: 'Connection URL, with {{username}} and {{password}} placeholders.' },
-              username: { type: 'string', optional: true, description: 'Root user name for the placeholders.' },
-              password: { type: 'string', optional: true, sensitive: true, description: 'Root password (kept in state). Conflicts with password_wo.' },
-              password_wo: { type: 'string', optional: true, sensitive: true, writeOnly: true, description: 'Root password, write-only (Terraform 1.11+): never stored in state or plan.' },
-              password_wo_version: { type: 'number', optional: true, description: 'Version of password_wo; changing it sends the password.' },
-            },
-          },
-        },
-      },
-    },
-  },
+  schema: declared.schema,
   replaceOn: ['backend', 'name'],
   validate: (c) => [...validateKnown(config, c), ...crossCheck(c)],
   create: (planned, session, cfg) => write(planned, null, session, cfg),
@@ -143,6 +149,6 @@ export const databaseConnectionResource: Resource<Session> = {
   delete: (prior, session) => deleteAt(pathOf(prior), session),
   async importState(id) {
     const { mount, name } = importPath(id, 'config', 'BACKEND/config/NAME');
-    return { id: `${mount}/config/${name}`, backend: mount, name, postgresql: [] as Value[] };
+    return declared.state({ id: `${mount}/config/${name}`, backend: mount, name, postgresql: [] });
   },
 };

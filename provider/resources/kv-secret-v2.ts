@@ -11,6 +11,7 @@ import { DiagnosticsError, error, type Diagnostic, type Resource } from '../prot
 import { CofferApiError } from '../../src/client/index.js';
 import type { Session } from '../session.js';
 import { kvPath, mountName, secretName } from '../data-sources/paths.js';
+import { declare } from '../declaration.js';
 import { parseConfig, stringMap, timeOrNull, validateKnown } from '../values.js';
 import { changed, deleteAt, goSeconds, known, unknownAfterApply } from './shared.js';
 
@@ -26,24 +27,62 @@ const jsonObject = z.string().refine((s) => {
 
 const whole = (what: string) => z.number().int(`must be a whole number${what}`).nonnegative('must not be negative').nullable();
 
-const customMetadata = z.object({
-  max_versions: whole('').optional().nullable(),
-  cas_required: z.boolean().nullable().optional(),
-  delete_version_after: whole(' of seconds').optional(),
-  data: z.record(z.string(), z.string()).nullable().optional(),
+const customMetadata = declare({
+  description: 'Settings and custom metadata of the secret (all versions).',
+  attributes: {
+    max_versions: { type: 'number', optional: true, check: whole(''), description: 'Versions to keep (0: the mount setting).' },
+    cas_required: { type: 'bool', optional: true, check: z.boolean(), description: 'Require check-and-set on every write.' },
+    delete_version_after: { type: 'number', optional: true, check: whole(' of seconds'), description: 'Seconds after which a version is deleted (0: never).' },
+    data: { type: ['map', 'string'], optional: true, check: z.record(z.string(), z.string()), description: 'Custom metadata, key to value.' },
+  },
 });
 
-const config = z.object({
-  mount: mountName,
-  name: secretName,
-  data_json: jsonObject.nullable(),
-  data_json_wo: jsonObject.nullable(),
-  data_json_wo_version: whole(''),
-  cas: whole(''),
-  delete_all_versions: z.boolean().nullable(),
-  disable_read: z.boolean().nullable(),
-  custom_metadata: z.array(customMetadata).max(1).nullable(),
+const declared = declare({
+  description: 'A secret in a KV version 2 mount. Import with MOUNT/data/NAME.',
+  attributes: {
+    id: { type: 'string', computed: true, description: 'The API path of the secret (mount/data/name).' },
+    mount: { type: 'string', required: true, check: mountName, description: 'Path of the KV v2 mount; changing it replaces the secret.' },
+    name: { type: 'string', required: true, check: secretName, description: 'Name of the secret within the mount; changing it replaces the secret.' },
+    path: { type: 'string', computed: true, description: 'Full API path of the secret (mount/data/name).' },
+    data_json: {
+      type: 'string',
+      optional: true,
+      sensitive: true,
+      check: jsonObject,
+      description: 'The secret data as a JSON object (stored in state). Conflicts with data_json_wo.',
+    },
+    data_json_wo: {
+      type: 'string',
+      optional: true,
+      sensitive: true,
+      writeOnly: true,
+      check: jsonObject,
+      description: 'The secret data as a JSON object, write-only (Terraform 1.11+): never stored in state or plan.',
+    },
+    data_json_wo_version: { type: 'number', optional: true, check: whole(''), description: 'Version of data_json_wo; changing it writes the write-only value.' },
+    cas: { type: 'number', optional: true, check: whole(''), description: 'Check-and-set: the version the write expects to replace (0: only if the secret does not exist).' },
+    delete_all_versions: {
+      type: 'bool',
+      optional: true,
+      computed: true,
+      check: z.boolean(),
+      description: 'On destroy, delete every version and the metadata instead of only the latest version.',
+    },
+    disable_read: { type: 'bool', optional: true, computed: true, check: z.boolean(), description: 'Do not read the secret back (no drift detection), for tokens that may only write.' },
+    data: {
+      type: ['map', 'string'],
+      computed: true,
+      sensitive: true,
+      description: 'The secret data read back (null for a write-only secret); non-string values are JSON-encoded.',
+    },
+    metadata: { type: ['map', 'string'], computed: true, description: 'Metadata of the current version: created_time, deletion_time, destroyed, version, custom_metadata.' },
+  },
+  blocks: {
+    // Fields left out of a block (not only set to null) are accepted: partial().
+    custom_metadata: { nesting: 'list', maxItems: 1, block: customMetadata, check: z.array(customMetadata.config.partial()).max(1).nullable() },
+  },
 });
+const config = declared.config;
 type Config = z.infer<typeof config>;
 
 /** Checks between attributes, on what is known: one source of data, and a version to go with the write-only one. */
@@ -94,12 +133,12 @@ async function readCustomMetadata(state: ObjectValue, session: Session): Promise
   const prior = blocks[0];
   const keep = (k: string, v: Value) => (prior[k] === null || prior[k] === undefined ? null : v);
   return [
-    {
+    customMetadata.state({
       max_versions: keep('max_versions', m.max_versions ?? 0),
       cas_required: keep('cas_required', !!m.cas_required),
       delete_version_after: keep('delete_version_after', goSeconds(m.delete_version_after)),
       data: keep('data', stringMap(m.custom_metadata ?? {})),
-    },
+    }),
   ];
 }
 
@@ -116,14 +155,14 @@ async function readSecret(state: ObjectValue, session: Session): Promise<ObjectV
   }
   const body = res?.data as { data?: Record<string, unknown> | null; metadata?: VersionMeta } | null;
   if (!body?.data) return null;
-  const out: ObjectValue = {
+  const out = declared.state({
     id: path,
     path,
     delete_all_versions: state.delete_all_versions ?? false,
     disable_read: state.disable_read ?? false,
     metadata: metadataMap(body.metadata ?? {}),
     custom_metadata: await readCustomMetadata(state, session),
-  };
+  });
   if (writeOnly(state)) return { ...out, data_json: null, data: null };
   // The configuration's own JSON text stays when it says the same thing (key order, spacing).
   let same = false;
@@ -178,40 +217,7 @@ const parse = (planned: ObjectValue, cfg: ObjectValue): Config => parseConfig(co
 
 export const kvSecretV2Resource: Resource<Session> = {
   typeName: 'coffer_kv_secret_v2',
-  schema: {
-    block: {
-      description: 'A secret in a KV version 2 mount. Import with MOUNT/data/NAME.',
-      attributes: {
-        id: { type: 'string', computed: true, description: 'The API path of the secret (mount/data/name).' },
-        mount: { type: 'string', required: true, description: 'Path of the KV v2 mount; changing it replaces the secret.' },
-        name: { type: 'string', required: true, description: 'Name of the secret within the mount; changing it replaces the secret.' },
-        path: { type: 'string', computed: true, description: 'Full API path of the secret (mount/data/name).' },
-        data_json: { type: 'string', optional: true, sensitive: true, description: 'The secret data as a JSON object (stored in state). Conflicts with data_json_wo.' },
-        data_json_wo: { type: 'string', optional: true, sensitive: true, writeOnly: true, description: 'The secret data as a JSON object, write-only (Terraform 1.11+): never stored in state or plan.' },
-        data_json_wo_version: { type: 'number', optional: true, description: 'Version of data_json_wo; changing it writes the write-only value.' },
-        cas: { type: 'number', optional: true, description: 'Check-and-set: the version the write expects to replace (0: only if the secret does not exist).' },
-        delete_all_versions: { type: 'bool', optional: true, computed: true, description: 'On destroy, delete every version and the metadata instead of only the latest version.' },
-        disable_read: { type: 'bool', optional: true, computed: true, description: 'Do not read the secret back (no drift detection), for tokens that may only write.' },
-        data: { type: ['map', 'string'], computed: true, sensitive: true, description: 'The secret data read back (null for a write-only secret); non-string values are JSON-encoded.' },
-        metadata: { type: ['map', 'string'], computed: true, description: 'Metadata of the current version: created_time, deletion_time, destroyed, version, custom_metadata.' },
-      },
-      blocks: {
-        custom_metadata: {
-          nesting: 'list',
-          maxItems: 1,
-          block: {
-            description: 'Settings and custom metadata of the secret (all versions).',
-            attributes: {
-              max_versions: { type: 'number', optional: true, description: 'Versions to keep (0: the mount setting).' },
-              cas_required: { type: 'bool', optional: true, description: 'Require check-and-set on every write.' },
-              delete_version_after: { type: 'number', optional: true, description: 'Seconds after which a version is deleted (0: never).' },
-              data: { type: ['map', 'string'], optional: true, description: 'Custom metadata, key to value.' },
-            },
-          },
-        },
-      },
-    },
-  },
+  schema: declared.schema,
   replaceOn: ['mount', 'name'],
   validate: (c) => [...validateKnown(config, c), ...crossCheck(c)],
   planUpdate(planned, prior) {
@@ -245,7 +251,7 @@ export const kvSecretV2Resource: Resource<Session> = {
       const mount = path.slice(0, at);
       const name = path.slice(at + '/data/'.length);
       const res = await session.client.read(`sys/mounts/${mount}`).catch(() => null);
-      if (res?.data && name) return { id: path, path, mount, name, custom_metadata: [] };
+      if (res?.data && name) return declared.state({ id: path, path, mount, name, custom_metadata: [] });
     }
     throw new DiagnosticsError(
       error(`cannot import ${JSON.stringify(id)}`, 'Give the secret as MOUNT/data/NAME, e.g. secret/data/app, where MOUNT is a mounted KV version 2 engine.'),
