@@ -5,11 +5,11 @@
 import { z } from 'zod';
 import { CofferClient, CofferConnectionError, optionsFromEnv } from '../src/client/index.js';
 import type { ObjectValue } from './protocol/codec.js';
-import type { SchemaSpec } from './protocol/schema.js';
 import { DiagnosticsError, error, type ProviderDefinition } from './protocol/types.js';
 import { describeFailure, unreachable } from './errors.js';
 import { addressProblem, checkEnvAddress, checkServer, DEFAULT_STARTUP_TIMEOUT_SECONDS, STARTUP_TIMEOUT_ENV, startupTimeoutSeconds } from './startup.js';
 import { Session } from './session.js';
+import { declare } from './declaration.js';
 import { validateKnown, zodDiagnostics } from './values.js';
 import { genericSecretData } from './data-sources/generic-secret.js';
 import { kvSecretV2Data } from './data-sources/kv-secret-v2.js';
@@ -32,56 +32,75 @@ import { tokenResource } from './resources/token.js';
 
 export const DEFAULT_MAX_LEASE_TTL_SECONDS = 1200;
 
-const schema: SchemaSpec = {
-  block: {
-    description: 'coffer, a secrets service speaking the Vault HTTP API.',
-    attributes: {
-      address: { type: 'string', optional: true, description: 'URL of the coffer server, e.g. https://coffer.example:8200. Defaults to COFFER_ADDR, then VAULT_ADDR.' },
-      token: { type: 'string', optional: true, sensitive: true, description: 'Token to authenticate with. Defaults to COFFER_TOKEN, then VAULT_TOKEN, then ~/.coffer-token.' },
-      ca_cert_file: { type: 'string', optional: true, description: 'PEM file of the CA that signed the server certificate. Defaults to COFFER_CACERT / VAULT_CACERT.' },
-      skip_tls_verify: { type: 'bool', optional: true, description: 'Do not verify the server certificate (testing only). Defaults to COFFER_SKIP_VERIFY / VAULT_SKIP_VERIFY.' },
-      max_lease_ttl_seconds: { type: 'number', optional: true, description: `TTL of the child token the provider runs with, in seconds (default ${DEFAULT_MAX_LEASE_TTL_SECONDS}).` },
-      startup_timeout_seconds: {
-        type: 'number',
-        optional: true,
-        description: `How long the start-up check waits for the server to answer, in seconds (default ${DEFAULT_STARTUP_TIMEOUT_SECONDS}; else ${STARTUP_TIMEOUT_ENV}). Later calls wait longer.`,
-      },
-      skip_child_token: { type: 'bool', optional: true, description: 'Use the given token directly instead of a child token (then dynamic secrets read by data sources outlive the run).' },
-    },
-    blocks: {
-      auth_login: {
-        nesting: 'list',
-        maxItems: 1,
-        block: {
-          description: 'Log in through an auth method instead of giving a token.',
-          attributes: {
-            path: { type: 'string', required: true, description: 'Login path, e.g. auth/approle/login.' },
-            parameters: { type: ['map', 'string'], optional: true, sensitive: true, description: 'Login parameters, e.g. role_id and secret_id.' },
-          },
-        },
-      },
+const authLogin = declare({
+  description: 'Log in through an auth method instead of giving a token.',
+  attributes: {
+    path: { type: 'string', required: true, check: z.string().min(1, 'must not be empty'), description: 'Login path, e.g. auth/approle/login.' },
+    parameters: {
+      type: ['map', 'string'],
+      optional: true,
+      sensitive: true,
+      check: z.record(z.string(), z.string()),
+      description: 'Login parameters, e.g. role_id and secret_id.',
     },
   },
-};
-
-const configSchema = z.object({
-  address: z
-    .string()
-    .superRefine((address, ctx) => {
-      const problem = addressProblem(address);
-      if (problem) ctx.addIssue({ code: 'custom', message: problem });
-    })
-    .nullable(),
-  token: z.string().min(1, 'must not be empty').nullable(),
-  ca_cert_file: z.string().min(1, 'must not be empty').nullable(),
-  skip_tls_verify: z.boolean().nullable(),
-  max_lease_ttl_seconds: z.number().int('must be a whole number of seconds').positive('must be positive').nullable(),
-  startup_timeout_seconds: z.number().positive('must be positive').nullable(),
-  skip_child_token: z.boolean().nullable(),
-  auth_login: z
-    .array(z.object({ path: z.string().min(1, 'must not be empty'), parameters: z.record(z.string(), z.string()).nullable() }))
-    .max(1),
 });
+
+const declared = declare({
+  description: 'coffer, a secrets service speaking the Vault HTTP API.',
+  attributes: {
+    address: {
+      type: 'string',
+      optional: true,
+      check: z.string().superRefine((address, ctx) => {
+        const problem = addressProblem(address);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      }),
+      description: 'URL of the coffer server, e.g. https://coffer.example:8200. Defaults to COFFER_ADDR, then VAULT_ADDR.',
+    },
+    token: {
+      type: 'string',
+      optional: true,
+      sensitive: true,
+      check: z.string().min(1, 'must not be empty'),
+      description: 'Token to authenticate with. Defaults to COFFER_TOKEN, then VAULT_TOKEN, then ~/.coffer-token.',
+    },
+    ca_cert_file: {
+      type: 'string',
+      optional: true,
+      check: z.string().min(1, 'must not be empty'),
+      description: 'PEM file of the CA that signed the server certificate. Defaults to COFFER_CACERT / VAULT_CACERT.',
+    },
+    skip_tls_verify: {
+      type: 'bool',
+      optional: true,
+      check: z.boolean(),
+      description: 'Do not verify the server certificate (testing only). Defaults to COFFER_SKIP_VERIFY / VAULT_SKIP_VERIFY.',
+    },
+    max_lease_ttl_seconds: {
+      type: 'number',
+      optional: true,
+      check: z.number().int('must be a whole number of seconds').positive('must be positive'),
+      description: `TTL of the child token the provider runs with, in seconds (default ${DEFAULT_MAX_LEASE_TTL_SECONDS}).`,
+    },
+    startup_timeout_seconds: {
+      type: 'number',
+      optional: true,
+      check: z.number().positive('must be positive'),
+      description: `How long the start-up check waits for the server to answer, in seconds (default ${DEFAULT_STARTUP_TIMEOUT_SECONDS}; else ${STARTUP_TIMEOUT_ENV}). Later calls wait longer.`,
+    },
+    skip_child_token: {
+      type: 'bool',
+      optional: true,
+      check: z.boolean(),
+      description: 'Use the given token directly instead of a child token (then dynamic secrets read by data sources outlive the run).',
+    },
+  },
+  blocks: {
+    auth_login: { nesting: 'list', maxItems: 1, block: authLogin, check: z.array(authLogin.config).max(1) },
+  },
+});
+const configSchema = declared.config;
 
 export function cofferProvider(env: NodeJS.ProcessEnv, log: (line: string) => void): ProviderDefinition<Session> {
   let session: Session | null = null;
@@ -160,7 +179,7 @@ export function cofferProvider(env: NodeJS.ProcessEnv, log: (line: string) => vo
   }
 
   return {
-    schema,
+    schema: declared.schema,
     validate: (c) => validateKnown(configSchema, c),
     configure,
     dataSources: [genericSecretData, kvSecretV2Data, kvSecretsListV2, databaseCredentialsData, policyDocument],
