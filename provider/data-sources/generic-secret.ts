@@ -2,7 +2,6 @@
  * `coffer_generic_secret`: whatever a read of one API path answers (as vault_generic_secret). On a KV v2
  * mount the path is the secret's (without data/) and the secret's data is unwrapped, like the vault provider.
  */
-import { z } from 'zod';
 import type { ObjectValue } from '../protocol/codec.js';
 import type { DataSource } from '../protocol/types.js';
 import { notFound } from '../errors.js';

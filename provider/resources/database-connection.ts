@@ -6,7 +6,7 @@
  * `terraform import coffer_database_connection.x BACKEND/config/NAME`.
  */
 import { z } from 'zod';
-import type { ObjectValue, Value } from '../protocol/codec.js';
+import type { ObjectValue } from '../protocol/codec.js';
 import { error, type Diagnostic, type Resource } from '../protocol/types.js';
 import type { Session } from '../session.js';
 import { mountName } from '../data-sources/paths.js';

@@ -6,7 +6,6 @@
  * `terraform import coffer_token.x ACCESSOR` (the token itself cannot be recovered: client_token stays null).
  */
 import { z } from 'zod';
-import type { ObjectValue } from '../protocol/codec.js';
 import { DiagnosticsError, error, type Resource } from '../protocol/types.js';
 import { CofferApiError } from '../../src/client/index.js';
 import type { Session } from '../session.js';
