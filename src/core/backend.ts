@@ -166,8 +166,10 @@ export interface PathSpec {
   existenceCheck?: (req: Request<any>) => Promise<boolean>;
   /** Paths callable without a token (logins). */
   unauthenticated?: boolean;
-  /** Paths requiring `sudo` in addition to the operation's capability. */
+  /** Paths requiring `sudo` in addition to the operation's capability (Vault's root-protected paths). */
   sudo?: boolean;
+  /** `sys/` paths served while sealed (init, unseal, seal status, health, leader); they are unauthenticated too. */
+  servedSealed?: boolean;
   /**
    * Paths that need a valid token but decide access themselves from the caller's policies instead of an ACL
    * grant on the path (Vault's `sys/internal/ui/mounts`, which any token may ask about mounts it can use).

@@ -7,24 +7,10 @@ import { permissionDenied } from '../errors.js';
 import type { TokenEntry } from '../tokens/store.js';
 import type { LogicalRequest, PipelineHost, Route } from './types.js';
 
-/** Only these prefixes hold sudo-protected paths; checked first so other requests skip the patterns. */
-const SUDO_SCOPE = /^(sys|auth\/token)\//;
-
-/** Vault's root-protected paths: the capability for the operation is not enough, `sudo` is needed too. */
-const SUDO_PATTERNS = [
-  /^sys\/audit(\/|$)/,
-  /^sys\/auth\/.+/,
-  /^sys\/remount$/,
-  /^sys\/rotate$/,
-  /^sys\/seal$/,
-  /^sys\/key-status$/,
-  /^sys\/leases\/revoke-(prefix|force)\/.*/,
-  /^sys\/leases\/lookup\//, // listing leases (the lookup of one lease is `sys/leases/lookup` without a slash)
-  /^auth\/token\/accessors\/?$/,
-  /^auth\/token\/revoke-orphan$/,
-];
-
-/** Checks the ACL and spends one use of the token. Unauthenticated requests (no token) pass untouched. */
+/**
+ * Checks the ACL and spends one use of the token. Unauthenticated requests (no token) pass untouched. A path
+ * declared `sudo` (Vault's root-protected paths) needs the `sudo` capability besides the operation's.
+ */
 export async function authorize(core: PipelineHost, request: LogicalRequest, route: Route, req: Request, entry: TokenEntry | null, kubernetesNamespace?: string): Promise<void> {
   if (!entry) return;
   const { routePath } = request;
@@ -32,7 +18,6 @@ export async function authorize(core: PipelineHost, request: LogicalRequest, rou
   const verdict = acl.check(routePath, req.operation, req.data, request.wrapTTL);
   req.caller.sudo = verdict.sudo;
   const spec = route.match.spec;
-  const needsSudo = spec.sudo === true || (SUDO_SCOPE.test(routePath) && SUDO_PATTERNS.some((re) => re.test(routePath)));
-  if ((!verdict.allowed && !spec.aclInHandler) || (needsSudo && !verdict.sudo)) throw permissionDenied();
+  if ((!verdict.allowed && !spec.aclInHandler) || (spec.sudo === true && !verdict.sudo)) throw permissionDenied();
   if (!(await core.tokens.use(entry))) throw permissionDenied();
 }

@@ -92,7 +92,7 @@ export interface Route {
   mount: RoutedMount;
   rel: string;
   match: RouteMatch;
-  /** Served without a token (and, for the sys paths among them, while sealed). */
+  /** Served without a token (the path is declared `unauthenticated`). */
   unauthenticated: boolean;
   /** An unauthenticated path of an auth mount: a login, subject to the rate limit and the user lockout. */
   login: boolean;

@@ -23,10 +23,12 @@ export function auditPaths(core: Core): PathSpec[] {
   return [
     {
       pattern: 'audit',
+      sudo: true,
       operations: { read: async () => ({ data: broker().list(), legacyTopLevel: true }) },
     },
     {
       pattern: 'audit/(?<path>.+)',
+      sudo: true,
       fields: enableFields,
       operations: {
         update: async (req: Request<z.infer<typeof enableFields>>) => {

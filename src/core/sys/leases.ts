@@ -46,7 +46,8 @@ export function leasePaths(core: Core): PathSpec[] {
       operations: { update: async (req: Request<LeaseFields>) => ({ data: await core.leases.lookup(leaseId(req)) }) },
     },
     {
-      pattern: 'leases/lookup/(?<prefix>.*)',
+      pattern: 'leases/lookup/(?<prefix>.*)', // listing leases; the lookup of one lease above needs no sudo
+      sudo: true,
       operations: {
         list: async (req) => {
           const keys = await core.leases.list(req.params.prefix);
@@ -57,8 +58,8 @@ export function leasePaths(core: Core): PathSpec[] {
     },
     { pattern: 'leases/renew(?:/(?<id>.+))?', fields: leaseFields, operations: { update: renew } },
     { pattern: 'leases/revoke(?:/(?<id>.+))?', fields: leaseFields, operations: { update: revoke } },
-    { pattern: 'leases/revoke-prefix/(?<prefix>.+)', fields: syncField, operations: { update: prefixed(false) } },
-    { pattern: 'leases/revoke-force/(?<prefix>.+)', operations: { update: prefixed(true) } },
+    { pattern: 'leases/revoke-prefix/(?<prefix>.+)', sudo: true, fields: syncField, operations: { update: prefixed(false) } },
+    { pattern: 'leases/revoke-force/(?<prefix>.+)', sudo: true, operations: { update: prefixed(true) } },
     {
       pattern: 'leases/tidy',
       operations: {

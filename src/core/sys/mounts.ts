@@ -132,6 +132,7 @@ export function mountPaths(core: Core): PathSpec[] {
       { pattern: base, operations: { read: list(kind) } },
       {
         pattern: `${base}/(?<path>.+)/tune`,
+        sudo: kind === 'auth', // Vault's root path `sys/auth/*`
         fields: tuneFields,
         operations: {
           read: async (req) => {
@@ -166,6 +167,7 @@ export function mountPaths(core: Core): PathSpec[] {
       },
       {
         pattern: `${base}/(?<path>.+)`,
+        sudo: kind === 'auth',
         fields: enableFields,
         operations: {
           read: async (req) => {
@@ -211,6 +213,7 @@ export function mountPaths(core: Core): PathSpec[] {
     ...table('auth'),
     {
       pattern: 'remount',
+      sudo: true,
       fields: remountFields,
       operations: {
         update: async (req: Request<z.infer<typeof remountFields>>) => {

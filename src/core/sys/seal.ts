@@ -70,6 +70,8 @@ export function sealPaths(core: Core): PathSpec[] {
   return [
     {
       pattern: 'init',
+      unauthenticated: true,
+      servedSealed: true,
       fields: initFields,
       operations: {
         read: async () => bareJson({ initialized: await core.initialized() }),
@@ -89,10 +91,14 @@ export function sealPaths(core: Core): PathSpec[] {
     },
     {
       pattern: 'seal-status',
+      unauthenticated: true,
+      servedSealed: true,
       operations: { read: async () => bareJson(await sealStatus(core)) },
     },
     {
       pattern: 'unseal',
+      unauthenticated: true,
+      servedSealed: true,
       fields: unsealFields,
       operations: {
         update: async (req: Request<z.infer<typeof unsealFields>>) => {
@@ -106,6 +112,7 @@ export function sealPaths(core: Core): PathSpec[] {
     },
     {
       pattern: 'seal',
+      sudo: true,
       operations: {
         update: async () => {
           await core.sealCore();
@@ -115,6 +122,8 @@ export function sealPaths(core: Core): PathSpec[] {
     },
     {
       pattern: 'health',
+      unauthenticated: true,
+      servedSealed: true,
       operations: {
         read: async (req) => {
           const q = req.query;
@@ -147,6 +156,8 @@ export function sealPaths(core: Core): PathSpec[] {
     },
     {
       pattern: 'leader',
+      unauthenticated: true,
+      servedSealed: true,
       operations: {
         read: async () =>
           bareJson({
@@ -162,6 +173,7 @@ export function sealPaths(core: Core): PathSpec[] {
     },
     {
       pattern: 'rotate',
+      sudo: true,
       operations: {
         update: async () => {
           await core.seal.rotate();
@@ -171,6 +183,7 @@ export function sealPaths(core: Core): PathSpec[] {
     },
     {
       pattern: 'key-status',
+      sudo: true,
       operations: {
         read: async () => {
           const active = core.barrier.currentKeyring().active;
