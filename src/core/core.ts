@@ -1,7 +1,8 @@
 /**
  * The core: everything between HTTP and the engines. It owns the seal and barrier, the mount table, tokens,
  * policies and audit, and runs the request pipeline of DESIGN.md, whose stages are in ./pipeline/.
- * The HTTP layer (src/server/http.ts) only turns sockets into `CoreRequest`s and `CoreResponse`s back.
+ * The HTTP layer (src/server/http.ts, src/server/logical-request.ts) turns sockets into `LogicalRequest`s and
+ * `CoreResponse`s back into bytes.
  */
 import { randomUUID } from 'node:crypto';
 import type { PhysicalBackend } from '../storage/types.js';
@@ -24,7 +25,7 @@ import { tokenBackend } from './tokens/backend.js';
 import { TokenStore } from './tokens/store.js';
 import { ResponseWrapper } from './wrapping/wrap.js';
 import { handleRequest } from './pipeline/handle.js';
-import type { CoreRequest, CoreResponse } from './pipeline/types.js';
+import type { CoreResponse, LogicalRequest } from './pipeline/types.js';
 
 export interface CoreOptions {
   storage: PhysicalBackend;
@@ -42,7 +43,7 @@ export interface CoreOptions {
   userLockout?: LockoutStanzas;
 }
 
-export type { CoreRequest, CoreResponse } from './pipeline/types.js';
+export type { CoreResponse, LogicalRequest } from './pipeline/types.js';
 
 export const VERSION = '0.1.0';
 
@@ -213,8 +214,8 @@ export class Core {
   }
 
   /** The request pipeline (./pipeline/handle.ts). Never throws: every failure becomes a Vault error envelope. */
-  handle(http: CoreRequest): Promise<CoreResponse> {
-    return handleRequest(this, http);
+  handle(request: LogicalRequest): Promise<CoreResponse> {
+    return handleRequest(this, request);
   }
 
 }

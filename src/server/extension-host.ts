@@ -5,11 +5,12 @@
 import type { Core } from '../core/core.js';
 import { StorageView } from '../storage/view.js';
 import type { ExtensionHost, HttpRoutes, ServerExtension } from './extension.js';
+import { handleHttpRequest } from './logical-request.js';
 
 function hostFor(core: Core, extension: ServerExtension): ExtensionHost {
   const prefix = `sys/${extension.name}/`;
   return {
-    handle: (req) => core.handle(req),
+    handle: (req) => handleHttpRequest(core, req),
     storage: () => new StorageView(core.barrier, prefix),
     tokenId: (token) => core.tokens.hmac(token),
     revokeLater: (leaseId, delayMs) => core.leases.revokeLater(leaseId, delayMs),

@@ -4,7 +4,8 @@
  * and `src/shared`, never the core (the boundary check enforces it): what it may do is the narrow capabilities
  * of `ExtensionHost`, which the server grants when it mounts the extension.
  */
-import type { CoreRequest, CoreResponse } from '../core/core.js';
+import type { CoreResponse } from '../core/core.js';
+import type { CoreRequest } from './logical-request.js';
 import type { HttpRoutes, RouteRequest } from './http.js';
 
 export type { CoreRequest, CoreResponse, HttpRoutes, RouteRequest };

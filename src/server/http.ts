@@ -10,7 +10,8 @@ import http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
 import { readFile } from 'node:fs/promises';
-import type { Core, CoreRequest, CoreResponse } from '../core/core.js';
+import type { Core, CoreResponse } from '../core/core.js';
+import { handleHttpRequest, type CoreRequest } from './logical-request.js';
 import { clientAddress } from './forwarded.js';
 import { DEFAULT_MAX_JSON_DEPTH, DEFAULT_READ_HEADER_TIMEOUT_MS, type ListenerConfig } from './config.js';
 import { acceptListMethod, LIST_CARRIER } from './list-method.js';
@@ -202,7 +203,7 @@ export async function createListener(core: Core, listener: ListenerConfig, route
       }
       send(
         res,
-        await core.handle({
+        await handleHttpRequest(core, {
           method,
           rawPath: path.slice('/v1/'.length),
           query,

@@ -26,7 +26,7 @@ export class AuditTrail {
    * Puts the request on record from here on, refused or not. Health checks are not audited at all (as in Vault):
    * no request line, no response line, no fail-closed. With no device enabled there is nothing to prepare.
    */
-  open(request: LogicalRequest, route: Route, clientToken: string | null, remoteAddress: string): void {
+  open(request: LogicalRequest, route: Route): void {
     if (this.core.audit?.hasDevices() !== true || request.path === 'sys/health') return;
     const { entry } = route.mount;
     this.input = {
@@ -35,8 +35,8 @@ export class AuditTrail {
       path: request.path,
       mountType: entry.type,
       mountPoint: entry.path,
-      clientToken: clientToken ?? undefined,
-      remoteAddress,
+      clientToken: request.clientToken ?? undefined,
+      remoteAddress: request.remoteAddr,
     };
   }
 

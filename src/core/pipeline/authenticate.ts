@@ -6,7 +6,7 @@ import { addressAllowed } from '../cidr.js';
 import { permissionDenied } from '../errors.js';
 import type { TokenEntry } from '../tokens/store.js';
 import type { AuditTrail } from './audit-trail.js';
-import type { CoreRequest, PipelineHost, Route } from './types.js';
+import type { LogicalRequest, PipelineHost, Route } from './types.js';
 
 export interface Authenticated {
   caller: CallerInfo;
@@ -14,12 +14,13 @@ export interface Authenticated {
   entry: TokenEntry | null;
 }
 
-export async function authenticate(core: PipelineHost, http: CoreRequest, route: Route, clientToken: string | null, trail: AuditTrail): Promise<Authenticated> {
-  const caller: CallerInfo = { policies: [], remoteAddr: http.remoteAddr, sudo: false };
+export async function authenticate(core: PipelineHost, request: LogicalRequest, route: Route, trail: AuditTrail): Promise<Authenticated> {
+  const { clientToken, remoteAddr } = request;
+  const caller: CallerInfo = { policies: [], remoteAddr, sudo: false };
   if (route.unauthenticated) return { caller, entry: null };
   const entry = clientToken ? await core.tokens.lookup(clientToken) : null;
   if (entry) trail.setToken(entry);
-  if (!entry || !addressAllowed(http.remoteAddr, entry.bound_cidrs)) throw permissionDenied();
+  if (!entry || !addressAllowed(remoteAddr, entry.bound_cidrs)) throw permissionDenied();
   Object.assign(caller, {
     tokenId: entry.id,
     accessor: entry.accessor,

@@ -1,6 +1,7 @@
 /**
- * The request pipeline of DESIGN.md, as its list of stages:
- *   parse → resolve the mount (sealed? 503) → authenticate → authorize (+ sudo, use count) → audit the request →
+ * The request pipeline of DESIGN.md, as its list of stages (the HTTP layer has already parsed the request,
+ * src/server/logical-request.ts):
+ *   resolve the mount (sealed? 503) → authenticate → authorize (+ sudo, use count) → audit the request →
  *   login guard → dispatch → finish (login, lease, wrapping) → envelope → audit the response.
  * Never throws: every failure becomes a Vault error envelope, audited like an answer.
  */
@@ -8,37 +9,33 @@ import { randomUUID } from 'node:crypto';
 import type { Request } from '../backend.js';
 import { CofferError } from '../errors.js';
 import { dispatch, resolveWriteOperation } from '../router.js';
-import { tokenFromHeaders } from '../tokens/header.js';
 import { WRAPPING_TOKEN_PATHS } from '../wrapping/wrap.js';
 import { AuditTrail } from './audit-trail.js';
 import { authenticate, type Authenticated } from './authenticate.js';
 import { authorize } from './authorize.js';
 import { envelope, errorResponse } from './envelope.js';
 import { finish } from './finish.js';
-import { parseRequest, requestData } from './logical.js';
 import { LoginAttempt } from './login-attempt.js';
 import { resolveRoute } from './resolve.js';
-import type { CoreRequest, CoreResponse, LogicalRequest, PipelineHost, Route } from './types.js';
+import type { CoreResponse, LogicalRequest, PipelineHost, Route } from './types.js';
 
-export async function handleRequest(core: PipelineHost, http: CoreRequest): Promise<CoreResponse> {
+export async function handleRequest(core: PipelineHost, request: LogicalRequest): Promise<CoreResponse> {
   const requestId = randomUUID();
   const trail = new AuditTrail(core, requestId);
-  const login = new LoginAttempt(core, http.remoteAddr);
+  const login = new LoginAttempt(core, request.remoteAddr);
   try {
-    const request = parseRequest(http);
     const route = resolveRoute(core, request);
     login.begin(route);
-    const clientToken = tokenFromHeaders(http.headers);
-    trail.open(request, route, clientToken, http.remoteAddr);
+    trail.open(request, route);
     // Checked before the token is used, as Vault does: a bad wrapping token is a 400 (and on record), not a 403.
-    if (WRAPPING_TOKEN_PATHS.has(request.path)) await core.wrapping.find(clientToken, requestData(http, request.operation));
-    const auth = await authenticate(core, http, route, clientToken, trail);
-    const data = requestData(http, request.operation);
+    if (WRAPPING_TOKEN_PATHS.has(request.path)) await core.wrapping.find(request.clientToken, request.data());
+    const auth = await authenticate(core, request, route, trail);
+    const data = request.data();
     trail.setData(data);
     login.identify(route, route.match.spec, data);
-    const req = await logicalRequest(core, http, request, route, auth, data, requestId);
+    const req = await engineRequest(core, request, route, auth, data, requestId);
     trail.setOperation(req.operation);
-    await authorize(core, request, route, req, auth.entry, http.kubernetesNamespace);
+    await authorize(core, request, route, req, auth.entry);
     await trail.recordRequest(request, req.operation);
     login.guard();
 
@@ -62,15 +59,15 @@ export async function handleRequest(core: PipelineHost, http: CoreRequest): Prom
 }
 
 /** The request as the engine sees it; a write becomes `create` or `update` by the path's existence check. */
-async function logicalRequest(core: PipelineHost, http: CoreRequest, request: LogicalRequest, route: Route, { caller }: Authenticated, data: Record<string, unknown>, requestId: string): Promise<Request> {
+async function engineRequest(core: PipelineHost, request: LogicalRequest, route: Route, { caller }: Authenticated, data: Record<string, unknown>, requestId: string): Promise<Request> {
   const { mount, rel, match } = route;
   const req: Request = {
     operation: request.operation,
     path: rel,
     params: match.params,
     data,
-    query: http.query,
-    headers: http.headers,
+    query: request.query,
+    headers: request.headers,
     storage: mount.view,
     mount: mount.entry,
     system: core.systemView(mount.entry),

@@ -1,5 +1,5 @@
 /**
- * What the request pipeline works with: the request as the HTTP layer hands it over, the answer it gets back,
+ * What the request pipeline works with: the logical request the HTTP layer hands over, the answer it gets back,
  * and the parts of the core the stages use (`PipelineHost`, which `Core` is).
  */
 import type { StorageView } from '../../storage/view.js';
@@ -14,22 +14,6 @@ import type { PolicyStore } from '../policies.js';
 import type { RouteMatch } from '../router.js';
 import type { TokenStore } from '../tokens/store.js';
 import type { ResponseWrapper } from '../wrapping/wrap.js';
-
-export interface CoreRequest {
-  method: string;
-  /** Path after `/v1/`, still percent-encoded. */
-  rawPath: string;
-  query: Record<string, string>;
-  headers: Record<string, string | string[] | undefined>;
-  /** Parsed JSON body, or undefined when there was none. */
-  body: unknown;
-  remoteAddr: string;
-  /**
-   * The Kubernetes namespace an integration acts for (set only by the ESO routes, never from a `/v1/` request);
-   * fills `{{kubernetes.namespace}}` in templated policy paths.
-   */
-  kubernetesNamespace?: string;
-}
 
 export interface CoreResponse {
   status: number;
@@ -70,7 +54,10 @@ export interface PipelineHost {
   systemView(mount: MountEntry): SystemView;
 }
 
-/** The request in the core's terms: a normalised path and an operation, before any mount is known. */
+/**
+ * The request in the core's terms, as the HTTP layer (src/server/logical-request.ts) hands it over: a normalised
+ * path and an operation, before any mount is known.
+ */
 export interface LogicalRequest {
   path: string;
   operation: Operation;
@@ -78,6 +65,21 @@ export interface LogicalRequest {
   routePath: string;
   /** Seconds of response wrapping the client asked for (0: none). */
   wrapTTL: number;
+  /** The token the client sent, if any. */
+  clientToken: string | null;
+  /**
+   * The request's data (query parameters or JSON body). Read when the pipeline needs it, so that a malformed
+   * body is reported after the checks that come first (sealed, unknown path, token), as before.
+   */
+  data(): Record<string, unknown>;
+  query: Record<string, string>;
+  headers: Record<string, string | string[] | undefined>;
+  remoteAddr: string;
+  /**
+   * The Kubernetes namespace an integration acts for (set only by the ESO routes, never from a `/v1/` request);
+   * fills `{{kubernetes.namespace}}` in templated policy paths.
+   */
+  kubernetesNamespace?: string;
 }
 
 /** The mount a request goes to, as the stages need it. */

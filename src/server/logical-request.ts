@@ -1,17 +1,59 @@
 /**
- * Stage "parse": the HTTP request in the core's terms (path, operation, request data, wrap TTL).
+ * HTTP to logical request: the method, path, query, headers and body of an HTTP request (or of an extension's
+ * call) in the core's terms — normalised path, operation, token, wrap TTL, request data. The core never sees HTTP.
  */
-import type { Operation } from '../backend.js';
-import { CofferError, badRequest } from '../errors.js';
-import { requestedWrapTTL } from '../wrapping/wrap.js';
-import type { CoreRequest, LogicalRequest } from './types.js';
+import type { Core, CoreResponse, LogicalRequest } from '../core/core.js';
+import type { Operation } from '../core/backend.js';
+import { CofferError, badRequest } from '../core/errors.js';
+import { errorResponse } from '../core/pipeline/envelope.js';
+import { tokenFromHeaders } from '../core/tokens/header.js';
+import { requestedWrapTTL } from '../core/wrapping/wrap.js';
 
-export function parseRequest(http: CoreRequest): LogicalRequest {
+/** A Vault API request as the listener (or an extension) receives it. */
+export interface CoreRequest {
+  method: string;
+  /** Path after `/v1/`, still percent-encoded. */
+  rawPath: string;
+  query: Record<string, string>;
+  headers: Record<string, string | string[] | undefined>;
+  /** Parsed JSON body, or undefined when there was none. */
+  body: unknown;
+  remoteAddr: string;
+  /**
+   * The Kubernetes namespace an integration acts for (set only by the ESO routes, never from a `/v1/` request);
+   * fills `{{kubernetes.namespace}}` in templated policy paths.
+   */
+  kubernetesNamespace?: string;
+}
+
+/** Parses the request and runs it through the core; a request that does not parse is answered here. */
+export async function handleHttpRequest(core: Core, http: CoreRequest): Promise<CoreResponse> {
+  let request: LogicalRequest;
+  try {
+    request = toLogicalRequest(http);
+  } catch (err) {
+    return errorResponse(err, core.logger);
+  }
+  return core.handle(request);
+}
+
+export function toLogicalRequest(http: CoreRequest): LogicalRequest {
   const path = normalizePath(http.rawPath);
   const operation = operationFor(http.method, http.method === 'GET' && isTrue(http.query.list));
   if (operation === 'patch') checkPatchContentType(http.headers);
   const routePath = operation === 'list' && !path.endsWith('/') ? `${path}/` : path;
-  return { path, operation, routePath, wrapTTL: requestedWrapTTL(http.headers) };
+  return {
+    path,
+    operation,
+    routePath,
+    wrapTTL: requestedWrapTTL(http.headers),
+    clientToken: tokenFromHeaders(http.headers),
+    data: () => requestData(http, operation),
+    query: http.query,
+    headers: http.headers,
+    remoteAddr: http.remoteAddr,
+    kubernetesNamespace: http.kubernetesNamespace,
+  };
 }
 
 function isTrue(v: string | undefined): boolean {
@@ -70,7 +112,7 @@ export function normalizePath(raw: string): string {
 }
 
 /** The request's data: query parameters for reads, lists and deletes (as Vault passes them), else the body. */
-export function requestData(http: CoreRequest, operation: Operation): Record<string, unknown> {
+function requestData(http: CoreRequest, operation: Operation): Record<string, unknown> {
   if (operation === 'read' || operation === 'list' || http.method === 'DELETE') {
     const data: Record<string, unknown> = { ...http.query };
     delete data.list;
