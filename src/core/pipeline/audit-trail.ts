@@ -3,7 +3,7 @@
  * as the pipeline learns it, and written fail-closed. A request refused before its request entry was written is
  * recorded too (with the error), so that probing leaves a trace.
  */
-import type { AuditRequestInput } from '../audit/broker.js';
+import type { AuditRequestInput } from '../audit/entry.js';
 import type { Operation, Response } from '../backend.js';
 import type { TokenEntry } from '../tokens/store.js';
 import type { CoreResponse, LogicalRequest, PipelineHost, Route } from './types.js';
