@@ -199,6 +199,11 @@ export interface BackendFactory {
   type: string;
   /** `options` from the mount entry (e.g. `{version: "2"}` for kv). */
   create(options: Record<string, string>): Backend;
+  /**
+   * The engine's rules for a new mount, called before it is enabled: checks its options (a 400 naming what is
+   * wrong) and may give the type and options to store instead (KV's `kv-v2` is a `kv` mount with version 2).
+   */
+  validateMount?(options: Record<string, string>): { type: string; options: Record<string, string> };
 }
 
 /** A JSON body sent as-is, outside the envelope. */

@@ -154,6 +154,11 @@ export class MountTable {
     }
   }
 
+  /** A new mount's type and options as its engine's rules have them (see BackendFactory.validateMount). */
+  validateMount(kind: MountKind, type: string, options: Record<string, string>): { type: string; options: Record<string, string> } {
+    return this.factories.get(`${kind}:${type}`)?.validateMount?.(options) ?? { type, options };
+  }
+
   async enable(
     kind: MountKind,
     path: string,

@@ -178,15 +178,7 @@ export function mountPaths(core: Core): PathSpec[] {
           update: async (req: Request<z.infer<typeof enableFields>>) => {
             const d = req.data;
             if (!d.type) throw badRequest('invalid request data: field "type": missing type');
-            const options = { ...(d.options ?? {}) };
-            let type = d.type;
-            if (type === 'kv-v2') {
-              type = 'kv';
-              options.version = '2';
-            }
-            if (type === 'kv' && options.version && !['1', '2'].includes(options.version)) {
-              throw badRequest(`invalid kv version "${options.version}"; expected 1 or 2`);
-            }
+            const { type, options } = core.mounts.validateMount(kind, d.type, { ...(d.options ?? {}) });
             if (kind === 'auth' && type === 'token') throw badRequest('token credential backend cannot be instantiated');
             const cfg = { default_lease_ttl: d.config?.default_lease_ttl ?? 0, max_lease_ttl: d.config?.max_lease_ttl ?? 0 };
             if (cfg.default_lease_ttl > (cfg.max_lease_ttl || core.maxLeaseTTL)) {

@@ -69,16 +69,27 @@ export function kvVersion(options: Record<string, string>): 1 | 2 {
   throw badRequest(`invalid KV version "${raw.slice(0, 20)}": expected 1 or 2`);
 }
 
+/** A `kv` mount's `version` option, when given, is "1" or "2" (checked when the mount is enabled). */
+function validateKvMount(options: Record<string, string>): { type: string; options: Record<string, string> } {
+  if (options.version && !['1', '2'].includes(options.version)) {
+    throw badRequest(`invalid kv version "${options.version}"; expected 1 or 2`);
+  }
+  return { type: 'kv', options };
+}
+
 export const kvFactory: BackendFactory = {
   type: 'kv',
   create(options) {
     return kvVersion(options ?? {}) === 2 ? versionedBackend() : passthroughBackend();
   },
+  validateMount: validateKvMount,
 };
 
+/** `kv-v2` is enabled as what Vault stores for it: a `kv` mount with version 2. */
 export const kvV2Factory: BackendFactory = {
   type: 'kv-v2',
   create() {
     return versionedBackend();
   },
+  validateMount: (options) => ({ type: 'kv', options: { ...options, version: '2' } }),
 };
