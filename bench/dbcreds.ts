@@ -1,6 +1,6 @@
 /**
  * bench/dbcreds: PostgreSQL dynamic credentials per second through coffer's API, against the same SQL run
- * directly through the pg driver at the same concurrency, in the same run (DESIGN.md, "Performance stance";
+ * directly through the pg driver at the same concurrency, in the same run (README, "Performance";
  * issue 4, "Benchmark"). Target: coffer ≥ 80 % of the direct rate.
  *
  * Setup: a scratch database `coffer_bench_<run>` on the local PostgreSQL (127.0.0.1:5432, user postgres, trust)

@@ -1,6 +1,6 @@
 /**
  * bench/eso: 200 ExternalSecrets × 5 keys refreshed concurrently, through coffer's ESO endpoint and, in the same
- * run, the same reads through the plain Vault API (issue 9, "Benchmark"; DESIGN.md, "Performance stance").
+ * run, the same reads through the plain Vault API (issue 9, "Benchmark"; README, "Performance").
  *
  * A refresh wave is what ESO does when every ExternalSecret comes due at once: 200 reconciles run concurrently,
  * and each reads its 5 `data[]` entries one after another (ESO resolves an ExternalSecret's entries in order).

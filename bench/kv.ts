@@ -1,6 +1,6 @@
 /**
  * bench/kv: KV v2 read and write throughput of a live coffer dev server against a bare Node HTTP server that
- * answers the same bytes, in the same run (DESIGN.md, "Performance stance"; issue 2, "Benchmark").
+ * answers the same bytes, in the same run (README, "Performance"; issue 2, "Benchmark").
  *
  *   coffer read    GET  /v1/secret/data/bench/item      (X-Vault-Token, ~200-byte value)
  *   coffer write   POST /v1/secret/data/bench/w-<n>     (n cycles over 1000 keys; secret/config max_versions=2)

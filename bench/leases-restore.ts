@@ -2,7 +2,7 @@
  * bench/leases-restore: a file-backed coffer server holding 100,000 leases is restarted and unsealed; how soon
  * does it serve requests again, how long until every lease is restored, and is any request held up meanwhile
  * (issue 4, "Benchmark": under 10 s to serve, no request blocked while restore runs). Baseline in the same run:
- * the same server state with no leases (DESIGN.md, "Performance stance").
+ * the same server state with no leases (README, "Performance").
  *
  * Setup (not measured):
  *   1. a config file in a temp dir (sqlite storage, listener 127.0.0.1:0, tls_disable); `coffer server -config`

@@ -2,7 +2,7 @@
  * bench/pki: certificates issued per second through coffer's API (`POST /v1/<mount>/issue/<role>`, a new key
  * pair generated per certificate, signed by the mount's CA), for EC P-256 and RSA 2048, side by side with the
  * limit: generating the same key and signing the same certificate directly with @peculiar/x509 on Node's
- * WebCrypto in this process (issue 6, "Benchmark"; DESIGN.md, "Performance stance").
+ * WebCrypto in this process (issue 6, "Benchmark"; README, "Performance").
  *
  * Setup: a coffer dev server as a child process with two mounts, `pki-ec` (EC P-256 root, role `ec` with
  * key_type ec) and `pki-rsa` (RSA 2048 root, role `rsa` with key_type rsa/2048); roles allow the benchmark's
