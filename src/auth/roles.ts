@@ -3,8 +3,8 @@
  * its field schema, how a write turns into a stored role, and how a role reads back; storage is `role/<name>`.
  */
 import type { z } from 'zod';
-import type { PathSpec, Request } from '../core/backend.js';
-import { badRequest, notFound } from '../core/errors.js';
+import type { PathSpec, Request } from '../sdk/backend.js';
+import { badRequest, notFound } from '../sdk/errors.js';
 import { presentRole, type TokenParams } from './tokenutil.js';
 
 export const ROLE_NAME = '(?<name>\\w(?:[\\w.-]*\\w)?)';

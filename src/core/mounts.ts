@@ -6,8 +6,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Storage } from '../storage/types.js';
 import { StorageView } from '../storage/view.js';
-import type { Backend, BackendFactory, MountConfig, MountInfo } from './backend.js';
-import { badRequest } from './errors.js';
+import type { Backend, BackendFactory, MountConfig, MountInfo } from '../sdk/backend.js';
+import { badRequest } from '../sdk/errors.js';
 
 export type MountKind = 'secret' | 'auth';
 

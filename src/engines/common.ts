@@ -1,6 +1,6 @@
 /** Small handler pieces several engines share. */
-import type { Request, Response } from '../core/backend.js';
-import { CofferError } from '../core/errors.js';
+import type { Request, Response } from '../sdk/backend.js';
+import { CofferError } from '../sdk/errors.js';
 
 /** Vault's framework.GenericNameRegex, as a named group. */
 export const NAME = (group: string) => `(?<${group}>\\w(?:[\\w.-]*\\w)?)`;

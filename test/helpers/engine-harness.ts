@@ -4,8 +4,8 @@
  * leases (revoke, renew) made directly. Storage is an in-memory view; the caller is root.
  */
 import assert from 'node:assert/strict';
-import type { Backend, CallerInfo, MountConfig, MountInfo, Operation, Request, Response, SecretLease } from '../../src/core/backend.js';
-import { CofferError } from '../../src/core/errors.js';
+import type { Backend, CallerInfo, MountConfig, MountInfo, Operation, Request, Response, SecretLease } from '../../src/sdk/backend.js';
+import { CofferError } from '../../src/sdk/errors.js';
 import { dispatch, matchPath, resolveWriteOperation } from '../../src/core/router.js';
 import { databaseBackend, type DatabaseBackend } from '../../src/engines/database/index.js';
 import { MemoryStorage } from '../../src/storage/memory.js';

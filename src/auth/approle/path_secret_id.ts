@@ -5,10 +5,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import type { PathSpec, Request } from '../../core/backend.js';
-import { cidrList, cidrWithin } from '../../core/cidr.js';
-import { badRequest, notFound } from '../../core/errors.js';
-import { duration, int } from '../../core/fields.js';
+import type { PathSpec, Request } from '../../sdk/backend.js';
+import { cidrList, cidrWithin } from '../../sdk/cidr.js';
+import { badRequest, notFound } from '../../sdk/errors.js';
+import { duration, int } from '../../sdk/fields.js';
 import { ROLE_NAME } from '../roles.js';
 import { existingRole } from './path_role.js';
 import { ZERO_TIME, type AppRoleRole, type AppRoleStore, type SecretIdEntry } from './store.js';

@@ -5,8 +5,8 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { StorageView } from '../../storage/view.js';
-import type { AuthResult, Operation, WrapInfo } from '../backend.js';
-import { CofferError } from '../errors.js';
+import type { AuthResult, Operation, WrapInfo } from '../../sdk/backend.js';
+import { CofferError } from '../../sdk/errors.js';
 import { FileAuditDevice, parseBoolOption, type AuditDevice } from './device.js';
 import { HMAC_PREFIX, hashStructure, hmacSha256Hex } from './hash.js';
 

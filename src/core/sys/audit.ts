@@ -1,9 +1,9 @@
 /** sys/audit (list), sys/audit/:path (enable, disable), sys/audit-hash/:path. */
 import { z } from 'zod';
-import type { PathSpec, Request } from '../backend.js';
+import type { PathSpec, Request } from '../../sdk/backend.js';
 import type { Core } from '../core.js';
-import { CofferError, badRequest } from '../errors.js';
-import { bool, optionsMap } from '../fields.js';
+import { CofferError, badRequest } from '../../sdk/errors.js';
+import { bool, optionsMap } from '../../sdk/fields.js';
 
 const enableFields = z.object({
   // Optional in the schema because the path's delete validates the same fields; enable checks it.

@@ -1,9 +1,9 @@
 /** sys/mounts, sys/auth, sys/remount, sys/mounts/:path/tune, sys/internal/ui/mounts/:path. */
 import { z } from 'zod';
-import type { PathSpec, Request } from '../backend.js';
+import type { PathSpec, Request } from '../../sdk/backend.js';
 import type { Core } from '../core.js';
-import { CofferError, badRequest } from '../errors.js';
-import { bool, duration, int, optionsMap, unsupported } from '../fields.js';
+import { CofferError, badRequest } from '../../sdk/errors.js';
+import { bool, duration, int, optionsMap, unsupported } from '../../sdk/fields.js';
 import { effectiveLockout } from '../login/lockout.js';
 import { MountTable, type MountEntry, type MountKind } from '../mounts.js';
 

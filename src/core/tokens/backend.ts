@@ -2,11 +2,11 @@
  * The `token` auth method's paths (`auth/token/...`), Vault-compatible. Always mounted; cannot be disabled.
  */
 import { z } from 'zod';
-import type { AuthResult, Backend, PathSpec, Request, Response } from '../backend.js';
-import { CofferError, badRequest, permissionDenied } from '../errors.js';
-import { aliased, bool, duration, int, stringList, stringMap, unsupported } from '../fields.js';
+import type { AuthResult, Backend, PathSpec, Request, Response } from '../../sdk/backend.js';
+import { CofferError, badRequest, permissionDenied } from '../../sdk/errors.js';
+import { aliased, bool, duration, int, normalizePolicies, stringList, stringMap, unsupported } from '../../sdk/fields.js';
 import { buildRole, minLimit, presentRole, roleDisallows, roleFields, rolePolicies, withDefaults, type RoleFields, type TokenRole } from './roles.js';
-import { TokenStore, normalizePolicies, type TokenEntry } from './store.js';
+import { TokenStore, type TokenEntry } from './store.js';
 
 const createFields = z.object({
   id: z.string().optional(),
@@ -31,8 +31,6 @@ type CreateFields = z.infer<typeof createFields>;
 const tokenField = z.object({ token: z.string({ message: 'missing token' }).min(1, 'missing token') });
 const accessorField = z.object({ accessor: z.string({ message: 'missing accessor' }).min(1, 'missing accessor') });
 const renewField = z.object({ token: z.string().optional(), increment: duration().optional() });
-
-export const sortedUnique = normalizePolicies;
 
 export function authResult(token: string, entry: TokenEntry): AuthResult {
   const policies = entry.policies;
@@ -97,7 +95,7 @@ export function tokenBackend(store: TokenStore): Backend {
   /** The policies of a new token: a role's rules, or a subset of the parent's (any, for a root parent). */
   function policiesFor(d: CreateFields, parent: TokenEntry, role: TokenRole | undefined): string[] {
     if (role) return rolePolicies(role, d.policies, parent);
-    const policies = sortedUnique(d.policies ?? parent.policies).filter((p) => p !== 'default');
+    const policies = normalizePolicies(d.policies ?? parent.policies).filter((p) => p !== 'default');
     if (!parent.policies.includes('root') && policies.some((p) => !parent.policies.includes(p))) throw badRequest('child policies must be subset of parent');
     return policies;
   }

@@ -6,8 +6,8 @@
  * Response wrapping stores the wrapped response in the wrapping token's cubbyhole.
  */
 import { createHash } from 'node:crypto';
-import type { Backend, BackendFactory, Handler, Request } from '../../core/backend.js';
-import { CofferError } from '../../core/errors.js';
+import type { Backend, BackendFactory, Handler, Request } from '../../sdk/backend.js';
+import { CofferError } from '../../sdk/errors.js';
 import type { StorageView } from '../../storage/view.js';
 import { pathsV1 } from '../kv/v1.js';
 

@@ -9,7 +9,7 @@
  *   static-role/<name>   StaticRoleEntry (includes the current password of the managed user)
  */
 import { randomUUID } from 'node:crypto';
-import { badRequest, CofferError } from '../../core/errors.js';
+import { badRequest, CofferError } from '../../sdk/errors.js';
 import type { StorageView } from '../../storage/view.js';
 import { globMatch } from '../../shared/glob.js';
 import { KeyedMutex } from '../../shared/mutex.js';

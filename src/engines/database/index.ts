@@ -5,7 +5,7 @@
  * one file per family of paths, the `creds` secret's revoke/renew in secret_creds.ts, background rotation in
  * rotation.ts, and the databases behind a four-call plugin interface in plugins/ (postgresql, mysql, redis).
  */
-import type { Backend, BackendFactory } from '../../core/backend.js';
+import type { Backend, BackendFactory } from '../../sdk/backend.js';
 import { DatabaseContext } from './backend.js';
 import { pathConfigConnection } from './path_config_connection.js';
 import { pathCredsCreate } from './path_creds_create.js';

@@ -4,9 +4,9 @@
  * `username_template`.
  */
 import { z } from 'zod';
-import type { PathSpec, Request, Response } from '../../core/backend.js';
-import { badRequest, CofferError } from '../../core/errors.js';
-import { duration, unsupported } from '../../core/fields.js';
+import type { PathSpec, Request, Response } from '../../sdk/backend.js';
+import { badRequest, CofferError } from '../../sdk/errors.js';
+import { duration, unsupported } from '../../sdk/fields.js';
 import { listKeys } from '../common.js';
 import { type DatabaseContext, NAME, ROLE_PREFIX, type RoleEntry, STATIC_ROLE_PREFIX } from './backend.js';
 import { statementList } from './fields.js';

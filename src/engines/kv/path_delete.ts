@@ -3,8 +3,8 @@
  * versions (`{"versions": [1, 2]}`, or `"1,2"`). Unknown keys and versions are silently skipped, like Vault.
  */
 import { z } from 'zod';
-import type { PathSpec, Request } from '../../core/backend.js';
-import { badRequest } from '../../core/errors.js';
+import type { PathSpec, Request } from '../../sdk/backend.js';
+import { badRequest } from '../../sdk/errors.js';
 import { deletionTimeFor, formatTime, isDeleted, type KeyMetadata, type KVConfig, type KVContext, nowNs, VersionedStore } from './store.js';
 
 const toInt = (v: unknown) => (typeof v === 'string' && /^\s*-?\d+\s*$/.test(v) ? parseInt(v, 10) : v);

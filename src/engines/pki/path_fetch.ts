@@ -8,7 +8,7 @@
  *   JSON, with a token:    certs/ and certs/revoked/ (lists of serials)
  * A raw path with nothing to return answers 204 with an empty body, as Vault does.
  */
-import type { PathSpec, Request, Response } from '../../core/backend.js';
+import type { PathSpec, Request, Response } from '../../sdk/backend.js';
 import { listKeys } from '../common.js';
 import { CERTS_PREFIX, nothing, type PkiContext, REVOKED_PREFIX } from './backend.js';
 import { colonSerial } from './certutil.js';

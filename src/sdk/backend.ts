@@ -5,9 +5,16 @@
  */
 import type { z } from 'zod';
 import type { StorageView } from '../storage/view.js';
-import type { LockoutTune } from './login/lockout.js';
 
 export type Operation = 'create' | 'read' | 'update' | 'patch' | 'delete' | 'list';
+
+/** A mount's `user_lockout_config` tuning, in seconds as stored. */
+export interface LockoutTune {
+  lockout_threshold?: number;
+  lockout_duration?: number;
+  lockout_counter_reset?: number;
+  lockout_disable?: boolean;
+}
 
 export interface MountConfig {
   default_lease_ttl: number; // seconds, 0 = system default
