@@ -8,13 +8,11 @@
 import { randomUUID } from 'node:crypto';
 import { StorageUnavailableError, type PhysicalBackend } from '../storage/types.js';
 import { StorageView } from '../storage/view.js';
-import { authMethods } from '../auth/index.js';
-import { secretEngines } from '../engines/index.js';
-import { cubbyholeBackend, destroyCubbyhole } from '../engines/cubbyhole/index.js';
 import { AuditBroker, type AuditRequestInput } from './audit/broker.js';
-import type { Backend, CallerInfo, Operation, Request, Response, SystemView } from '../sdk/backend.js';
+import type { Backend, BackendFactory, CallerInfo, Logger, Operation, Request, Response, SystemView } from '../sdk/backend.js';
+import { destroyCubbyhole } from '../sdk/cubbyhole.js';
 import { Barrier } from './barrier.js';
-import { CofferError, badRequest, permissionDenied, sealedError } from '../sdk/errors.js';
+import { CofferError, badRequest, loggableMessage, permissionDenied, sealedError } from '../sdk/errors.js';
 import { addressAllowed } from '../sdk/cidr.js';
 import { LeaseManager } from './leases/manager.js';
 import { issueLoginToken } from './login/issue.js';
@@ -38,7 +36,14 @@ export interface CoreOptions {
   maxLeaseTTL?: number;
   /** Secrets engines mounted on first unseal (dev mode mounts `secret/` as kv v2). */
   initialMounts?: { path: string; type: string; options: Record<string, string>; description: string }[];
-  logger?: { info(msg: string): void; warn(msg: string): void; error(msg: string): void };
+  logger?: Logger;
+  /**
+   * The mountable secrets engines and auth methods, and the always-mounted `cubbyhole/` engine. The server passes
+   * them in (src/server/server.ts), so the core depends on the engine toolkit only, never on an engine.
+   */
+  secretEngines: BackendFactory[];
+  authMethods: BackendFactory[];
+  cubbyhole: BackendFactory;
   version?: string;
   /** Failed-login ceiling per remote address (429 past it), well above the per-identity lockout. */
   loginRateLimit?: LoginRateLimitOptions;
@@ -164,11 +169,11 @@ export class Core {
       local: false,
       seal_wrap: false,
     });
-    this.mounts = new MountTable(secretEngines, authMethods, [
+    this.mounts = new MountTable(options.secretEngines, options.authMethods, [
       { entry: builtin('sys/', 'system', 'secret', 'system endpoints used for control, policy and debugging'), backend: this.sys, viewPrefix: 'sys/system/' },
       { entry: builtin('auth/token/', 'token', 'auth', 'token based credentials'), backend: tokenBackend(this.tokens), viewPrefix: 'sys/token-auth/' },
-      { entry: builtin('cubbyhole/', 'cubbyhole', 'secret', 'per-token private secret storage'), backend: cubbyholeBackend(), viewPrefix: 'logical/cubbyhole/' },
-    ]);
+      { entry: builtin('cubbyhole/', 'cubbyhole', 'secret', 'per-token private secret storage'), backend: options.cubbyhole.create({}), viewPrefix: 'logical/cubbyhole/' },
+    ], (entry) => ({ logger: this.logger, system: this.systemView(entry) }));
   }
 
   /** The storage of the `cubbyhole/` mount (each token's cubbyhole is a prefix in it). */
@@ -597,8 +602,6 @@ function errorResponse(err: unknown, logger: NonNullable<CoreOptions['logger']>)
     logger.warn(err.message);
     return { status: 503, body: { errors: [err.message] } };
   }
-  // Quoted fragments of an exception message can be input data (parsers quote what they choke on): drop them.
-  const message = err instanceof Error ? `${err.name}: ${err.message.replace(/(["'`]).*?\1/g, '$1…$1').slice(0, 200)}` : 'unknown';
-  logger.error(`internal error: ${message}`);
+  logger.error(`internal error: ${loggableMessage(err)}`);
   return { status: 500, body: { errors: ['internal error'] } };
 }

@@ -188,10 +188,30 @@ export interface PathSpec {
   help?: string;
 }
 
+/**
+ * The server's logger (pino underneath), by level. Engines log what happens outside any request (background
+ * rotation, recovery at unseal) and would otherwise go unseen; never a secret value or a token.
+ */
+export interface Logger {
+  info(msg: string): void;
+  warn(msg: string): void;
+  error(msg: string): void;
+}
+
+/** What a backend receives when its mount is set up. */
+export interface InitializeContext {
+  /** The mount's own storage (its data prefix behind the barrier). */
+  storage: StorageView;
+  mount: MountInfo;
+  logger: Logger;
+  /** The mount's TTL limits. */
+  system: SystemView;
+}
+
 export interface Backend {
   paths: PathSpec[];
   /** Called once when the mount is set up (at enable and at unseal). */
-  initialize?(storage: StorageView, mount: MountInfo): Promise<void>;
+  initialize?(ctx: InitializeContext): Promise<void>;
   /** Called when the mount is disabled or the core seals. */
   cleanup?(): Promise<void>;
   /** Revokes a leased secret this engine issued (used by the lease manager). */

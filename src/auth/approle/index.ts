@@ -18,8 +18,8 @@ function appRoleBackend(): Backend {
   };
   return {
     paths: [...rolePathSpecs(store), ...secretIdPaths(store), ...loginPaths(store)],
-    initialize: async (view) => {
-      current = new AppRoleStore(view);
+    initialize: async ({ storage }) => {
+      current = new AppRoleStore(storage);
       await current.load();
     },
     cleanup: async () => {

@@ -9,7 +9,7 @@ import { RESPONSE_WRAPPING_POLICY } from '../acl/policy.js';
 import { parseDuration } from '../../sdk/duration.js';
 import { CofferError, badRequest } from '../../sdk/errors.js';
 import type { StorageView } from '../../storage/view.js';
-import { cubbyholeOf } from '../../engines/cubbyhole/index.js';
+import { cubbyholeOf } from '../../sdk/cubbyhole.js';
 import type { TokenEntry, TokenStore } from '../tokens/store.js';
 
 export const WRAP_TTL_HEADER = 'x-vault-wrap-ttl';
