@@ -4,7 +4,7 @@
  * turned into the core's `LoginRequest`. Methods spread `tokenFieldShape` into their role schema.
  */
 import { z } from 'zod';
-import { SERVICE_TOKEN_TYPES, type LoginRequest, type LoginTokenType, type PathSpec, type Request } from '../sdk/backend.js';
+import { declarePath, SERVICE_TOKEN_TYPES, type LoginRequest, type LoginTokenType, type PathSpec, type Request } from '../sdk/backend.js';
 import { addressAllowed, cidrList } from '../sdk/cidr.js';
 import { badRequest, permissionDenied } from '../sdk/errors.js';
 import { aliased, bool, duration, int, normalizePolicies, stringList } from '../sdk/fields.js';
@@ -142,7 +142,7 @@ export function loginPath<F extends z.ZodType>(
   help: string,
   lockoutIdentity: PathSpec['lockoutIdentity'],
 ): PathSpec {
-  return { pattern: 'login', fields, unauthenticated: true, operations: { update: handler }, lockoutIdentity, help };
+  return declarePath({ pattern: 'login', fields, unauthenticated: true, operations: { update: handler }, lockoutIdentity, help });
 }
 
 /**

@@ -2,7 +2,7 @@
  * The `token` auth method's paths (`auth/token/...`), Vault-compatible. Always mounted; cannot be disabled.
  */
 import { z } from 'zod';
-import type { AuthResult, Backend, PathSpec, Request, Response } from '../../sdk/backend.js';
+import { declarePath, type AuthResult, type Backend, type PathSpec, type Request, type Response } from '../../sdk/backend.js';
 import { CofferError, badRequest, permissionDenied } from '../../sdk/errors.js';
 import { aliased, bool, duration, int, normalizePolicies, stringList, stringMap, unsupported } from '../../sdk/fields.js';
 import { buildRole, minLimit, presentRole, roleDisallows, roleFields, rolePolicies, withDefaults, type RoleFields, type TokenRole } from './roles.js';
@@ -161,19 +161,19 @@ export function tokenBackend(store: TokenStore): Backend {
   }
 
   const paths: PathSpec[] = [
-    {
+    declarePath({
       pattern: 'create',
       fields: createFields,
       operations: { update: (req) => create(req, { orphan: false }) },
       help: 'Create a token as a child of the calling token.',
-    },
-    {
+    }),
+    declarePath({
       pattern: 'create-orphan',
       fields: createFields,
       operations: { update: (req) => create(req, { orphan: true }) },
       help: 'Create a token with no parent.',
-    },
-    {
+    }),
+    declarePath({
       pattern: 'create/(?<role>[\\w.-]+)',
       fields: createFields,
       operations: {
@@ -184,43 +184,43 @@ export function tokenBackend(store: TokenStore): Backend {
         },
       },
       help: 'Create a token against a token role.',
-    },
+    }),
     {
       pattern: 'lookup-self',
       operations: {
         read: async (req) => ({ data: lookupData(await callerEntry(req), req.caller.clientToken ?? '') }),
       },
     },
-    {
+    declarePath({
       pattern: 'lookup',
       fields: tokenField,
       operations: {
-        update: async (req: Request<z.infer<typeof tokenField>>) => ({ data: lookupData(await byToken(req.data.token), req.data.token) }),
+        update: async (req) => ({ data: lookupData(await byToken(req.data.token), req.data.token) }),
       },
-    },
-    {
+    }),
+    declarePath({
       pattern: 'lookup-accessor',
       fields: accessorField,
       operations: {
-        update: async (req: Request<z.infer<typeof accessorField>>) => ({ data: lookupData(await byAccessor(req.data.accessor), '') }),
+        update: async (req) => ({ data: lookupData(await byAccessor(req.data.accessor), '') }),
       },
-    },
-    {
+    }),
+    declarePath({
       pattern: 'renew-self',
       fields: renewField,
       operations: {
-        update: async (req: Request<z.infer<typeof renewField>>) =>
+        update: async (req) =>
           renew(await callerEntry(req), req.caller.clientToken ?? '', req.data.increment),
       },
-    },
-    {
+    }),
+    declarePath({
       pattern: 'renew',
       fields: renewField.extend({ token: tokenField.shape.token }),
       operations: {
         update: async (req) => renew(await byToken(req.data.token), req.data.token, req.data.increment),
       },
-    },
-    {
+    }),
+    declarePath({
       pattern: 'renew-accessor',
       fields: renewField.extend({ accessor: accessorField.shape.accessor }),
       operations: {
@@ -229,7 +229,7 @@ export function tokenBackend(store: TokenStore): Backend {
           return res;
         },
       },
-    },
+    }),
     {
       pattern: 'revoke-self',
       operations: {
@@ -239,38 +239,38 @@ export function tokenBackend(store: TokenStore): Backend {
         },
       },
     },
-    {
+    declarePath({
       pattern: 'revoke',
       fields: tokenField,
       operations: {
-        update: async (req: Request<z.infer<typeof tokenField>>) => {
+        update: async (req) => {
           const entry = await store.lookup(req.data.token);
           if (entry) await store.revokeTree(entry.id);
           return null;
         },
       },
-    },
-    {
+    }),
+    declarePath({
       pattern: 'revoke-accessor',
       fields: accessorField,
       operations: {
-        update: async (req: Request<z.infer<typeof accessorField>>) => {
+        update: async (req) => {
           await store.revokeTree((await byAccessor(req.data.accessor)).id);
           return null;
         },
       },
-    },
-    {
+    }),
+    declarePath({
       pattern: 'revoke-orphan',
       fields: tokenField,
       sudo: true,
       operations: {
-        update: async (req: Request<z.infer<typeof tokenField>>) => {
+        update: async (req) => {
           await store.revokeOrphan((await byToken(req.data.token)).id);
           return null;
         },
       },
-    },
+    }),
     {
       pattern: 'tidy',
       operations: {
@@ -298,7 +298,7 @@ export function tokenBackend(store: TokenStore): Backend {
         },
       },
     },
-    {
+    declarePath({
       pattern: 'roles/(?<role>[\\w.-]+)',
       fields: roleFields,
       existenceCheck: async (req) => (await readRole(req, req.params.role)) !== null,
@@ -317,7 +317,7 @@ export function tokenBackend(store: TokenStore): Backend {
           return null;
         },
       },
-    },
+    }),
   ];
   return { paths };
 }
