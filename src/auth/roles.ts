@@ -5,9 +5,10 @@
 import type { z } from 'zod';
 import { declarePath, type PathSpec, type Request } from '../sdk/backend.js';
 import { badRequest, notFound } from '../sdk/errors.js';
+import { NAME } from '../sdk/records.js';
 import { presentRole, type TokenParams } from './tokenutil.js';
 
-export const ROLE_NAME = '(?<name>\\w(?:[\\w.-]*\\w)?)';
+export const ROLE_NAME = NAME('name');
 
 export const roleKey = (name: string) => `role/${name}`;
 

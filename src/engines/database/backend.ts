@@ -18,7 +18,7 @@ import { type Database, sanitize } from './plugins/plugin.js';
 
 // Moved to src/shared; re-exported for the engine's modules and tests.
 export { globMatch, KeyedMutex };
-export { NAME } from '../common.js';
+export { NAME } from '../../sdk/records.js';
 
 export const CONFIG_PREFIX = 'config/';
 export const ROLE_PREFIX = 'role/';

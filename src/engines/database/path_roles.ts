@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { PathSpec, Request, Response } from '../../sdk/backend.js';
 import { badRequest, CofferError } from '../../sdk/errors.js';
 import { duration, unsupported } from '../../sdk/fields.js';
-import { listKeys } from '../common.js';
+import { listKeys } from '../../sdk/records.js';
 import { type DatabaseContext, NAME, ROLE_PREFIX, type RoleEntry, STATIC_ROLE_PREFIX } from './backend.js';
 import { statementList } from './fields.js';
 import { statementTemplateError } from './statements.js';

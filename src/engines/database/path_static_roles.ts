@@ -9,7 +9,7 @@ import { badRequest, CofferError } from '../../sdk/errors.js';
 import { duration, unsupported } from '../../sdk/fields.js';
 import { type DatabaseContext, isRoleAllowed, NAME, ROLE_PREFIX, STATIC_ROLE_PREFIX, type StaticRoleEntry } from './backend.js';
 import { statementList } from './fields.js';
-import { listKeys } from '../common.js';
+import { listKeys } from '../../sdk/records.js';
 import { checkCredentialType } from './path_roles.js';
 import { nextRotation, type RotationManager, setStaticAccount } from './rotation.js';
 import { statementTemplateError } from './statements.js';

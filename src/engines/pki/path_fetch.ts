@@ -9,7 +9,7 @@
  * A raw path with nothing to return answers 204 with an empty body, as Vault does.
  */
 import type { PathSpec, Request, Response } from '../../sdk/backend.js';
-import { listKeys } from '../common.js';
+import { listKeys } from '../../sdk/records.js';
 import { CERTS_PREFIX, nothing, type PkiContext, REVOKED_PREFIX } from './backend.js';
 import { colonSerial } from './certutil.js';
 import { currentCrl } from './crl.js';

@@ -9,7 +9,7 @@ import { z } from 'zod';
 import type { PathSpec, Request, Response } from '../../sdk/backend.js';
 import { badRequest } from '../../sdk/errors.js';
 import { stringList } from '../../sdk/fields.js';
-import { NAME } from '../common.js';
+import { NAME } from '../../sdk/records.js';
 import { type IssuingCa, outputFormat, type PkiContext } from './backend.js';
 import {
   checkUsageNames, colonSerial, commonNameOf, createCertificate, newSerialHex, type OutputFormat, parseCsr, type Sans, sansOf,

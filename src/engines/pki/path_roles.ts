@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { PathSpec, Request, Response } from '../../sdk/backend.js';
 import { badRequest } from '../../sdk/errors.js';
 import { bool, duration, int, stringList } from '../../sdk/fields.js';
-import { listKeys, NAME } from '../common.js';
+import { listKeys, NAME } from '../../sdk/records.js';
 import { nothing, type PkiContext, ROLE_PREFIX } from './backend.js';
 import { checkUsageNames } from './certutil.js';
 import { subjectAttributeFields } from './fields.js';

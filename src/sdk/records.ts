@@ -1,6 +1,6 @@
-/** Small handler pieces several engines share. */
-import type { Request, Response } from '../sdk/backend.js';
-import { CofferError } from '../sdk/errors.js';
+/** Record paths by name (roles, connections): the one name pattern, and listing records. */
+import type { Request, Response } from './backend.js';
+import { CofferError } from './errors.js';
 
 /** Vault's framework.GenericNameRegex, as a named group. */
 export const NAME = (group: string) => `(?<${group}>\\w(?:[\\w.-]*\\w)?)`;
