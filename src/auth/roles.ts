@@ -3,9 +3,9 @@
  * its field schema, how a write turns into a stored role, and how a role reads back; storage is `role/<name>`.
  */
 import type { z } from 'zod';
-import { declarePath, type PathSpec, type Request } from '../sdk/backend.js';
-import { badRequest, notFound } from '../sdk/errors.js';
-import { NAME } from '../sdk/records.js';
+import type { PathSpec, Request } from '../sdk/backend.js';
+import { badRequest } from '../sdk/errors.js';
+import { NAME, recordPaths } from '../sdk/records.js';
 import { presentRole, type TokenParams } from './tokenutil.js';
 
 export const ROLE_NAME = NAME('name');
@@ -28,43 +28,16 @@ export interface RolePathOptions<R, F extends z.ZodType> {
 }
 
 export function rolePaths<R extends TokenParams, F extends z.ZodType>(opts: RolePathOptions<R, F>): PathSpec[] {
-  return [
-    {
-      pattern: 'role/?',
-      operations: {
-        list: async (req) => {
-          const keys = (await req.storage.list('role/')).filter((k) => !k.endsWith('/'));
-          if (!keys.length) throw notFound();
-          return { data: { keys } };
-        },
-      },
-      help: 'List the roles.',
-    },
-    declarePath({
-      pattern: `role/${ROLE_NAME}`,
-      fields: opts.fields,
-      existenceCheck: async (req) => (await readRole<R>(req, req.params.name)) !== null,
-      operations: {
-        read: async (req) => {
-          const role = await readRole<R>(req, req.params.name);
-          return role ? { data: (opts.present ?? presentRole)(role) } : null;
-        },
-        update: async (req) => {
-          const existing = await readRole<R>(req, req.params.name);
-          const role = await opts.build(req.params.name, req.data, existing, req);
-          await req.storage.putJSON(roleKey(req.params.name), role);
-          return null;
-        },
-        delete: async (req) => {
-          const role = await readRole<R>(req, req.params.name);
-          if (role && opts.onDelete) await opts.onDelete(req, req.params.name, role);
-          await req.storage.delete(roleKey(req.params.name));
-          return null;
-        },
-      },
-      help: opts.help,
-    }),
-  ];
+  return recordPaths<R, F>({
+    segment: 'role',
+    prefix: 'role/',
+    fields: opts.fields,
+    build: opts.build,
+    present: opts.present ?? presentRole,
+    onDelete: opts.onDelete,
+    listHelp: 'List the roles.',
+    help: opts.help,
+  });
 }
 
 const ROLE_NAME_RE = new RegExp(`^${ROLE_NAME}$`);
