@@ -9,60 +9,30 @@
 /** A coffer part, as opposed to node builtins and npm packages (which every part may use). */
 const PARTS = '^(src|external-secrets|argocd-plugin|provider|bin|bench|examples|test)/';
 
-/**
- * The core modules engines and auth methods import today. The target is none: they will import only the engine
- * toolkit (`src/sdk`, another step of issue 16), which removes this list and the known cycles below. Until then
- * a NEW reach into the core fails; widening this list is a decision to make in review, not a fix for a red build.
- */
-const CORE_FOR_ENGINES = [
-  'src/core/backend.ts', // path declarations, handlers, Backend and Request types
-  'src/core/errors.ts', // CofferError and its Vault status codes
-  'src/core/fields.ts', // shared zod field shapes (TTLs, booleans, lists)
-  'src/core/duration.ts', // Vault duration parsing and formatting
-];
-const CORE_FOR_AUTH = [
-  'src/core/backend.ts',
-  'src/core/errors.ts',
-  'src/core/fields.ts',
-  'src/core/cidr.ts', // bound CIDRs of roles and secret IDs
-  'src/core/tokens/backend.ts', // token fields every auth role carries (tokenutil.ts)
-];
 /** The storage interface and the barrier-backed view; never a physical backend (sqlite, postgresql, memory). */
 const STORAGE_INTERFACE = ['src/storage/types.ts', 'src/storage/view.ts'];
 
 /**
- * Folder cycles known today, each a block whose folders may import each other in a circle (dependency-cruiser
- * checks folder cycles edge by edge, so a block is the unit an exception can name):
- * - the core imports the engine and auth registries (and cubbyhole) while engines and auth import the core; the
- *   src/sdk step passes those lists in from src/server and dissolves this block;
- * - src/server registers external-secrets/, which imports only the contract src/server/extension.ts.
+ * The one folder cycle known today, a block whose folders may import each other in a circle (dependency-cruiser
+ * checks folder cycles edge by edge, so a block is the unit an exception can name): src/server registers
+ * external-secrets/, which imports only the contract src/server/extension.ts.
  */
-const CORE_BLOCK = '^src/(core|engines|auth)(/|$)';
 const SERVER_BLOCK = '^(src/server|external-secrets)$';
 
 /** A known block's folders may import each other in a circle, but a cycle must not reach past the block. */
 const knownCycleBlock = (name, block) => ({
   name,
-  comment: 'A known cycle block (see CORE_BLOCK and SERVER_BLOCK): no folder outside it may join its cycles.',
+  comment: 'A known cycle block (see SERVER_BLOCK): no folder outside it may join its cycles.',
   severity: 'error',
   scope: 'folder',
   from: { path: block },
   to: { circular: true, pathNot: block },
 });
 
-/** What engines, auth methods and the core must never import: listeners, CLI, client and the integrations. */
+/** What the core must never import: listeners, CLI, client and the integrations. */
 const OUTER_PARTS = '^(src/(server|cli|client)|external-secrets|argocd-plugin|provider)/';
 
 const exactly = (files) => files.map((file) => `^${file.replace(/[.]/g, '\\.')}$`);
-
-/** A part that may import from src/core only the listed modules (until src/sdk replaces them). */
-const coreAllowList = (name, part, allowed) => ({
-  name,
-  comment: `${part}/ may import only the core modules its allow-list names (until src/sdk replaces them).`,
-  severity: 'error',
-  from: { path: `^${part}/` },
-  to: { path: '^src/core/', pathNot: exactly(allowed) },
-});
 
 module.exports = {
   forbidden: [
@@ -98,20 +68,18 @@ module.exports = {
       to: { path: PARTS, pathNot: ['^(external-secrets|src/shared)/', ...exactly(['src/server/extension.ts'])] },
     },
     {
-      name: 'engines-auth-not-outer-parts',
-      comment: 'Engines and auth methods are plugged into the core; they know nothing of listeners, CLI or integrations.',
+      name: 'engines-auth-only-sdk',
+      comment: 'An engine or auth method is plugged into the core: beyond its own part it imports only the engine toolkit (src/sdk), src/shared and the storage interface; never the core, another part, the outer parts or a physical storage backend.',
       severity: 'error',
       from: { path: '^src/(engines|auth)/' },
-      to: { path: OUTER_PARTS },
+      to: { path: PARTS, pathNot: ['^src/($1|sdk|shared)/', ...exactly(STORAGE_INTERFACE)] },
     },
-    coreAllowList('engines-core-allow-list', 'src/engines', CORE_FOR_ENGINES),
-    coreAllowList('auth-core-allow-list', 'src/auth', CORE_FOR_AUTH),
     {
-      name: 'engines-auth-storage-interface',
-      comment: 'Engines and auth methods see storage through the interface and views, never a physical backend.',
+      name: 'sdk-only-shared-and-storage-interface',
+      comment: 'The engine toolkit is what engines may import: it carries no core, engine or auth code of its own.',
       severity: 'error',
-      from: { path: '^src/(engines|auth)/' },
-      to: { path: '^src/storage/', pathNot: exactly(STORAGE_INTERFACE) },
+      from: { path: '^src/sdk/' },
+      to: { path: PARTS, pathNot: ['^src/(sdk|shared)/', ...exactly(STORAGE_INTERFACE)] },
     },
     {
       name: 'core-not-outer-parts',
@@ -119,6 +87,13 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/core/' },
       to: { path: OUTER_PARTS },
+    },
+    {
+      name: 'core-no-engines-or-auth',
+      comment: 'The server passes the engine and auth-method lists into the core (CoreOptions); the core knows them only through src/sdk.',
+      severity: 'error',
+      from: { path: '^src/(core|sdk)/' },
+      to: { path: '^src/(engines|auth)/' },
     },
     {
       name: 'client-only-shared',
@@ -136,13 +111,12 @@ module.exports = {
     },
     {
       name: 'no-folder-cycles',
-      comment: 'No cycles between folders, except within the two known blocks below.',
+      comment: 'No cycles between folders, except within the known block below.',
       severity: 'error',
       scope: 'folder',
-      from: { pathNot: [CORE_BLOCK, SERVER_BLOCK] },
+      from: { pathNot: SERVER_BLOCK },
       to: { circular: true },
     },
-    knownCycleBlock('no-folder-cycles-core-block', CORE_BLOCK),
     knownCycleBlock('no-folder-cycles-server-block', SERVER_BLOCK),
     {
       name: 'not-to-unresolvable',

@@ -5,7 +5,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { Agent, request, type Dispatcher } from 'undici';
-import { CofferError, badRequest } from '../core/errors.js';
+import { CofferError, badRequest } from '../sdk/errors.js';
 
 const TIMEOUT_MS = 10_000;
 const MAX_BODY = 1024 * 1024;

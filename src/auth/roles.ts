@@ -3,73 +3,47 @@
  * its field schema, how a write turns into a stored role, and how a role reads back; storage is `role/<name>`.
  */
 import type { z } from 'zod';
-import type { PathSpec, Request } from '../core/backend.js';
-import { badRequest, notFound } from '../core/errors.js';
+import type { PathSpec, Request } from '../sdk/backend.js';
+import { badRequest } from '../sdk/errors.js';
+import { NAME, recordPaths } from '../sdk/records.js';
 import { presentRole, type TokenParams } from './tokenutil.js';
 
-export const ROLE_NAME = '(?<name>\\w(?:[\\w.-]*\\w)?)';
+export const ROLE_NAME = NAME('name');
 
 export const roleKey = (name: string) => `role/${name}`;
 
-export function readRole<R>(req: Request, name: string): Promise<R | null> {
+export function readRole<R>(req: Request<unknown>, name: string): Promise<R | null> {
   return req.storage.getJSON<R>(roleKey(name));
 }
 
 export interface RolePathOptions<R, F extends z.ZodType> {
   fields: F;
   /** Builds the stored role from a write; `existing` is null on create. Throws 400s for invalid combinations. */
-  build(name: string, data: z.infer<F>, existing: R | null, req: Request): Promise<R> | R;
+  build(name: string, data: z.infer<F>, existing: R | null, req: Request<z.infer<F>>): Promise<R> | R;
   /** The role as `read` returns it (default: its fields plus the token fields in Vault's shape). */
   present?(role: R): Record<string, unknown>;
   /** Extra clean-up when a role is deleted (AppRole's secret IDs). */
-  onDelete?(req: Request, name: string, role: R): Promise<void>;
+  onDelete?(req: Request<z.infer<F>>, name: string, role: R): Promise<void>;
   help: string;
 }
 
 export function rolePaths<R extends TokenParams, F extends z.ZodType>(opts: RolePathOptions<R, F>): PathSpec[] {
-  return [
-    {
-      pattern: 'role/?',
-      operations: {
-        list: async (req) => {
-          const keys = (await req.storage.list('role/')).filter((k) => !k.endsWith('/'));
-          if (!keys.length) throw notFound();
-          return { data: { keys } };
-        },
-      },
-      help: 'List the roles.',
-    },
-    {
-      pattern: `role/${ROLE_NAME}`,
-      fields: opts.fields,
-      existenceCheck: async (req) => (await readRole<R>(req, req.params.name)) !== null,
-      operations: {
-        read: async (req) => {
-          const role = await readRole<R>(req, req.params.name);
-          return role ? { data: (opts.present ?? presentRole)(role) } : null;
-        },
-        update: async (req) => {
-          const existing = await readRole<R>(req, req.params.name);
-          const role = await opts.build(req.params.name, req.data as z.infer<F>, existing, req);
-          await req.storage.putJSON(roleKey(req.params.name), role);
-          return null;
-        },
-        delete: async (req) => {
-          const role = await readRole<R>(req, req.params.name);
-          if (role && opts.onDelete) await opts.onDelete(req, req.params.name, role);
-          await req.storage.delete(roleKey(req.params.name));
-          return null;
-        },
-      },
-      help: opts.help,
-    },
-  ];
+  return recordPaths<R, F>({
+    segment: 'role',
+    prefix: 'role/',
+    fields: opts.fields,
+    build: opts.build,
+    present: opts.present ?? presentRole,
+    onDelete: opts.onDelete,
+    listHelp: 'List the roles.',
+    help: opts.help,
+  });
 }
 
 const ROLE_NAME_RE = new RegExp(`^${ROLE_NAME}$`);
 
 /** The role a login names; a malformed or unknown name is a 400 with Vault's message (`message(name)`). */
-export async function loginRole<R>(req: Request, name: string, message: (name: string) => string): Promise<R> {
+export async function loginRole<R>(req: Request<unknown>, name: string, message: (name: string) => string): Promise<R> {
   const role = ROLE_NAME_RE.test(name) ? await readRole<R>(req, name) : null;
   if (!role) throw badRequest(message(name.slice(0, 128)));
   return role;

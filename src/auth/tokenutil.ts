@@ -4,11 +4,10 @@
  * turned into the core's `LoginRequest`. Methods spread `tokenFieldShape` into their role schema.
  */
 import { z } from 'zod';
-import { SERVICE_TOKEN_TYPES, type LoginRequest, type LoginTokenType, type PathSpec, type Request } from '../core/backend.js';
-import { addressAllowed, cidrList } from '../core/cidr.js';
-import { badRequest, permissionDenied } from '../core/errors.js';
-import { aliased, bool, duration, int, stringList } from '../core/fields.js';
-import { sortedUnique } from '../core/tokens/backend.js';
+import { declarePath, SERVICE_TOKEN_TYPES, type LoginRequest, type LoginTokenType, type PathSpec, type Request } from '../sdk/backend.js';
+import { addressAllowed, cidrList } from '../sdk/cidr.js';
+import { badRequest, permissionDenied } from '../sdk/errors.js';
+import { aliased, bool, duration, int, normalizePolicies, stringList } from '../sdk/fields.js';
 
 export const tokenFieldShape = {
   token_policies: stringList().optional(),
@@ -61,7 +60,7 @@ export function parseTokenParams(data: TokenFieldsInput, existing: TokenParams =
   }
   if (!(SERVICE_TOKEN_TYPES as readonly string[]).includes(type)) throw badRequest(`invalid token_type "${type.slice(0, 32)}"`);
   const p: TokenParams = {
-    token_policies: sortedUnique(aliased<string[]>(data, 'token_policies', 'policies') ?? existing.token_policies),
+    token_policies: normalizePolicies(aliased<string[]>(data, 'token_policies', 'policies') ?? existing.token_policies),
     token_ttl: aliased<number>(data, 'token_ttl', 'ttl') ?? existing.token_ttl,
     token_max_ttl: aliased<number>(data, 'token_max_ttl', 'max_ttl') ?? existing.token_max_ttl,
     token_explicit_max_ttl: data.token_explicit_max_ttl ?? existing.token_explicit_max_ttl,
@@ -143,7 +142,7 @@ export function loginPath<F extends z.ZodType>(
   help: string,
   lockoutIdentity: PathSpec['lockoutIdentity'],
 ): PathSpec {
-  return { pattern: 'login', fields, unauthenticated: true, operations: { update: handler }, lockoutIdentity, help };
+  return declarePath({ pattern: 'login', fields, unauthenticated: true, operations: { update: handler }, lockoutIdentity, help });
 }
 
 /**

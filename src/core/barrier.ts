@@ -7,7 +7,7 @@
  */
 import { createCipheriv, createDecipheriv, randomBytes, randomFillSync } from 'node:crypto';
 import type { ListPage, Storage, StorageOp } from '../storage/types.js';
-import { CofferError, sealedError } from './errors.js';
+import { CofferError, sealedError } from '../sdk/errors.js';
 
 const VERSION = 1;
 const HEADER = 1 + 4 + 12;

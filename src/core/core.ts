@@ -1,19 +1,17 @@
 /**
  * The core: everything between HTTP and the engines. It owns the seal and barrier, the mount table, tokens,
- * policies and audit, and runs the request pipeline of DESIGN.md, whose stages are in ./pipeline/.
+ * policies and audit, and runs the request pipeline, whose stages are in ./pipeline/ (README, Layout).
  * The HTTP layer (src/server/http.ts, src/server/logical-request.ts) turns sockets into `LogicalRequest`s and
  * `CoreResponse`s back into bytes.
  */
 import { randomUUID } from 'node:crypto';
 import type { PhysicalBackend } from '../storage/types.js';
 import { StorageView } from '../storage/view.js';
-import { authMethods } from '../auth/index.js';
-import { secretEngines } from '../engines/index.js';
-import { cubbyholeBackend, destroyCubbyhole } from '../engines/cubbyhole/index.js';
 import { AuditBroker } from './audit/broker.js';
-import type { Backend, SystemView } from './backend.js';
+import type { Backend, BackendFactory, Logger, SystemView } from '../sdk/backend.js';
+import { destroyCubbyhole } from '../sdk/cubbyhole.js';
 import { Barrier } from './barrier.js';
-import { CofferError } from './errors.js';
+import { CofferError } from '../sdk/errors.js';
 import { LeaseManager } from './leases/manager.js';
 import { UserLockout, type LockoutStanzas } from './login/lockout.js';
 import { LoginRateLimiter, type LoginRateLimitOptions } from './login/ratelimit.js';
@@ -35,7 +33,14 @@ export interface CoreOptions {
   maxLeaseTTL?: number;
   /** Secrets engines mounted on first unseal (dev mode mounts `secret/` as kv v2). */
   initialMounts?: { path: string; type: string; options: Record<string, string>; description: string }[];
-  logger?: { info(msg: string): void; warn(msg: string): void; error(msg: string): void };
+  logger?: Logger;
+  /**
+   * The mountable secrets engines and auth methods, and the always-mounted `cubbyhole/` engine. The server passes
+   * them in (src/server/server.ts), so the core depends on the engine toolkit only, never on an engine.
+   */
+  secretEngines: BackendFactory[];
+  authMethods: BackendFactory[];
+  cubbyhole: BackendFactory;
   version?: string;
   /** Failed-login ceiling per remote address (429 past it), well above the per-identity lockout. */
   loginRateLimit?: LoginRateLimitOptions;
@@ -101,11 +106,11 @@ export class Core {
       local: false,
       seal_wrap: false,
     });
-    this.mounts = new MountTable(secretEngines, authMethods, [
+    this.mounts = new MountTable(options.secretEngines, options.authMethods, [
       { entry: builtin('sys/', 'system', 'secret', 'system endpoints used for control, policy and debugging'), backend: this.sys, viewPrefix: 'sys/system/' },
       { entry: builtin('auth/token/', 'token', 'auth', 'token based credentials'), backend: tokenBackend(this.tokens), viewPrefix: 'sys/token-auth/' },
-      { entry: builtin('cubbyhole/', 'cubbyhole', 'secret', 'per-token private secret storage'), backend: cubbyholeBackend(), viewPrefix: 'logical/cubbyhole/' },
-    ]);
+      { entry: builtin('cubbyhole/', 'cubbyhole', 'secret', 'per-token private secret storage'), backend: options.cubbyhole.create({}), viewPrefix: 'logical/cubbyhole/' },
+    ], (entry) => ({ logger: this.logger, system: this.systemView(entry) }));
   }
 
   /** The storage of the `cubbyhole/` mount (each token's cubbyhole is a prefix in it). */

@@ -6,8 +6,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Storage } from '../storage/types.js';
 import { StorageView } from '../storage/view.js';
-import type { Backend, BackendFactory, MountConfig, MountInfo } from './backend.js';
-import { badRequest } from './errors.js';
+import type { Backend, BackendFactory, InitializeContext, MountConfig, MountInfo } from '../sdk/backend.js';
+import { badRequest } from '../sdk/errors.js';
 
 export type MountKind = 'secret' | 'auth';
 
@@ -45,6 +45,8 @@ export class MountTable {
     authFactories: BackendFactory[],
     /** Backends that are always mounted (sys/, auth/token/) and cannot be disabled or moved. */
     private readonly builtins: { entry: Omit<MountEntry, 'uuid' | 'accessor'>; backend: Backend; viewPrefix: string }[],
+    /** The logger and TTL limits a mount's backend is initialized with. */
+    private readonly services: (entry: MountEntry) => Pick<InitializeContext, 'logger' | 'system'>,
   ) {
     for (const f of secretFactories) this.factories.set(`secret:${f.type}`, f);
     for (const f of authFactories) this.factories.set(`auth:${f.type}`, f);
@@ -93,7 +95,7 @@ export class MountTable {
     if (!factory) throw badRequest(`plugin not found in the catalog: ${entry.type}`);
     const backend = factory.create(entry.options);
     const view = new StorageView(this.storage, `${DATA_PREFIX[entry.kind]}${entry.uuid}/`);
-    await backend.initialize?.(view, entry);
+    await backend.initialize?.({ storage: view, mount: entry, ...this.services(entry) });
     const live = { entry, backend, view };
     this.mounts.push(live);
     return live;

@@ -5,7 +5,7 @@
 import { StorageView } from '../storage/view.js';
 import { ACL } from './acl/acl.js';
 import { DEFAULT_POLICY_TEXT, RESPONSE_WRAPPING_POLICY, RESPONSE_WRAPPING_POLICY_TEXT, bindNamespace, isValidPolicyName, normalizePolicyName, parsePolicy, type Policy } from './acl/policy.js';
-import { badRequest } from './errors.js';
+import { badRequest } from '../sdk/errors.js';
 
 interface StoredPolicy {
   name: string;

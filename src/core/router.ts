@@ -3,9 +3,9 @@
  * Everything that is the same for every engine lives here: anchoring, create-vs-update by existence, field
  * validation, 404/405 answers.
  */
-import type { Backend, Handler, Operation, PathSpec, Request, Response } from './backend.js';
-import { unsupportedOperation, unsupportedPath } from './errors.js';
-import { validateRequestData } from './fields.js';
+import type { Backend, Handler, Operation, PathSpec, Request, Response } from '../sdk/backend.js';
+import { unsupportedOperation, unsupportedPath } from '../sdk/errors.js';
+import { validateRequestData } from '../sdk/fields.js';
 
 interface CompiledPath {
   spec: PathSpec;

@@ -5,7 +5,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Storage } from '../storage/types.js';
 import { Barrier, Keyring, SEAL_PREFIX, openBytes, sealBytes } from './barrier.js';
-import { CofferError, badRequest, sealedError } from './errors.js';
+import { CofferError, badRequest, sealedError } from '../sdk/errors.js';
 import { combine, split } from './shamir.js';
 import { sameBytes } from './shares.js';
 import { KeyedMutex } from '../shared/mutex.js';

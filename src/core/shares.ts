@@ -3,7 +3,7 @@
  * verification). They are held in memory only, compared in constant time, and wiped once combined or dropped.
  */
 import { randomUUID, timingSafeEqual } from 'node:crypto';
-import { badRequest } from './errors.js';
+import { badRequest } from '../sdk/errors.js';
 import { combine } from './shamir.js';
 
 /** Vault's bounds on a submitted key: an AES-128 key at least, an AES-256 key plus a share's x byte at most. */

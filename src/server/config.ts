@@ -9,8 +9,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { cidrList } from '../core/cidr.js';
-import { parseDuration } from '../core/duration.js';
+import { cidrList } from '../sdk/cidr.js';
+import { parseDuration } from '../sdk/duration.js';
 import type { LockoutSettings, LockoutStanzas } from '../core/login/lockout.js';
 import type { ForwardedForConfig } from './forwarded.js';
 import { DEFAULT_PG_TABLE } from '../storage/postgresql.js';

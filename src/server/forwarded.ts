@@ -6,7 +6,7 @@
  * lockout, the audit log's `remote_address` and CIDR-bound tokens see.
  */
 import { isIP } from 'node:net';
-import { addressAllowed, normalizeAddress } from '../core/cidr.js';
+import { addressAllowed, normalizeAddress } from '../sdk/cidr.js';
 
 export interface ForwardedForConfig {
   /** CIDR blocks of the proxies whose header is believed. Empty: the header is ignored (Vault's default). */

@@ -3,8 +3,8 @@
  * call) in the core's terms — normalised path, operation, token, wrap TTL, request data. The core never sees HTTP.
  */
 import type { Core, CoreResponse, LogicalRequest } from '../core/core.js';
-import type { Operation } from '../core/backend.js';
-import { CofferError, badRequest } from '../core/errors.js';
+import type { Operation } from '../sdk/backend.js';
+import { CofferError, badRequest } from '../sdk/errors.js';
 import { errorResponse } from '../core/pipeline/envelope.js';
 import { tokenFromHeaders } from '../core/tokens/header.js';
 import { requestedWrapTTL } from '../core/wrapping/wrap.js';

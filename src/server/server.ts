@@ -4,7 +4,10 @@
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
+import { authMethods } from '../auth/index.js';
 import { Core } from '../core/core.js';
+import { cubbyholeFactory } from '../engines/cubbyhole/index.js';
+import { secretEngines } from '../engines/index.js';
 import { openStorage } from '../storage/open.js';
 import { DEFAULT_MAX_REQUEST_SIZE, type ServerConfig } from './config.js';
 import { externalSecretsExtension } from '../../external-secrets/extension.js';
@@ -49,6 +52,9 @@ export async function startServer(config: ServerConfig, dev?: DevOptions): Promi
     userLockout: config.userLockout,
     initialMounts: dev ? [{ path: 'secret/', type: 'kv', options: { version: '2' }, description: 'key/value secret storage' }] : [],
     logger: { info: (m) => logger.info(m), warn: (m) => logger.warn(m), error: (m) => logger.error(m) },
+    secretEngines,
+    authMethods,
+    cubbyhole: cubbyholeFactory,
   });
 
   let rootToken: string | undefined;

@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { LoginRateLimiter } from '../../src/core/login/ratelimit.js';
-import { addressAllowed, cidrWithin } from '../../src/core/cidr.js';
+import { addressAllowed, cidrWithin } from '../../src/sdk/cidr.js';
 import { globMatch } from '../../src/shared/glob.js';
 import { parseConfigText } from '../../src/server/config.js';
 import { client, startDevServer, type TestServer } from '../helpers/server.js';

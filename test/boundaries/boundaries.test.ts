@@ -30,7 +30,8 @@ async function check(name: string, files: Record<string, string>) {
 const violation = (rule: string, from: string, to: string) => `error ${rule}: ${from} → ${to}`;
 
 const core = {
-  'src/core/backend.ts': 'export interface Backend { paths: string[] }\n',
+  'src/sdk/backend.ts': 'export interface Backend { paths: string[] }\n',
+  'src/core/backend.ts': 'export interface Mounts { paths: string[] }\n',
   'src/core/barrier.ts': 'export class Barrier {}\n',
   'src/core/core.ts': "import { Barrier } from './barrier.js';\nexport class Core { barrier = new Barrier(); }\n",
 };
@@ -46,10 +47,14 @@ describe('import boundaries', () => {
     assert.match(run.stdout, /no dependency violations found/);
   });
 
-  it('an engine may import the core modules on the allow-list', async () => {
+  it('an engine may import the engine toolkit, src/shared and the storage interface', async () => {
     const run = await check('engine-allowed', {
       ...core,
-      'src/engines/demo/index.ts': "import type { Backend } from '../../core/backend.js';\nexport const demo: Backend = { paths: [] };\n",
+      'src/shared/slices.ts': 'export const first = <T>(list: T[]) => list[0];\n',
+      'src/storage/view.ts': 'export interface StorageView { get(key: string): Promise<unknown> }\n',
+      'src/engines/demo/index.ts':
+        "import type { Backend } from '../../sdk/backend.js';\nimport type { StorageView } from '../../storage/view.js';\nimport { first } from '../../shared/slices.js';\n" +
+        'export const demo: Backend = { paths: [] };\nexport const pick = (views: StorageView[]) => first(views);\n',
     });
     assert.equal(run.code, 0, run.stdout + run.stderr);
   });
@@ -63,12 +68,32 @@ const violations: { title: string; files: Record<string, string>; expected: stri
       ...core,
       'src/engines/demo/index.ts': "import type { Barrier } from '../../core/barrier.js';\nexport let held: Barrier | undefined;\n",
     },
-    expected: [violation('engines-core-allow-list', 'src/engines/demo/index.ts', 'src/core/barrier.ts')],
+    expected: [violation('engines-auth-only-sdk', 'src/engines/demo/index.ts', 'src/core/barrier.ts')],
+  },
+  {
+    title: 'an engine importing any core module (the toolkit is src/sdk)',
+    files: { ...core, 'src/engines/demo/index.ts': "import type { Mounts } from '../../core/backend.js';\nexport let held: Mounts | undefined;\n" },
+    expected: [violation('engines-auth-only-sdk', 'src/engines/demo/index.ts', 'src/core/backend.ts')],
   },
   {
     title: 'an auth method importing a core internal',
     files: { ...core, 'src/auth/demo/index.ts': "import { Core } from '../../core/core.js';\nexport const make = () => new Core();\n" },
-    expected: [violation('auth-core-allow-list', 'src/auth/demo/index.ts', 'src/core/core.ts')],
+    expected: [violation('engines-auth-only-sdk', 'src/auth/demo/index.ts', 'src/core/core.ts')],
+  },
+  {
+    title: 'an engine importing an auth method',
+    files: { ...core, 'src/auth/demo/index.ts': 'export const method = 1;\n', 'src/engines/demo/index.ts': "export { method } from '../../auth/demo/index.js';\n" },
+    expected: [violation('engines-auth-only-sdk', 'src/engines/demo/index.ts', 'src/auth/demo/index.ts')],
+  },
+  {
+    title: 'an engine importing a physical storage backend',
+    files: { 'src/storage/sqlite.ts': 'export const open = () => 1;\n', 'src/engines/demo/index.ts': "export { open } from '../../storage/sqlite.js';\n" },
+    expected: [violation('engines-auth-only-sdk', 'src/engines/demo/index.ts', 'src/storage/sqlite.ts')],
+  },
+  {
+    title: 'the engine toolkit importing the core',
+    files: { ...core, 'src/sdk/mounts.ts': "export type { Mounts } from '../core/backend.js';\n" },
+    expected: [violation('sdk-only-shared-and-storage-interface', 'src/sdk/mounts.ts', 'src/core/backend.ts')],
   },
   {
     title: 'argocd-plugin/ importing src/core',
@@ -95,7 +120,7 @@ const violations: { title: string; files: Record<string, string>; expected: stri
     expected: [violation('eso-only-extension-contract', 'external-secrets/gateway.ts', 'src/storage/view.ts'), 'x 1 dependency violations'],
   },
   {
-    title: 'a new cycle between folders, and one joining the known core block',
+    title: 'a new cycle between folders, and one through the core (whose engine cycle is gone)',
     files: {
       ...core,
       'src/storage/view.ts': "import { notify } from '../server/events.js';\nexport const view = () => notify();\n",
@@ -103,7 +128,20 @@ const violations: { title: string; files: Record<string, string>; expected: stri
       'src/core/registry.ts': "import { metrics } from '../storage/metrics.js';\nexport const registry = metrics;\n",
       'src/storage/metrics.ts': "import { registry } from '../core/registry.js';\nexport const metrics = 1;\nexport const back = () => registry;\n",
     },
-    expected: ['error no-folder-cycles: src/storage → ', 'error no-folder-cycles-core-block: src/core → '],
+    expected: ['error no-folder-cycles: src/storage → ', 'error no-folder-cycles: src/core → '],
+  },
+  {
+    title: 'the core importing an engine or an auth method (the server passes their lists in)',
+    files: {
+      ...core,
+      'src/engines/index.ts': "export const secretEngines: string[] = [];\n",
+      'src/auth/index.ts': "export const authMethods: string[] = [];\n",
+      'src/core/mounts.ts': "import { secretEngines } from '../engines/index.js';\nimport { authMethods } from '../auth/index.js';\nexport const all = [...secretEngines, ...authMethods];\n",
+    },
+    expected: [
+      violation('core-no-engines-or-auth', 'src/core/mounts.ts', 'src/engines/index.ts'),
+      violation('core-no-engines-or-auth', 'src/core/mounts.ts', 'src/auth/index.ts'),
+    ],
   },
   {
     title: 'an import the checker cannot resolve (it would escape every rule)',

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ACL, type AclOperation } from '../../src/core/acl/acl.js';
 import { DEFAULT_POLICY_TEXT, isValidPolicyName, parsePolicy } from '../../src/core/acl/policy.js';
-import { CofferError } from '../../src/core/errors.js';
+import { CofferError } from '../../src/sdk/errors.js';
 
 type Data = Record<string, unknown>;
 type Expect = 'allow' | 'deny' | 'allow+sudo' | 'deny+sudo';

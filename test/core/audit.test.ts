@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { MemoryStorage } from '../../src/storage/memory.js';
 import { StorageView } from '../../src/storage/view.js';
-import { CofferError } from '../../src/core/errors.js';
+import { CofferError } from '../../src/sdk/errors.js';
 import { AuditBroker, formatAuditTime, type AuditRequestInput, type AuditResponseInput } from '../../src/core/audit/broker.js';
 import { hashStructure } from '../../src/core/audit/hash.js';
 import { parseFileDeviceOptions } from '../../src/core/audit/device.js';

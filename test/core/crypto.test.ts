@@ -7,7 +7,7 @@ import { Barrier, Keyring, PlaintextCache } from '../../src/core/barrier.js';
 import { Seal } from '../../src/core/seal.js';
 import { MemoryStorage } from '../../src/storage/memory.js';
 import { StorageView } from '../../src/storage/view.js';
-import { CofferError } from '../../src/core/errors.js';
+import { CofferError } from '../../src/sdk/errors.js';
 
 function combinations<T>(items: T[], k: number): T[][] {
   if (k === 0) return [[]];

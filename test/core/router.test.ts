@@ -1,7 +1,7 @@
 /** Path matching: the literal-prefix shortcut never hides a match the pattern's regex would find. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Backend } from '../../src/core/backend.js';
+import type { Backend } from '../../src/sdk/backend.js';
 import { matchPath } from '../../src/core/router.js';
 
 const backendOf = (...patterns: string[]): Backend => ({

@@ -7,14 +7,17 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { Backend, PathSpec } from '../../src/core/backend.js';
+import type { Backend, PathSpec } from '../../src/sdk/backend.js';
 import { Core } from '../../src/core/core.js';
 import { matchPath } from '../../src/core/router.js';
 import { tokenBackend } from '../../src/core/tokens/backend.js';
 import { pkiFactory } from '../../src/engines/pki/index.js';
+import { cubbyholeFactory } from '../../src/engines/cubbyhole/index.js';
+import { secretEngines } from '../../src/engines/index.js';
+import { authMethods } from '../../src/auth/index.js';
 import { MemoryStorage } from '../../src/storage/memory.js';
 
-const core = new Core({ storage: new MemoryStorage(), storageType: 'inmem' });
+const core = new Core({ storage: new MemoryStorage(), storageType: 'inmem', secretEngines, authMethods, cubbyhole: cubbyholeFactory });
 const backends: Record<string, Backend> = {
   'sys/': core.sys,
   'auth/token/': tokenBackend(core.tokens),

@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { CofferError } from '../../src/core/errors.js';
+import { CofferError } from '../../src/sdk/errors.js';
 import { databaseHarness as harness, type DatabaseHarness } from '../helpers/engine-harness.js';
 import { type PgCluster, startPgCluster } from '../helpers/pg-cluster.js';
 

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Response } from '../../src/core/backend.js';
-import { CofferError } from '../../src/core/errors.js';
+import type { Response } from '../../src/sdk/backend.js';
+import { CofferError } from '../../src/sdk/errors.js';
 import { matchPath } from '../../src/core/router.js';
 import { kvFactory, kvV2Factory } from '../../src/engines/kv/index.js';
 import { engineHarness } from '../helpers/engine-harness.js';

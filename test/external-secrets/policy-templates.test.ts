@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ACL } from '../../src/core/acl/acl.js';
 import { bindNamespace, parsePolicy } from '../../src/core/acl/policy.js';
-import { CofferError } from '../../src/core/errors.js';
+import { CofferError } from '../../src/sdk/errors.js';
 import { client, startDevServer, type TestServer } from '../helpers/server.js';
 
 const TEMPLATED = `

@@ -4,8 +4,8 @@
  * leases (revoke, renew) made directly. Storage is an in-memory view; the caller is root.
  */
 import assert from 'node:assert/strict';
-import type { Backend, CallerInfo, MountConfig, MountInfo, Operation, Request, Response, SecretLease } from '../../src/core/backend.js';
-import { CofferError } from '../../src/core/errors.js';
+import type { Backend, CallerInfo, MountConfig, MountInfo, Operation, Request, Response, SecretLease, SystemView } from '../../src/sdk/backend.js';
+import { CofferError } from '../../src/sdk/errors.js';
 import { dispatch, matchPath, resolveWriteOperation } from '../../src/core/router.js';
 import { databaseBackend, type DatabaseBackend } from '../../src/engines/database/index.js';
 import { MemoryStorage } from '../../src/storage/memory.js';
@@ -30,6 +30,10 @@ export interface EngineHarness<B extends Backend = Backend> {
   /** The mount's storage view (under `logical/<uuid>/` of a fresh in-memory store). */
   storage: StorageView;
   mount: MountInfo;
+  /** What the engine logged through the logger it was initialized with, as `level: message`. */
+  logs: string[];
+  /** The mount's TTL limits (`systemTTL`), as requests and initialize receive them. */
+  system: SystemView;
   /** The operation the last `call` ran (`create` or `update` for a write). */
   lastOperation?: Operation;
   /** A request as the core builds it, before matching (no params). */
@@ -61,14 +65,17 @@ export function engineHarness<B extends Backend>(backend: B, opts: HarnessOption
   const ttl = opts.systemTTL ?? { default: SYSTEM_TTL, max: SYSTEM_TTL };
   const caller: CallerInfo = { policies: ['root'], sudo: true, remoteAddr: '127.0.0.1', displayName: 'token', ...opts.caller };
   const leasePath = opts.leasePath ?? 'creds/x';
+  const system: SystemView = { defaultLeaseTTL: () => ttl.default, maxLeaseTTL: () => ttl.max };
 
   const h: EngineHarness<B> = {
     backend,
     storage,
     mount,
+    logs: [],
+    system,
     request: (operation, path, data = {}) => ({
       operation, path, params: {}, data: structuredClone(data), query: {}, headers: {}, storage, mount,
-      system: { defaultLeaseTTL: () => ttl.default, maxLeaseTTL: () => ttl.max },
+      system,
       caller: { ...caller, policies: [...caller.policies] },
       requestId: 'req-1',
     }),
@@ -106,8 +113,15 @@ export function engineHarness<B extends Backend>(backend: B, opts: HarnessOption
 /** A harness around `backend`, initialized as at mount time. */
 export async function startEngineHarness<B extends Backend>(backend: B, opts: HarnessOptions = {}): Promise<EngineHarness<B>> {
   const h = engineHarness(backend, opts);
-  await backend.initialize?.(h.storage, h.mount);
+  await initializeEngine(h);
   return h;
+}
+
+/** Initializes the harness's backend as the core does at mount time, logging into `h.logs`. */
+export async function initializeEngine(h: EngineHarness): Promise<void> {
+  const log = (level: string) => (msg: string) => void h.logs.push(`${level}: ${msg}`);
+  const logger = { info: log('info'), warn: log('warn'), error: log('error') };
+  await h.backend.initialize?.({ storage: h.storage, mount: h.mount, system: h.system, logger });
 }
 
 export type DatabaseHarness = EngineHarness<DatabaseBackend>;

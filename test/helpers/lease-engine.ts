@@ -7,7 +7,7 @@
  *
  * Registering it adds it to `secretEngines`, so only servers running in the test's own process can mount it.
  */
-import type { BackendFactory } from '../../src/core/backend.js';
+import type { BackendFactory } from '../../src/sdk/backend.js';
 import { secretEngines } from '../../src/engines/index.js';
 
 export interface LeaseEngine {

@@ -3,8 +3,8 @@
  * password, issued per machine, limited in time, uses and source addresses). Paths: `role/:name`,
  * `role/:name/role-id`, `role/:name/secret-id` and its lookup/destroy family, `custom-secret-id`, `login`.
  */
-import { CofferError } from '../../core/errors.js';
-import type { Backend, BackendFactory } from '../../core/backend.js';
+import { CofferError } from '../../sdk/errors.js';
+import type { Backend, BackendFactory } from '../../sdk/backend.js';
 import { loginPaths } from './path_login.js';
 import { rolePathSpecs } from './path_role.js';
 import { secretIdPaths } from './path_secret_id.js';
@@ -18,8 +18,8 @@ function appRoleBackend(): Backend {
   };
   return {
     paths: [...rolePathSpecs(store), ...secretIdPaths(store), ...loginPaths(store)],
-    initialize: async (view) => {
-      current = new AppRoleStore(view);
+    initialize: async ({ storage }) => {
+      current = new AppRoleStore(storage);
       await current.load();
     },
     cleanup: async () => {

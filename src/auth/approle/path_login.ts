@@ -4,9 +4,9 @@
  * atomically; its CIDR list (or the role's) bounds where it may be used from.
  */
 import { z } from 'zod';
-import type { PathSpec, Request } from '../../core/backend.js';
-import { addressAllowed, normalizeAddress } from '../../core/cidr.js';
-import { badRequest } from '../../core/errors.js';
+import type { PathSpec, Request } from '../../sdk/backend.js';
+import { addressAllowed, normalizeAddress } from '../../sdk/cidr.js';
+import { badRequest } from '../../sdk/errors.js';
 import { readRole } from '../roles.js';
 import { assertLoginAddress, loginPath, loginRequest } from '../tokenutil.js';
 import type { AppRoleRole, AppRoleStore } from './store.js';

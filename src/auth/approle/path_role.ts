@@ -1,10 +1,10 @@
 /** `auth/approle/role/:name` and `role/:name/role-id`. Role IDs are random UUIDs unless the operator sets one. */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import type { PathSpec, Request } from '../../core/backend.js';
-import { cidrList } from '../../core/cidr.js';
-import { badRequest } from '../../core/errors.js';
-import { bool, duration, int } from '../../core/fields.js';
+import type { PathSpec, Request } from '../../sdk/backend.js';
+import { cidrList } from '../../sdk/cidr.js';
+import { badRequest } from '../../sdk/errors.js';
+import { bool, duration, int } from '../../sdk/fields.js';
 import { readRole, ROLE_NAME, rolePaths, roleKey } from '../roles.js';
 import { parseTokenParams, presentRole, tokenFieldShape } from '../tokenutil.js';
 import type { AppRoleRole, AppRoleStore } from './store.js';

@@ -5,10 +5,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import type { PathSpec, Request } from '../../core/backend.js';
-import { cidrList, cidrWithin } from '../../core/cidr.js';
-import { badRequest, notFound } from '../../core/errors.js';
-import { duration, int } from '../../core/fields.js';
+import { declarePath, type PathSpec, type Request } from '../../sdk/backend.js';
+import { cidrList, cidrWithin } from '../../sdk/cidr.js';
+import { badRequest, notFound } from '../../sdk/errors.js';
+import { duration, int } from '../../sdk/fields.js';
 import { ROLE_NAME } from '../roles.js';
 import { existingRole } from './path_role.js';
 import { ZERO_TIME, type AppRoleRole, type AppRoleStore, type SecretIdEntry } from './store.js';
@@ -71,7 +71,7 @@ const issued = (secretId: string, e: SecretIdEntry) => ({
 const shown = (e: SecretIdEntry | null) => (e ? { data: { ...e } } : null);
 
 export function secretIdPaths(store: () => AppRoleStore): PathSpec[] {
-  const issue = async (req: Request<z.infer<typeof customFields>>, secretId: string) => {
+  const issue = async (req: Request<z.infer<typeof generateFields>>, secretId: string) => {
     const role = await existingRole(req);
     if (!role.bind_secret_id) throw badRequest('bind_secret_id is not set on the role');
     const entry = newEntry(role, req.data);
@@ -80,7 +80,7 @@ export function secretIdPaths(store: () => AppRoleStore): PathSpec[] {
   };
   const base = `role/${ROLE_NAME}`;
   return [
-    {
+    declarePath({
       pattern: `${base}/secret-id/?`,
       fields: generateFields,
       operations: {
@@ -93,51 +93,51 @@ export function secretIdPaths(store: () => AppRoleStore): PathSpec[] {
         },
       },
       help: 'Generate a secret ID for the role, or list the accessors of its secret IDs.',
-    },
-    {
+    }),
+    declarePath({
       pattern: `${base}/custom-secret-id`,
       fields: customFields,
-      operations: { update: (req: Request<z.infer<typeof customFields>>) => issue(req, req.data.secret_id) },
+      operations: { update: (req) => issue(req, req.data.secret_id) },
       help: 'Register a secret ID of your choosing for the role.',
-    },
-    {
+    }),
+    declarePath({
       pattern: `${base}/secret-id/lookup`,
       fields: secretIdField,
       operations: {
-        update: async (req: Request<z.infer<typeof secretIdField>>) => {
+        update: async (req) => {
           await existingRole(req);
           return shown(await store().lookup(req.params.name, req.data.secret_id));
         },
       },
-    },
-    {
+    }),
+    declarePath({
       pattern: `${base}/secret-id/destroy`,
       fields: secretIdField,
       operations: {
-        update: async (req: Request<z.infer<typeof secretIdField>>) => {
+        update: async (req) => {
           await existingRole(req);
           await store().destroy(req.params.name, req.data.secret_id);
           return null;
         },
       },
-    },
-    {
+    }),
+    declarePath({
       pattern: `${base}/secret-id-accessor/lookup`,
       fields: accessorField,
       operations: {
-        update: async (req: Request<z.infer<typeof accessorField>>) => {
+        update: async (req) => {
           await existingRole(req);
           const entry = await store().lookupByAccessor(req.params.name, req.data.secret_id_accessor);
           if (!entry) throw badRequest(`failed to find accessor entry for secret_id_accessor: "${req.data.secret_id_accessor.slice(0, 64)}"`);
           return shown(entry);
         },
       },
-    },
-    {
+    }),
+    declarePath({
       pattern: `${base}/secret-id-accessor/destroy`,
       fields: accessorField,
       operations: {
-        update: async (req: Request<z.infer<typeof accessorField>>) => {
+        update: async (req) => {
           await existingRole(req);
           if (!(await store().destroyByAccessor(req.params.name, req.data.secret_id_accessor))) {
             throw badRequest(`failed to find accessor entry for secret_id_accessor: "${req.data.secret_id_accessor.slice(0, 64)}"`);
@@ -145,6 +145,6 @@ export function secretIdPaths(store: () => AppRoleStore): PathSpec[] {
           return null;
         },
       },
-    },
+    }),
   ];
 }

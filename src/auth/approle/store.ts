@@ -12,7 +12,7 @@
  * spend its last use.
  */
 import { createHmac, randomBytes } from 'node:crypto';
-import { CofferError } from '../../core/errors.js';
+import { CofferError } from '../../sdk/errors.js';
 import { KeyedMutex } from '../../shared/mutex.js';
 import type { StorageOp } from '../../storage/types.js';
 import type { StorageView } from '../../storage/view.js';

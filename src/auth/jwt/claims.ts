@@ -4,7 +4,7 @@
  * the mapping of claims into token metadata. Failures are 400s worded like Vault's.
  */
 import type { JWTPayload } from 'jose';
-import { badRequest } from '../../core/errors.js';
+import { badRequest } from '../../sdk/errors.js';
 import { globMatch } from '../../shared/glob.js';
 import type { JwtRole } from './path_role.js';
 

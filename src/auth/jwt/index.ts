@@ -3,7 +3,7 @@
  * by their issuer. Paths: `config`, `role/:name`, `login`. The backend keeps one key source per mount, built
  * from the stored config and dropped when the config changes, so a JWKS is fetched once and then cached.
  */
-import type { Backend, BackendFactory } from '../../core/backend.js';
+import type { Backend, BackendFactory } from '../../sdk/backend.js';
 import type { KeySource } from './keys.js';
 import { configPaths, keySourceFor, type JwtConfig } from './path_config.js';
 import { loginPaths } from './path_login.js';

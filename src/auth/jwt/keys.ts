@@ -5,7 +5,7 @@
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { z } from 'zod';
-import { CofferError } from '../../core/errors.js';
+import { CofferError } from '../../sdk/errors.js';
 import { fetchJson } from '../http.js';
 
 export interface VerificationKey {

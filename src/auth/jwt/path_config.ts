@@ -5,9 +5,9 @@
  */
 import { createPublicKey } from 'node:crypto';
 import { z } from 'zod';
-import type { PathSpec, Request } from '../../core/backend.js';
-import { badRequest } from '../../core/errors.js';
-import { stringList } from '../../core/fields.js';
+import type { PathSpec, Request } from '../../sdk/backend.js';
+import { badRequest } from '../../sdk/errors.js';
+import { stringList } from '../../sdk/fields.js';
 import { checkCaPem, checkHttpUrl } from '../http.js';
 import { discover, RemoteKeySet, StaticKeys, type KeySource } from './keys.js';
 

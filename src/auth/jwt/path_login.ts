@@ -5,8 +5,8 @@
  */
 import { compactVerify, decodeJwt, decodeProtectedHeader, type JWTPayload } from 'jose';
 import { z } from 'zod';
-import type { PathSpec, Request } from '../../core/backend.js';
-import { CofferError, badRequest } from '../../core/errors.js';
+import type { PathSpec, Request } from '../../sdk/backend.js';
+import { CofferError, badRequest } from '../../sdk/errors.js';
 import { loginRole } from '../roles.js';
 import { assertLoginAddress, loginPath, loginRequest, roleJwtIdentity, roleJwtLoginFields } from '../tokenutil.js';
 import { checkBoundClaims, checkGroups, checkIssuerAudienceSubject, checkTimes, mappedMetadata, userName } from './claims.js';

@@ -3,8 +3,8 @@
  * globs), which claim names the user, which claims become token metadata, and the time leeways.
  */
 import { z } from 'zod';
-import { badRequest } from '../../core/errors.js';
-import { stringList, stringMap } from '../../core/fields.js';
+import { badRequest } from '../../sdk/errors.js';
+import { stringList, stringMap } from '../../sdk/fields.js';
 import { parseGoDuration } from '../../shared/duration.js';
 import { rolePaths } from '../roles.js';
 import { parseTokenParams, tokenFieldShape, type TokenParams } from '../tokenutil.js';

@@ -4,8 +4,8 @@
  */
 import { decodeJwt } from 'jose';
 import { z } from 'zod';
-import type { PathSpec, Request } from '../../core/backend.js';
-import { CofferError, badRequest } from '../../core/errors.js';
+import type { PathSpec, Request } from '../../sdk/backend.js';
+import { CofferError, badRequest } from '../../sdk/errors.js';
 import { anyGlob } from '../../shared/glob.js';
 import { loginRole } from '../roles.js';
 import { assertLoginAddress, loginPath, loginRequest, roleJwtIdentity, roleJwtLoginFields } from '../tokenutil.js';

@@ -1,7 +1,7 @@
 /** `auth/kubernetes/role/:name`: which service accounts (names and namespaces, `*` and globs) may log in. */
 import { z } from 'zod';
-import { badRequest } from '../../core/errors.js';
-import { stringList } from '../../core/fields.js';
+import { badRequest } from '../../sdk/errors.js';
+import { stringList } from '../../sdk/fields.js';
 import { rolePaths } from '../roles.js';
 import { parseTokenParams, tokenFieldShape, type TokenParams } from '../tokenutil.js';
 

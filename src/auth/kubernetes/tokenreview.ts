@@ -4,7 +4,7 @@
  * configured) and TLS-verified with `kubernetes_ca_cert`.
  */
 import { z } from 'zod';
-import { CofferError } from '../../core/errors.js';
+import { CofferError } from '../../sdk/errors.js';
 import { fetchJson } from '../http.js';
 import type { KubernetesConfig } from './path_config.js';
 

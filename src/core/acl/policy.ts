@@ -3,8 +3,8 @@
  */
 import { parse as parseHcl } from '@cdktf/hcl2json';
 import { z } from 'zod';
-import { parseDuration } from '../duration.js';
-import { CofferError } from '../errors.js';
+import { parseDuration } from '../../sdk/duration.js';
+import { CofferError } from '../../sdk/errors.js';
 import { KUBERNETES_NAMESPACE } from '../../shared/kubernetes.js';
 
 export const CAPABILITIES = ['create', 'read', 'update', 'patch', 'delete', 'list', 'sudo', 'deny'] as const;

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { StorageView } from '../../storage/view.js';
-import { CofferError } from '../errors.js';
+import { CofferError } from '../../sdk/errors.js';
 import { FileAuditDevice, parseBoolOption, type AuditDevice } from './device.js';
 import { buildRequestEntry, buildResponseEntry, formatFor, testEntry, type AuditEntry, type AuditRequestInput, type AuditResponseInput } from './entry.js';
 import { HMAC_PREFIX, hmacSha256Hex } from './hash.js';

@@ -5,7 +5,7 @@
 import { constants as fsConstants, promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { CofferError } from '../errors.js';
+import { CofferError } from '../../sdk/errors.js';
 
 export interface AuditDevice {
   readonly type: string;

@@ -4,7 +4,7 @@
  * hashed with the device's salt).
  */
 import { randomUUID } from 'node:crypto';
-import type { AuthResult, Operation, WrapInfo } from '../backend.js';
+import type { AuthResult, Operation, WrapInfo } from '../../sdk/backend.js';
 import type { AuditDevice } from './device.js';
 import { hashStructure, hmacSha256Hex } from './hash.js';
 

@@ -7,8 +7,8 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { StorageView } from '../../storage/view.js';
-import type { Backend, MountInfo, Request, SecretLease, SystemView } from '../backend.js';
-import { CofferError, badRequest } from '../errors.js';
+import type { Backend, MountInfo, Request, SecretLease, SystemView } from '../../sdk/backend.js';
+import { CofferError, badRequest } from '../../sdk/errors.js';
 import { ExpiryQueue } from '../expiry.js';
 import { timeSlices } from '../../shared/slices.js';
 

@@ -2,9 +2,10 @@
  * Turns a login handler's `LoginRequest` into a token: TTLs resolved against the mount's tuning and the system
  * max the way Vault does, the `default` policy added unless the role says not to, and Vault's `auth` block.
  */
-import type { AuthResult, LoginRequest, MountInfo, SystemView } from '../backend.js';
-import { formatDuration } from '../duration.js';
-import { authResult, sortedUnique } from '../tokens/backend.js';
+import type { AuthResult, LoginRequest, MountInfo, SystemView } from '../../sdk/backend.js';
+import { formatDuration } from '../../sdk/duration.js';
+import { normalizePolicies } from '../../sdk/fields.js';
+import { authResult } from '../tokens/backend.js';
 import type { TokenStore } from '../tokens/store.js';
 
 export interface IssuedLogin {
@@ -32,7 +33,7 @@ export async function issueLoginToken(tokens: TokenStore, login: LoginRequest, m
     ttl = maxTTL;
   }
 
-  const policies = sortedUnique(login.policies).filter((p) => p !== 'default');
+  const policies = normalizePolicies(login.policies).filter((p) => p !== 'default');
   if (!login.noDefaultPolicy) policies.push('default');
   policies.sort();
 

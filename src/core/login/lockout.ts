@@ -6,6 +6,7 @@
  * recently touched identity is forgotten first); keys are hashes, so no role ID is held in clear.
  */
 import { createHash } from 'node:crypto';
+import type { LockoutTune } from '../../sdk/backend.js';
 
 export interface LockoutSettings {
   threshold: number;
@@ -19,14 +20,6 @@ export const DEFAULT_LOCKOUT: LockoutSettings = { threshold: 5, durationMs: 15 *
 
 /** The server config's `user_lockout "all" {...}` and `user_lockout "<method type>" {...}` stanzas. */
 export type LockoutStanzas = Record<string, Partial<LockoutSettings>>;
-
-/** A mount's `user_lockout_config` tuning, in seconds as stored. */
-export interface LockoutTune {
-  lockout_threshold?: number;
-  lockout_duration?: number;
-  lockout_counter_reset?: number;
-  lockout_disable?: boolean;
-}
 
 /** Mount tuning over the method type's stanza over the `all` stanza over Vault's defaults. */
 export function effectiveLockout(stanzas: LockoutStanzas, mountType: string, tune: LockoutTune | undefined): LockoutSettings {

@@ -5,7 +5,7 @@
  * (lockout.ts), so the default sits well above its threshold: 100 (20 × 5) per 15 minutes, which many clients
  * behind one NAT address do not reach by honest mistakes.
  */
-import { normalizeAddress } from '../cidr.js';
+import { normalizeAddress } from '../../sdk/cidr.js';
 
 export interface LoginRateLimitOptions {
   /** Failed logins allowed per address per window before 429 (default 100). */

@@ -4,7 +4,7 @@
  * recorded too (with the error), so that probing leaves a trace.
  */
 import type { AuditRequestInput } from '../audit/entry.js';
-import type { Operation, Response } from '../backend.js';
+import type { Operation, Response } from '../../sdk/backend.js';
 import type { TokenEntry } from '../tokens/store.js';
 import type { CoreResponse, LogicalRequest, PipelineHost, Route } from './types.js';
 

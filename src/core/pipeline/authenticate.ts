@@ -1,9 +1,9 @@
 /**
  * Stage "authenticate": the calling token, looked up and checked against its bound CIDRs, becomes the caller.
  */
-import type { CallerInfo } from '../backend.js';
-import { addressAllowed } from '../cidr.js';
-import { permissionDenied } from '../errors.js';
+import type { CallerInfo } from '../../sdk/backend.js';
+import { addressAllowed } from '../../sdk/cidr.js';
+import { permissionDenied } from '../../sdk/errors.js';
 import type { TokenEntry } from '../tokens/store.js';
 import type { AuditTrail } from './audit-trail.js';
 import type { LogicalRequest, PipelineHost, Route } from './types.js';

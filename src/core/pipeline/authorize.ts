@@ -2,8 +2,8 @@
  * Stage "authorize": the caller's policies must grant the operation on the path (and `sudo` on root-protected
  * paths), and the token must have a use left.
  */
-import type { Request } from '../backend.js';
-import { permissionDenied } from '../errors.js';
+import type { Request } from '../../sdk/backend.js';
+import { permissionDenied } from '../../sdk/errors.js';
 import type { TokenEntry } from '../tokens/store.js';
 import type { LogicalRequest, PipelineHost, Route } from './types.js';
 

@@ -2,8 +2,8 @@
  * Stage "envelope": a handler's answer, or a failure, in Vault's wire shape.
  */
 import { StorageUnavailableError } from '../../storage/types.js';
-import type { Operation, Response } from '../backend.js';
-import { CofferError } from '../errors.js';
+import type { Operation, Response } from '../../sdk/backend.js';
+import { CofferError, loggableMessage } from '../../sdk/errors.js';
 import type { CoreLogger, CoreResponse } from './types.js';
 
 export function envelope(response: Response | null, requestId: string, mountType: string, operation: Operation): CoreResponse {
@@ -43,8 +43,6 @@ export function errorResponse(err: unknown, logger: CoreLogger): CoreResponse {
     logger.warn(err.message);
     return { status: 503, body: { errors: [err.message] } };
   }
-  // Quoted fragments of an exception message can be input data (parsers quote what they choke on): drop them.
-  const message = err instanceof Error ? `${err.name}: ${err.message.replace(/(["'`]).*?\1/g, '$1…$1').slice(0, 200)}` : 'unknown';
-  logger.error(`internal error: ${message}`);
+  logger.error(`internal error: ${loggableMessage(err)}`);
   return { status: 500, body: { errors: ['internal error'] } };
 }

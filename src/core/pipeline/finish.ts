@@ -2,7 +2,7 @@
  * Stage "finish": what the core adds to a handler's answer — the token of a login, the lease of a secret, and
  * the wrapping of the whole answer when the client asked for it.
  */
-import type { Request, Response } from '../backend.js';
+import type { Request, Response } from '../../sdk/backend.js';
 import { issueLoginToken } from '../login/issue.js';
 import { rawToStored } from '../wrapping/wrap.js';
 import { envelope, hasContent } from './envelope.js';

@@ -6,8 +6,8 @@
  * Never throws: every failure becomes a Vault error envelope, audited like an answer.
  */
 import { randomUUID } from 'node:crypto';
-import type { Request } from '../backend.js';
-import { CofferError } from '../errors.js';
+import type { Request } from '../../sdk/backend.js';
+import { CofferError } from '../../sdk/errors.js';
 import { dispatch, resolveWriteOperation } from '../router.js';
 import { WRAPPING_TOKEN_PATHS } from '../wrapping/wrap.js';
 import { AuditTrail } from './audit-trail.js';

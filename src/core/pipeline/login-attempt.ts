@@ -2,8 +2,8 @@
  * The login guard: a login is refused while its remote address is over the failed-login ceiling (429) or its
  * identity is locked out, and a login that fails by the caller's own mistake counts towards both.
  */
-import type { PathSpec } from '../backend.js';
-import { CofferError, permissionDenied } from '../errors.js';
+import type { PathSpec } from '../../sdk/backend.js';
+import { CofferError, permissionDenied } from '../../sdk/errors.js';
 import { effectiveLockout, UserLockout, type LockoutSettings } from '../login/lockout.js';
 import type { PipelineHost, Route } from './types.js';
 

@@ -3,7 +3,7 @@
  * declared `servedSealed` are routed without the mount table, which is not loaded while sealed.
  */
 import { StorageView } from '../../storage/view.js';
-import { CofferError, sealedError } from '../errors.js';
+import { CofferError, sealedError } from '../../sdk/errors.js';
 import type { MountEntry } from '../mounts.js';
 import { matchPath } from '../router.js';
 import type { LogicalRequest, PipelineHost, Route, RoutedMount } from './types.js';

@@ -4,7 +4,7 @@
  */
 import type { StorageView } from '../../storage/view.js';
 import type { AuditBroker } from '../audit/broker.js';
-import type { Backend, Operation, SystemView } from '../backend.js';
+import type { Backend, Operation, SystemView } from '../../sdk/backend.js';
 import type { Barrier } from '../barrier.js';
 import type { LeaseManager } from '../leases/manager.js';
 import type { LockoutStanzas, UserLockout } from '../login/lockout.js';

@@ -1,9 +1,9 @@
 /** sys/audit (list), sys/audit/:path (enable, disable), sys/audit-hash/:path. */
 import { z } from 'zod';
-import type { PathSpec, Request } from '../backend.js';
+import { declarePath, type PathSpec, type Request } from '../../sdk/backend.js';
 import type { Core } from '../core.js';
-import { CofferError, badRequest } from '../errors.js';
-import { bool, optionsMap } from '../fields.js';
+import { CofferError, badRequest } from '../../sdk/errors.js';
+import { bool, optionsMap } from '../../sdk/fields.js';
 
 const enableFields = z.object({
   // Optional in the schema because the path's delete validates the same fields; enable checks it.
@@ -26,12 +26,12 @@ export function auditPaths(core: Core): PathSpec[] {
       sudo: true,
       operations: { read: async () => ({ data: broker().list(), legacyTopLevel: true }) },
     },
-    {
+    declarePath({
       pattern: 'audit/(?<path>.+)',
       sudo: true,
       fields: enableFields,
       operations: {
-        update: async (req: Request<z.infer<typeof enableFields>>) => {
+        update: async (req) => {
           const d = req.data;
           if (!d.type) throw badRequest('invalid request data: field "type": missing type');
           await broker().enable(req.params.path, d.type, d.description ?? '', d.options ?? {}, d.local ?? false);
@@ -42,16 +42,16 @@ export function auditPaths(core: Core): PathSpec[] {
           return null;
         },
       },
-    },
-    {
+    }),
+    declarePath({
       pattern: 'audit-hash/(?<path>.+)',
       fields: hashFields,
       operations: {
-        update: async (req: Request<z.infer<typeof hashFields>>) => {
+        update: async (req) => {
           if (!req.data.input && req.data.input !== '') throw badRequest('missing input');
           return { data: { hash: broker().hash(req.params.path, req.data.input) }, legacyTopLevel: true };
         },
       },
-    },
+    }),
   ];
 }

@@ -6,9 +6,9 @@
  * attempt only; PGP encryption of the token is not supported.
  */
 import { z } from 'zod';
-import { bareJson, type PathSpec, type Request } from '../backend.js';
+import { bareJson, type PathSpec, type Request } from '../../sdk/backend.js';
 import type { Core } from '../core.js';
-import { CofferError, badRequest } from '../errors.js';
+import { CofferError, badRequest } from '../../sdk/errors.js';
 import { ShareCollector } from '../shares.js';
 import { TOKEN_LENGTH } from '../tokens/store.js';
 import { encodeToken, randomBase62 } from '../../shared/otp.js';

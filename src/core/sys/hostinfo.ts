@@ -5,7 +5,7 @@
  */
 import os from 'node:os';
 import { readFile, statfs } from 'node:fs/promises';
-import type { PathSpec } from '../backend.js';
+import type { PathSpec } from '../../sdk/backend.js';
 
 /** Reads a small system file; null where it does not exist (not Linux, a container without it). */
 async function readOptional(file: string): Promise<string | null> {

@@ -1,5 +1,5 @@
 /** The `system` backend mounted at `sys/`: each family of paths in its own file. */
-import type { Backend } from '../backend.js';
+import type { Backend } from '../../sdk/backend.js';
 import type { Core } from '../core.js';
 import { auditPaths } from './audit.js';
 import { generateRootPaths } from './generate-root.js';

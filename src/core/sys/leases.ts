@@ -1,9 +1,9 @@
 /** sys/leases/*: lookup, list, renew, revoke, revoke-prefix, revoke-force, tidy (Vault's lease API). */
 import { z } from 'zod';
-import type { PathSpec, Request } from '../backend.js';
+import type { PathSpec, Request } from '../../sdk/backend.js';
 import type { Core } from '../core.js';
-import { CofferError, badRequest } from '../errors.js';
-import { bool, duration } from '../fields.js';
+import { CofferError, badRequest } from '../../sdk/errors.js';
+import { bool, duration } from '../../sdk/fields.js';
 
 const leaseFields = z.object({
   lease_id: z.string().optional(),

@@ -2,7 +2,7 @@
  * sys/metrics: gauges in Vault's JSON telemetry shape, or Prometheus text with `?format=prometheus`.
  * Names follow Vault's (`coffer.expire.num_leases` where Vault has `vault.expire.num_leases`).
  */
-import { bareJson, type PathSpec } from '../backend.js';
+import { bareJson, type PathSpec } from '../../sdk/backend.js';
 import type { Core } from '../core.js';
 
 function gauges(core: Core): Record<string, number> {

@@ -1,9 +1,9 @@
 /** sys/mounts, sys/auth, sys/remount, sys/mounts/:path/tune, sys/internal/ui/mounts/:path. */
 import { z } from 'zod';
-import type { PathSpec, Request } from '../backend.js';
+import { declarePath, type PathSpec, type Request } from '../../sdk/backend.js';
 import type { Core } from '../core.js';
-import { CofferError, badRequest } from '../errors.js';
-import { bool, duration, int, optionsMap, unsupported } from '../fields.js';
+import { CofferError, badRequest } from '../../sdk/errors.js';
+import { bool, duration, int, optionsMap, unsupported } from '../../sdk/fields.js';
 import { effectiveLockout } from '../login/lockout.js';
 import { MountTable, type MountEntry, type MountKind } from '../mounts.js';
 
@@ -130,7 +130,7 @@ export function mountPaths(core: Core): PathSpec[] {
     const fullPath = (req: Request) => MountTable.normalize(kind, req.params.path);
     return [
       { pattern: base, operations: { read: list(kind) } },
-      {
+      declarePath({
         pattern: `${base}/(?<path>.+)/tune`,
         sudo: kind === 'auth', // Vault's root path `sys/auth/*`
         fields: tuneFields,
@@ -140,7 +140,7 @@ export function mountPaths(core: Core): PathSpec[] {
             if (!mount) throw badRequest(`cannot fetch sysview for path "${req.params.path}"`);
             return { data: tuneData(core, mount.entry), legacyTopLevel: true };
           },
-          update: async (req: Request<z.infer<typeof tuneFields>>) => {
+          update: async (req) => {
             const path = fullPath(req);
             const mount = core.mounts.find(path);
             if (!mount) throw badRequest(`cannot tune "${req.params.path}": no mount at that path`);
@@ -164,8 +164,8 @@ export function mountPaths(core: Core): PathSpec[] {
             return null;
           },
         },
-      },
-      {
+      }),
+      declarePath({
         pattern: `${base}/(?<path>.+)`,
         sudo: kind === 'auth',
         fields: enableFields,
@@ -175,7 +175,7 @@ export function mountPaths(core: Core): PathSpec[] {
             if (!mount) throw new CofferError(400, `no mount at "${req.params.path}"`);
             return { data: describe(mount.entry) };
           },
-          update: async (req: Request<z.infer<typeof enableFields>>) => {
+          update: async (req) => {
             const d = req.data;
             if (!d.type) throw badRequest('invalid request data: field "type": missing type');
             const { type, options } = core.mounts.validateMount(kind, d.type, { ...(d.options ?? {}) });
@@ -196,26 +196,26 @@ export function mountPaths(core: Core): PathSpec[] {
             return null;
           },
         },
-      },
+      }),
     ];
   };
 
   return [
     ...table('secret'),
     ...table('auth'),
-    {
+    declarePath({
       pattern: 'remount',
       sudo: true,
       fields: remountFields,
       operations: {
-        update: async (req: Request<z.infer<typeof remountFields>>) => {
+        update: async (req) => {
           const from = MountTable.normalize('secret', req.data.from);
           const to = MountTable.normalize('secret', req.data.to);
           await core.mounts.move(from, to);
           return { data: { migration_id: '' } };
         },
       },
-    },
+    }),
     {
       // The vault and coffer `kv` commands ask this to learn a mount's kv version. Like Vault, it answers only
       // when the caller's policies grant something under the mount.

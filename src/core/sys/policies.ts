@@ -1,9 +1,9 @@
 /** sys/policies/acl/:name, the legacy sys/policy/:name, sys/capabilities, sys/capabilities-self, -accessor. */
 import { z } from 'zod';
-import type { PathSpec, Request } from '../backend.js';
+import type { PathSpec, Request } from '../../sdk/backend.js';
 import type { Core } from '../core.js';
-import { CofferError, badRequest } from '../errors.js';
-import { stringList } from '../fields.js';
+import { CofferError, badRequest } from '../../sdk/errors.js';
+import { stringList } from '../../sdk/fields.js';
 
 const policyBody = z.object({ policy: z.string().optional(), rules: z.string().optional() });
 

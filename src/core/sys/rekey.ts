@@ -6,10 +6,10 @@
  * then the old shares stay valid. PGP-encrypted shares and their backup are not supported.
  */
 import { z } from 'zod';
-import { bareJson, type PathSpec, type Request } from '../backend.js';
+import { bareJson, type PathSpec, type Request } from '../../sdk/backend.js';
 import type { Core } from '../core.js';
-import { badRequest } from '../errors.js';
-import { bool, int } from '../fields.js';
+import { badRequest } from '../../sdk/errors.js';
+import { bool, int } from '../../sdk/fields.js';
 import { checkShareConfig, type SealConfig } from '../seal.js';
 import { ShareCollector, sameBytes } from '../shares.js';
 import { KEY_REQUIRED } from './generate-root.js';

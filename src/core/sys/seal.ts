@@ -1,9 +1,9 @@
 /** sys/init, unseal, seal, seal-status, health, leader, rotate, key-status. */
 import { z } from 'zod';
-import { bareJson, type PathSpec, type Request } from '../backend.js';
+import { bareJson, type PathSpec, type Request } from '../../sdk/backend.js';
 import type { Core } from '../core.js';
-import { badRequest } from '../errors.js';
-import { bool, int } from '../fields.js';
+import { badRequest } from '../../sdk/errors.js';
+import { bool, int } from '../../sdk/fields.js';
 import type { SealConfig } from '../seal.js';
 
 const BUILD_DATE = '2026-11-27T00:00:00Z';

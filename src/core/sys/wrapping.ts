@@ -4,9 +4,9 @@
  * is not a live wrapping token (see WRAPPING_TOKEN_PATHS).
  */
 import { z } from 'zod';
-import type { PathSpec, Request } from '../backend.js';
+import type { PathSpec, Request } from '../../sdk/backend.js';
 import type { Core } from '../core.js';
-import { badRequest } from '../errors.js';
+import { badRequest } from '../../sdk/errors.js';
 import { tokenFromHeaders } from '../tokens/header.js';
 import { requestedWrapTTL, storedToResponse } from '../wrapping/wrap.js';
 

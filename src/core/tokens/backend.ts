@@ -2,11 +2,11 @@
  * The `token` auth method's paths (`auth/token/...`), Vault-compatible. Always mounted; cannot be disabled.
  */
 import { z } from 'zod';
-import type { AuthResult, Backend, PathSpec, Request, Response } from '../backend.js';
-import { CofferError, badRequest, permissionDenied } from '../errors.js';
-import { aliased, bool, duration, int, stringList, stringMap, unsupported } from '../fields.js';
+import { declarePath, type AuthResult, type Backend, type PathSpec, type Request, type Response } from '../../sdk/backend.js';
+import { CofferError, badRequest, permissionDenied } from '../../sdk/errors.js';
+import { aliased, bool, duration, int, normalizePolicies, stringList, stringMap, unsupported } from '../../sdk/fields.js';
 import { buildRole, minLimit, presentRole, roleDisallows, roleFields, rolePolicies, withDefaults, type RoleFields, type TokenRole } from './roles.js';
-import { TokenStore, normalizePolicies, type TokenEntry } from './store.js';
+import { TokenStore, type TokenEntry } from './store.js';
 
 const createFields = z.object({
   id: z.string().optional(),
@@ -31,8 +31,6 @@ type CreateFields = z.infer<typeof createFields>;
 const tokenField = z.object({ token: z.string({ message: 'missing token' }).min(1, 'missing token') });
 const accessorField = z.object({ accessor: z.string({ message: 'missing accessor' }).min(1, 'missing accessor') });
 const renewField = z.object({ token: z.string().optional(), increment: duration().optional() });
-
-export const sortedUnique = normalizePolicies;
 
 export function authResult(token: string, entry: TokenEntry): AuthResult {
   const policies = entry.policies;
@@ -97,7 +95,7 @@ export function tokenBackend(store: TokenStore): Backend {
   /** The policies of a new token: a role's rules, or a subset of the parent's (any, for a root parent). */
   function policiesFor(d: CreateFields, parent: TokenEntry, role: TokenRole | undefined): string[] {
     if (role) return rolePolicies(role, d.policies, parent);
-    const policies = sortedUnique(d.policies ?? parent.policies).filter((p) => p !== 'default');
+    const policies = normalizePolicies(d.policies ?? parent.policies).filter((p) => p !== 'default');
     if (!parent.policies.includes('root') && policies.some((p) => !parent.policies.includes(p))) throw badRequest('child policies must be subset of parent');
     return policies;
   }
@@ -163,19 +161,19 @@ export function tokenBackend(store: TokenStore): Backend {
   }
 
   const paths: PathSpec[] = [
-    {
+    declarePath({
       pattern: 'create',
       fields: createFields,
       operations: { update: (req) => create(req, { orphan: false }) },
       help: 'Create a token as a child of the calling token.',
-    },
-    {
+    }),
+    declarePath({
       pattern: 'create-orphan',
       fields: createFields,
       operations: { update: (req) => create(req, { orphan: true }) },
       help: 'Create a token with no parent.',
-    },
-    {
+    }),
+    declarePath({
       pattern: 'create/(?<role>[\\w.-]+)',
       fields: createFields,
       operations: {
@@ -186,43 +184,43 @@ export function tokenBackend(store: TokenStore): Backend {
         },
       },
       help: 'Create a token against a token role.',
-    },
+    }),
     {
       pattern: 'lookup-self',
       operations: {
         read: async (req) => ({ data: lookupData(await callerEntry(req), req.caller.clientToken ?? '') }),
       },
     },
-    {
+    declarePath({
       pattern: 'lookup',
       fields: tokenField,
       operations: {
-        update: async (req: Request<z.infer<typeof tokenField>>) => ({ data: lookupData(await byToken(req.data.token), req.data.token) }),
+        update: async (req) => ({ data: lookupData(await byToken(req.data.token), req.data.token) }),
       },
-    },
-    {
+    }),
+    declarePath({
       pattern: 'lookup-accessor',
       fields: accessorField,
       operations: {
-        update: async (req: Request<z.infer<typeof accessorField>>) => ({ data: lookupData(await byAccessor(req.data.accessor), '') }),
+        update: async (req) => ({ data: lookupData(await byAccessor(req.data.accessor), '') }),
       },
-    },
-    {
+    }),
+    declarePath({
       pattern: 'renew-self',
       fields: renewField,
       operations: {
-        update: async (req: Request<z.infer<typeof renewField>>) =>
+        update: async (req) =>
           renew(await callerEntry(req), req.caller.clientToken ?? '', req.data.increment),
       },
-    },
-    {
+    }),
+    declarePath({
       pattern: 'renew',
       fields: renewField.extend({ token: tokenField.shape.token }),
       operations: {
         update: async (req) => renew(await byToken(req.data.token), req.data.token, req.data.increment),
       },
-    },
-    {
+    }),
+    declarePath({
       pattern: 'renew-accessor',
       fields: renewField.extend({ accessor: accessorField.shape.accessor }),
       operations: {
@@ -231,7 +229,7 @@ export function tokenBackend(store: TokenStore): Backend {
           return res;
         },
       },
-    },
+    }),
     {
       pattern: 'revoke-self',
       operations: {
@@ -241,38 +239,38 @@ export function tokenBackend(store: TokenStore): Backend {
         },
       },
     },
-    {
+    declarePath({
       pattern: 'revoke',
       fields: tokenField,
       operations: {
-        update: async (req: Request<z.infer<typeof tokenField>>) => {
+        update: async (req) => {
           const entry = await store.lookup(req.data.token);
           if (entry) await store.revokeTree(entry.id);
           return null;
         },
       },
-    },
-    {
+    }),
+    declarePath({
       pattern: 'revoke-accessor',
       fields: accessorField,
       operations: {
-        update: async (req: Request<z.infer<typeof accessorField>>) => {
+        update: async (req) => {
           await store.revokeTree((await byAccessor(req.data.accessor)).id);
           return null;
         },
       },
-    },
-    {
+    }),
+    declarePath({
       pattern: 'revoke-orphan',
       fields: tokenField,
       sudo: true,
       operations: {
-        update: async (req: Request<z.infer<typeof tokenField>>) => {
+        update: async (req) => {
           await store.revokeOrphan((await byToken(req.data.token)).id);
           return null;
         },
       },
-    },
+    }),
     {
       pattern: 'tidy',
       operations: {
@@ -300,7 +298,7 @@ export function tokenBackend(store: TokenStore): Backend {
         },
       },
     },
-    {
+    declarePath({
       pattern: 'roles/(?<role>[\\w.-]+)',
       fields: roleFields,
       existenceCheck: async (req) => (await readRole(req, req.params.role)) !== null,
@@ -319,7 +317,7 @@ export function tokenBackend(store: TokenStore): Backend {
           return null;
         },
       },
-    },
+    }),
   ];
   return { paths };
 }

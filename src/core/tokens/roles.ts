@@ -5,12 +5,12 @@
  * Vault's token roles: the default TTL of the role's tokens and a cap on their lifetime.
  */
 import { z } from 'zod';
-import { SERVICE_TOKEN_TYPES } from '../backend.js';
-import { cidrList } from '../cidr.js';
-import { badRequest } from '../errors.js';
-import { aliased, bool, duration, int, stringList, unsupported } from '../fields.js';
+import { SERVICE_TOKEN_TYPES } from '../../sdk/backend.js';
+import { cidrList } from '../../sdk/cidr.js';
+import { badRequest } from '../../sdk/errors.js';
+import { aliased, bool, duration, int, normalizePolicies, stringList, unsupported } from '../../sdk/fields.js';
 import { anyGlob } from '../../shared/glob.js';
-import { normalizePolicies, type TokenEntry } from './store.js';
+import type { TokenEntry } from './store.js';
 
 export const roleFields = z.object({
   allowed_policies: stringList().optional(),

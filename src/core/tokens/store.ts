@@ -5,7 +5,8 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { StorageView } from '../../storage/view.js';
-import { badRequest } from '../errors.js';
+import { badRequest } from '../../sdk/errors.js';
+import { normalizePolicies } from '../../sdk/fields.js';
 import { ExpiryQueue } from '../expiry.js';
 
 export const TOKEN_PREFIX = 'cfs.';
@@ -48,10 +49,6 @@ export type TokenIssuer = { kind: 'system' } | { kind: 'auth-method' } | { kind:
 
 export const ROOT_FROM_AUTH_METHOD = 'auth methods cannot create root tokens';
 export const ROOT_FROM_NON_ROOT = 'root tokens may not be created without parent token being root';
-
-/** Vault's policy-name normalisation for a token: trimmed, lowercased, de-duplicated, sorted. */
-export const normalizePolicies = (list: string[]) =>
-  [...new Set(list.map((p) => p.trim().toLowerCase()).filter(Boolean))].sort();
 
 function assertMayGrant(issuer: TokenIssuer, policies: string[]): void {
   if (!policies.includes('root') || issuer.kind === 'system') return;

@@ -4,12 +4,12 @@
  * `sys/wrapping/lookup` reports (`wrapinfo`). Wrapping tokens carry only the built-in `response-wrapping`
  * policy, one use and no parent; when they are used up, revoked or expire, their cubbyhole goes with them.
  */
-import type { Request, Response, WrapInfo } from '../backend.js';
+import type { Request, Response, WrapInfo } from '../../sdk/backend.js';
 import { RESPONSE_WRAPPING_POLICY } from '../acl/policy.js';
-import { parseDuration } from '../duration.js';
-import { CofferError, badRequest } from '../errors.js';
+import { parseDuration } from '../../sdk/duration.js';
+import { CofferError, badRequest } from '../../sdk/errors.js';
 import type { StorageView } from '../../storage/view.js';
-import { cubbyholeOf } from '../../engines/cubbyhole/index.js';
+import { cubbyholeOf } from '../../sdk/cubbyhole.js';
 import type { TokenEntry, TokenStore } from '../tokens/store.js';
 
 export const WRAP_TTL_HEADER = 'x-vault-wrap-ttl';

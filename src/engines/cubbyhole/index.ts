@@ -1,26 +1,13 @@
 /**
  * The cubbyhole engine (Vault's `cubbyhole/`): pass-through storage private to each token. Every token sees only
- * its own cubbyhole, whose storage is keyed by a hash of the token's id (itself an HMAC of the token, so the clear
- * token never reaches storage); the core destroys a token's cubbyhole when the token is revoked or expires. It is
+ * its own cubbyhole (laid out by src/sdk/cubbyhole.ts); the core destroys a token's cubbyhole when the token is revoked or expires. It is
  * always mounted and cannot be disabled or moved, so it is a built-in mount rather than a catalog entry.
  * Response wrapping stores the wrapped response in the wrapping token's cubbyhole.
  */
-import { createHash } from 'node:crypto';
-import type { Backend, BackendFactory, Handler, Request } from '../../core/backend.js';
-import { CofferError } from '../../core/errors.js';
-import type { StorageView } from '../../storage/view.js';
+import type { Backend, BackendFactory, Handler, Request } from '../../sdk/backend.js';
+import { cubbyholeOf } from '../../sdk/cubbyhole.js';
+import { CofferError } from '../../sdk/errors.js';
 import { pathsV1 } from '../kv/v1.js';
-
-/** The storage of one token's cubbyhole inside the mount's view. */
-export function cubbyholeOf(mountView: StorageView, tokenId: string): StorageView {
-  const key = createHash('sha256').update(`cubbyhole\0${tokenId}`).digest('hex');
-  return mountView.sub(`${key}/`);
-}
-
-/** Deletes everything a token kept in its cubbyhole (called when the token is revoked). */
-export function destroyCubbyhole(mountView: StorageView, tokenId: string): Promise<void> {
-  return cubbyholeOf(mountView, tokenId).deletePrefix();
-}
 
 /**
  * Runs a KV v1 handler (the same read/write/delete/list semantics as Vault's cubbyhole) on the caller's own

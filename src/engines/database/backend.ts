@@ -9,7 +9,7 @@
  *   static-role/<name>   StaticRoleEntry (includes the current password of the managed user)
  */
 import { randomUUID } from 'node:crypto';
-import { badRequest, CofferError } from '../../core/errors.js';
+import { badRequest, CofferError } from '../../sdk/errors.js';
 import type { StorageView } from '../../storage/view.js';
 import { globMatch } from '../../shared/glob.js';
 import { KeyedMutex } from '../../shared/mutex.js';
@@ -18,7 +18,7 @@ import { type Database, sanitize } from './plugins/plugin.js';
 
 // Moved to src/shared; re-exported for the engine's modules and tests.
 export { globMatch, KeyedMutex };
-export { NAME } from '../common.js';
+export { NAME } from '../../sdk/records.js';
 
 export const CONFIG_PREFIX = 'config/';
 export const ROLE_PREFIX = 'role/';

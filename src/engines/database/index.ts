@@ -5,7 +5,8 @@
  * one file per family of paths, the `creds` secret's revoke/renew in secret_creds.ts, background rotation in
  * rotation.ts, and the databases behind a four-call plugin interface in plugins/ (postgresql, mysql, redis).
  */
-import type { Backend, BackendFactory } from '../../core/backend.js';
+import type { Backend, BackendFactory } from '../../sdk/backend.js';
+import { loggableMessage } from '../../sdk/errors.js';
 import { DatabaseContext } from './backend.js';
 import { pathConfigConnection } from './path_config_connection.js';
 import { pathCredsCreate } from './path_creds_create.js';
@@ -36,12 +37,13 @@ export function databaseBackend(): DatabaseBackend {
       ...pathStaticCreds(ctx),
       ...pathRotate(ctx, rotation),
     ],
-    async initialize(storage) {
+    async initialize({ storage, logger }) {
       ctx.storage = storage;
       ctx.reopen();
-      await rotation.start(storage);
+      await rotation.start(storage, logger);
       // Connecting to databases must not delay unseal: recovery runs in the background.
-      void recoverRootRotations(ctx, storage).catch(() => undefined);
+      void recoverRootRotations(ctx, storage).catch((err: unknown) =>
+        logger.error(`database: recovering interrupted root rotations failed: ${loggableMessage(err)}`));
     },
     async cleanup() {
       rotation.stop();

@@ -7,7 +7,7 @@
  * write time rather than silently ignored.
  */
 import { randomInt } from 'node:crypto';
-import { badRequest } from '../../core/errors.js';
+import { badRequest } from '../../sdk/errors.js';
 
 const LOWER = 'abcdefghijklmnopqrstuvwxyz';
 const UPPER = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';

@@ -8,9 +8,9 @@
  * shown as `xxxxx`). A delete closes the pool.
  */
 import { z } from 'zod';
-import type { PathSpec, Request, Response } from '../../core/backend.js';
-import { badRequest, CofferError } from '../../core/errors.js';
-import { bool, stringList } from '../../core/fields.js';
+import type { PathSpec, Request, Response } from '../../sdk/backend.js';
+import { badRequest, CofferError } from '../../sdk/errors.js';
+import { bool, stringList } from '../../sdk/fields.js';
 import { CONFIG_PREFIX, type DatabaseConfig, type DatabaseContext, dbFailure, NAME } from './backend.js';
 import { statementList } from './fields.js';
 import { checkPasswordPolicy } from './password.js';

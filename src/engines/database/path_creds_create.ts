@@ -3,8 +3,8 @@
  * the role's default_ttl (or the mount's default), capped by the role's and the mount's max TTL. The user's
  * database-side expiry ({{expiration}}) is that TTL plus a few seconds of slack.
  */
-import type { PathSpec, Request, Response } from '../../core/backend.js';
-import { badRequest } from '../../core/errors.js';
+import type { PathSpec, Request, Response } from '../../sdk/backend.js';
+import { badRequest } from '../../sdk/errors.js';
 import { type DatabaseContext, dbFailure, isRoleAllowed, NAME } from './backend.js';
 import { generatePassword } from './password.js';
 import { type CredsInternal, effectiveTtl, EXPIRATION_SLACK_SECONDS } from './secret_creds.js';

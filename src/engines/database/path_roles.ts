@@ -4,11 +4,11 @@
  * `username_template`.
  */
 import { z } from 'zod';
-import type { PathSpec, Request, Response } from '../../core/backend.js';
-import { badRequest, CofferError } from '../../core/errors.js';
-import { duration, unsupported } from '../../core/fields.js';
-import { listKeys } from '../common.js';
-import { type DatabaseContext, NAME, ROLE_PREFIX, type RoleEntry, STATIC_ROLE_PREFIX } from './backend.js';
+import type { PathSpec, Request } from '../../sdk/backend.js';
+import { badRequest } from '../../sdk/errors.js';
+import { duration, unsupported } from '../../sdk/fields.js';
+import { recordPaths } from '../../sdk/records.js';
+import { type DatabaseContext, ROLE_PREFIX, type RoleEntry, STATIC_ROLE_PREFIX } from './backend.js';
 import { statementList } from './fields.js';
 import { statementTemplateError } from './statements.js';
 import { validateUsernameTemplate } from './username.js';
@@ -39,55 +39,48 @@ export function checkCredentialType(type: string | undefined): void {
 
 const removeEmpty = (list: string[]) => list.filter((s) => s.trim() !== '');
 
-async function writeRole(ctx: DatabaseContext, req: Request<RoleBody>): Promise<null> {
-  const name = req.params.name;
-  const body = req.data;
-  return ctx.locks.run(ROLE_PREFIX + name, async () => {
-    if ((await req.storage.get(STATIC_ROLE_PREFIX + name)) !== null) throw badRequest('Role and Static Role names must be unique');
-    const existing = await ctx.readRole(req.storage, name);
-    const role: RoleEntry = existing ?? {
-      db_name: '',
-      creation_statements: [],
-      revocation_statements: [],
-      rollback_statements: [],
-      renew_statements: [],
-      default_ttl: 0,
-      max_ttl: 0,
-      username_template: '',
-      credential_type: 'password',
-    };
-    if (body.db_name !== undefined) role.db_name = body.db_name;
-    if (!role.db_name) throw badRequest('database name is required');
-    checkCredentialType(body.credential_type);
-    if (body.creation_statements !== undefined) role.creation_statements = body.creation_statements;
-    if (body.revocation_statements !== undefined) role.revocation_statements = body.revocation_statements;
-    if (body.rollback_statements !== undefined) role.rollback_statements = body.rollback_statements;
-    if (body.renew_statements !== undefined) role.renew_statements = body.renew_statements;
-    role.revocation_statements = removeEmpty(role.revocation_statements);
-    const templateError = statementTemplateError([
-      ...role.creation_statements, ...role.revocation_statements, ...role.rollback_statements, ...role.renew_statements,
-    ]);
-    if (templateError) throw badRequest(templateError);
-    if (body.default_ttl !== undefined) role.default_ttl = body.default_ttl;
-    if (body.max_ttl !== undefined) role.max_ttl = body.max_ttl;
-    if (body.username_template !== undefined) {
-      if (body.username_template !== '') {
-        try {
-          validateUsernameTemplate(body.username_template);
-        } catch (err) {
-          throw badRequest(`unable to initialize username template: ${(err as Error).message}`);
-        }
+/** A role write on top of the stored role (under the role's lock, taken by the record family). */
+async function buildRole(name: string, body: RoleBody, existing: RoleEntry | null, req: Request<RoleBody>): Promise<RoleEntry> {
+  if ((await req.storage.get(STATIC_ROLE_PREFIX + name)) !== null) throw badRequest('Role and Static Role names must be unique');
+  const role: RoleEntry = existing ?? {
+    db_name: '',
+    creation_statements: [],
+    revocation_statements: [],
+    rollback_statements: [],
+    renew_statements: [],
+    default_ttl: 0,
+    max_ttl: 0,
+    username_template: '',
+    credential_type: 'password',
+  };
+  if (body.db_name !== undefined) role.db_name = body.db_name;
+  if (!role.db_name) throw badRequest('database name is required');
+  checkCredentialType(body.credential_type);
+  if (body.creation_statements !== undefined) role.creation_statements = body.creation_statements;
+  if (body.revocation_statements !== undefined) role.revocation_statements = body.revocation_statements;
+  if (body.rollback_statements !== undefined) role.rollback_statements = body.rollback_statements;
+  if (body.renew_statements !== undefined) role.renew_statements = body.renew_statements;
+  role.revocation_statements = removeEmpty(role.revocation_statements);
+  const templateError = statementTemplateError([
+    ...role.creation_statements, ...role.revocation_statements, ...role.rollback_statements, ...role.renew_statements,
+  ]);
+  if (templateError) throw badRequest(templateError);
+  if (body.default_ttl !== undefined) role.default_ttl = body.default_ttl;
+  if (body.max_ttl !== undefined) role.max_ttl = body.max_ttl;
+  if (body.username_template !== undefined) {
+    if (body.username_template !== '') {
+      try {
+        validateUsernameTemplate(body.username_template);
+      } catch (err) {
+        throw badRequest(`unable to initialize username template: ${(err as Error).message}`);
       }
-      role.username_template = body.username_template;
     }
-    await req.storage.putJSON(ROLE_PREFIX + name, role);
-    return null;
-  });
+    role.username_template = body.username_template;
+  }
+  return role;
 }
 
-async function readRole(ctx: DatabaseContext, req: Request): Promise<Response> {
-  const role = await ctx.readRole(req.storage, req.params.name);
-  if (!role) throw new CofferError(404, []);
+function presentRole(role: RoleEntry): Record<string, unknown> {
   const data: Record<string, unknown> = {
     db_name: role.db_name,
     creation_statements: role.creation_statements,
@@ -99,34 +92,20 @@ async function readRole(ctx: DatabaseContext, req: Request): Promise<Response> {
     credential_type: role.credential_type,
   };
   if (role.username_template) data.username_template = role.username_template;
-  return { data };
-}
-
-async function deleteRole(ctx: DatabaseContext, req: Request): Promise<null> {
-  await ctx.locks.run(ROLE_PREFIX + req.params.name, () => req.storage.delete(ROLE_PREFIX + req.params.name));
-  return null;
+  return data;
 }
 
 export function pathRoles(ctx: DatabaseContext): PathSpec[] {
-  return [
-    {
-      pattern: 'roles/?',
-      operations: { list: (req) => listKeys(req, ROLE_PREFIX) },
-      help: 'Lists the dynamic roles.',
-    },
-    {
-      pattern: `roles/${NAME('name')}`,
-      fields: roleFields,
-      operations: {
-        create: (req) => writeRole(ctx, req),
-        update: (req) => writeRole(ctx, req),
-        read: (req) => readRole(ctx, req),
-        delete: (req) => deleteRole(ctx, req),
-      },
-      existenceCheck: async (req) => (await ctx.readRole(req.storage, req.params.name)) !== null,
-      help: 'Manages dynamic roles: db_name (required), creation_statements, revocation_statements, '
-        + 'rollback_statements, renew_statements (templates with {{name}}, {{username}}, {{password}}, '
-        + '{{expiration}}; several statements may be separated by ";"), default_ttl, max_ttl, username_template.',
-    },
-  ];
+  return recordPaths({
+    segment: 'roles',
+    prefix: ROLE_PREFIX,
+    fields: roleFields,
+    build: buildRole,
+    present: presentRole,
+    lock: (key, fn) => ctx.locks.run(key, fn),
+    listHelp: 'Lists the dynamic roles.',
+    help: 'Manages dynamic roles: db_name (required), creation_statements, revocation_statements, '
+      + 'rollback_statements, renew_statements (templates with {{name}}, {{username}}, {{password}}, '
+      + '{{expiration}}; several statements may be separated by ";"), default_ttl, max_ttl, username_template.',
+  });
 }

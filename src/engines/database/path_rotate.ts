@@ -3,8 +3,8 @@
  * plugin's default), stores it and reopens the pool with it; the old password stops working and only coffer knows
  * the new one. `rotate-role/:name`: rotates a static role's password now.
  */
-import type { PathSpec, Request } from '../../core/backend.js';
-import { badRequest } from '../../core/errors.js';
+import type { PathSpec, Request } from '../../sdk/backend.js';
+import { badRequest } from '../../sdk/errors.js';
 import { CONFIG_PREFIX, type DatabaseContext, dbFailure, NAME } from './backend.js';
 import { checkPasswordPolicy, generatePassword } from './password.js';
 import { nextRotation, RETRY_AFTER_FAILURE_MS, rotateStaticRole, type RotationManager } from './rotation.js';

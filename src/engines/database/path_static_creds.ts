@@ -1,6 +1,6 @@
 /** `static-creds/:name` (read): a static role's current username and password, and when it rotates next. */
-import type { PathSpec, Request, Response } from '../../core/backend.js';
-import { badRequest } from '../../core/errors.js';
+import type { PathSpec, Request, Response } from '../../sdk/backend.js';
+import { badRequest } from '../../sdk/errors.js';
 import { type DatabaseContext, isRoleAllowed, NAME } from './backend.js';
 import { nextRotation } from './rotation.js';
 

@@ -4,12 +4,12 @@
  * (from then on only coffer knows it), as Vault does; updates change the settings and reschedule.
  */
 import { z } from 'zod';
-import type { PathSpec, Request, Response } from '../../core/backend.js';
-import { badRequest, CofferError } from '../../core/errors.js';
-import { duration, unsupported } from '../../core/fields.js';
+import type { PathSpec, Request, Response } from '../../sdk/backend.js';
+import { badRequest, CofferError } from '../../sdk/errors.js';
+import { duration, unsupported } from '../../sdk/fields.js';
 import { type DatabaseContext, isRoleAllowed, NAME, ROLE_PREFIX, STATIC_ROLE_PREFIX, type StaticRoleEntry } from './backend.js';
 import { statementList } from './fields.js';
-import { listKeys } from '../common.js';
+import { listKeys } from '../../sdk/records.js';
 import { checkCredentialType } from './path_roles.js';
 import { nextRotation, type RotationManager, setStaticAccount } from './rotation.js';
 import { statementTemplateError } from './statements.js';

@@ -9,6 +9,8 @@
  * A rotation first records the new password as `pending_password` on the role, then sets it in the database,
  * then promotes it. A role found with a pending password at start (a crash in between) is rotated at once.
  */
+import type { Logger } from '../../sdk/backend.js';
+import { loggableMessage } from '../../sdk/errors.js';
 import type { StorageView } from '../../storage/view.js';
 import { CONFIG_PREFIX, type DatabaseConfig, type DatabaseContext, dbFailure, STATIC_ROLE_PREFIX, type StaticRoleEntry } from './backend.js';
 import { generatePassword } from './password.js';
@@ -54,12 +56,14 @@ export class RotationManager {
   private running = false;
   private stopped = true;
   private storage: StorageView | null = null;
+  private logger: Logger | null = null;
 
   constructor(private readonly ctx: DatabaseContext) {}
 
   /** Loads every static role and schedules its next rotation (overdue and interrupted ones right away). */
-  async start(storage: StorageView): Promise<void> {
+  async start(storage: StorageView, logger: Logger): Promise<void> {
     this.storage = storage;
+    this.logger = logger;
     this.stopped = false;
     for (const name of await storage.list(STATIC_ROLE_PREFIX)) {
       if (name.endsWith('/')) continue;
@@ -113,8 +117,9 @@ export class RotationManager {
         try {
           const role = await rotateStaticRole(this.ctx, this.storage, name);
           if (role && !this.stopped) this.due.set(name, nextRotation(role));
-        } catch {
+        } catch (err) {
           // The role keeps its current password; try again shortly (the error is the database's, without secrets).
+          this.logger?.error(`database: rotating static role "${name}" failed, retrying in ${RETRY_AFTER_FAILURE_MS / 1000}s: ${loggableMessage(err)}`);
           if (!this.stopped) this.due.set(name, Date.now() + RETRY_AFTER_FAILURE_MS);
         }
       }

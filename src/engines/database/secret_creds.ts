@@ -12,8 +12,8 @@
  *   max_ttl                the role's max_ttl at issue (seconds, 0 = mount max)
  *   issue_time             when the user was created (ms since the epoch), the start of max_ttl
  */
-import type { Request, SecretLease, SystemView } from '../../core/backend.js';
-import { badRequest } from '../../core/errors.js';
+import type { Request, SecretLease, SystemView } from '../../sdk/backend.js';
+import { badRequest } from '../../sdk/errors.js';
 import { type DatabaseContext, dbFailure } from './backend.js';
 
 /** Slack added to a user's database-side expiry so it never lapses before its lease (as Vault does). */

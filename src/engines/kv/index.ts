@@ -4,8 +4,8 @@
  * - version 2 (`options.version` "2", or a `kv-v2` mount): versioned keys with metadata, check-and-set,
  *   soft delete / undelete / destroy and subkeys, one file per family of paths.
  */
-import type { Backend, BackendFactory, Handler, Operation, PathSpec, Request } from '../../core/backend.js';
-import { badRequest } from '../../core/errors.js';
+import type { Backend, BackendFactory, Handler, Operation, PathSpec, Request } from '../../sdk/backend.js';
+import { badRequest } from '../../sdk/errors.js';
 import { pathConfig } from './path_config.js';
 import { pathData } from './path_data.js';
 import { pathsDelete } from './path_delete.js';

@@ -2,9 +2,9 @@
  * `config`: mount-wide settings of a KV v2 mount (max_versions, cas_required, delete_version_after).
  */
 import { z } from 'zod';
-import type { PathSpec, Request, Response } from '../../core/backend.js';
-import { formatDuration, parseDuration } from '../../core/duration.js';
-import { bool, int } from '../../core/fields.js';
+import type { PathSpec, Request, Response } from '../../sdk/backend.js';
+import { formatDuration, parseDuration } from '../../sdk/duration.js';
+import { bool, int } from '../../sdk/fields.js';
 import { DELETE_VERSION_AFTER_DISABLED, VersionedStore } from './store.js';
 
 /** A duration in seconds that may be negative (`-1s`, `-5`): Vault's TypeSignedDurationSecond. */

@@ -3,9 +3,9 @@
  * of the current version into a new version) and soft delete of the latest version.
  */
 import { z } from 'zod';
-import type { Handler, PathSpec, Request, Response } from '../../core/backend.js';
-import { badRequest, CofferError } from '../../core/errors.js';
-import { int } from '../../core/fields.js';
+import type { Handler, PathSpec, Request, Response } from '../../sdk/backend.js';
+import { badRequest, CofferError } from '../../sdk/errors.js';
+import { int } from '../../sdk/fields.js';
 import {
   isDeleted,
   isLive,

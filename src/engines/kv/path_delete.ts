@@ -3,8 +3,8 @@
  * versions (`{"versions": [1, 2]}`, or `"1,2"`). Unknown keys and versions are silently skipped, like Vault.
  */
 import { z } from 'zod';
-import type { PathSpec, Request } from '../../core/backend.js';
-import { badRequest } from '../../core/errors.js';
+import { declarePath, type PathSpec, type Request } from '../../sdk/backend.js';
+import { badRequest } from '../../sdk/errors.js';
 import { deletionTimeFor, formatTime, isDeleted, type KeyMetadata, type KVConfig, type KVContext, nowNs, VersionedStore } from './store.js';
 
 const toInt = (v: unknown) => (typeof v === 'string' && /^\s*-?\d+\s*$/.test(v) ? parseInt(v, 10) : v);
@@ -79,23 +79,23 @@ const destroyVersions = (ctx: KVContext) =>
 
 export function pathsDelete(ctx: KVContext): PathSpec[] {
   return [
-    {
+    declarePath({
       pattern: 'delete/(?<path>.*)',
       fields: versionsFields,
       operations: { update: deleteVersions(ctx) },
       help: 'Marks the given versions deleted. Their data is kept and can be restored with undelete/.',
-    },
-    {
+    }),
+    declarePath({
       pattern: 'undelete/(?<path>.*)',
       fields: versionsFields,
       operations: { update: undeleteVersions(ctx) },
       help: 'Restores the given deleted versions so that reads return them again.',
-    },
-    {
+    }),
+    declarePath({
       pattern: 'destroy/(?<path>.*)',
       fields: versionsFields,
       operations: { update: destroyVersions(ctx) },
       help: 'Permanently removes the data of the given versions; their metadata stays, marked destroyed.',
-    },
+    }),
   ];
 }

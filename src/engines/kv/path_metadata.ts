@@ -3,9 +3,9 @@
  * and all its versions) and list (`metadata/` and `metadata/:prefix/`).
  */
 import { z } from 'zod';
-import type { PathSpec, Request, Response } from '../../core/backend.js';
-import { badRequest, CofferError } from '../../core/errors.js';
-import { bool, duration } from '../../core/fields.js';
+import type { PathSpec, Request, Response } from '../../sdk/backend.js';
+import { badRequest, CofferError } from '../../sdk/errors.js';
+import { bool, duration } from '../../sdk/fields.js';
 import { goDuration, nonNegativeInt } from './path_config.js';
 import {
   customMetadataOf,

@@ -3,9 +3,9 @@
  * `?depth=D` where 0 or absent means no limit). Lets a client see which keys exist without reading secrets.
  */
 import { z } from 'zod';
-import type { PathSpec, Request, Response } from '../../core/backend.js';
-import { CofferError } from '../../core/errors.js';
-import { int } from '../../core/fields.js';
+import type { PathSpec, Request, Response } from '../../sdk/backend.js';
+import { CofferError } from '../../sdk/errors.js';
+import { int } from '../../sdk/fields.js';
 import { isLive, isPlainObject, setOwn, versionBody, VersionedStore } from './store.js';
 
 const subkeysFields = z.object({

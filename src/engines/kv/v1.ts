@@ -3,9 +3,9 @@
  * is replaced), delete and list. A `ttl` (or legacy `lease`) key in the data is reported as the lease
  * duration of reads, as a hint to consumers to re-read; nothing is revoked.
  */
-import type { PathSpec, Request, Response } from '../../core/backend.js';
-import { parseDuration } from '../../core/duration.js';
-import { badRequest, CofferError } from '../../core/errors.js';
+import type { PathSpec, Request, Response } from '../../sdk/backend.js';
+import { parseDuration } from '../../sdk/duration.js';
+import { badRequest, CofferError } from '../../sdk/errors.js';
 import { isPlainObject } from './store.js';
 
 const isKeyPath = (path: string) => path !== '' && !path.endsWith('/');

@@ -19,9 +19,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
-import type { Request } from '../../core/backend.js';
-import { parseDuration } from '../../core/duration.js';
-import { badRequest, CofferError } from '../../core/errors.js';
+import type { Request } from '../../sdk/backend.js';
+import { parseDuration } from '../../sdk/duration.js';
+import { badRequest, CofferError } from '../../sdk/errors.js';
 import { CoalescedWork } from '../../shared/coalesced.js';
 import { KeyedMutex } from '../../shared/mutex.js';
 import type { StorageView } from '../../storage/view.js';

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import * as asnX509 from '@peculiar/asn1-x509';
 import * as x509 from '@peculiar/x509';
-import { badRequest } from '../../core/errors.js';
+import { badRequest } from '../../sdk/errors.js';
 import { type KeySpec, signingAlgorithm } from './keys.js';
 
 export type OutputFormat = 'pem' | 'der' | 'pem_bundle';

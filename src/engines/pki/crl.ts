@@ -23,7 +23,7 @@ import { KeyObject, sign, X509Certificate as NativeCertificate } from 'node:cryp
 import { AsnConvert } from '@peculiar/asn1-schema';
 import * as asnX509 from '@peculiar/asn1-x509';
 import * as x509 from '@peculiar/x509';
-import { badRequest } from '../../core/errors.js';
+import { badRequest } from '../../sdk/errors.js';
 import { timeSlices } from '../../shared/slices.js';
 import type { StorageView } from '../../storage/view.js';
 import { CRL, CRL_PENDING_PREFIX, type CrlConfig, type IssuingCa, type PkiContext, readCrlConfig, REVOKED_PREFIX, type RevokedRecord, seconds } from './backend.js';

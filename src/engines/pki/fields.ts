@@ -1,7 +1,7 @@
 /** Field declarations the PKI paths share (as Vault's pki/fields.go), and reading them into names. */
 import { z } from 'zod';
-import { badRequest } from '../../core/errors.js';
-import { bool, duration, int, stringList } from '../../core/fields.js';
+import { badRequest } from '../../sdk/errors.js';
+import { bool, duration, int, stringList } from '../../sdk/fields.js';
 import { type Sans, type SubjectFields } from './certutil.js';
 import { checkIpSans, HOSTNAME, splitAltNames } from './names.js';
 

@@ -5,7 +5,7 @@
  * leased certificate's revocation in secret_certs.ts; a role's name policy in names.ts. Keys and certificates
  * are made with @peculiar/x509 on Node's WebCrypto.
  */
-import type { Backend, BackendFactory } from '../../core/backend.js';
+import type { Backend, BackendFactory } from '../../sdk/backend.js';
 import { PkiContext } from './backend.js';
 import { pathConfigCrl } from './path_config_crl.js';
 import { pathConfigUrls } from './path_config_urls.js';

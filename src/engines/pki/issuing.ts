@@ -4,9 +4,9 @@
  * shape (`certificate`, `issuing_ca`, `ca_chain`, `private_key`, `serial_number`, `expiration` in `format`).
  */
 import type * as x509 from '@peculiar/x509';
-import type { SystemView } from '../../core/backend.js';
-import { badRequest } from '../../core/errors.js';
-import { formatDuration } from '../../core/duration.js';
+import type { SystemView } from '../../sdk/backend.js';
+import { badRequest } from '../../sdk/errors.js';
+import { formatDuration } from '../../sdk/duration.js';
 import type { IssuingCa } from './backend.js';
 import { colonSerial, formatCert, type OutputFormat, pathLength } from './certutil.js';
 import { type PrivateKeyMaterial, privateKeyOutput } from './keys.js';

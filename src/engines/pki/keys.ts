@@ -5,7 +5,7 @@
  */
 import { createPrivateKey, createPublicKey, type KeyObject, webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
-import { badRequest } from '../../core/errors.js';
+import { badRequest } from '../../sdk/errors.js';
 
 x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 

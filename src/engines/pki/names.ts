@@ -5,7 +5,7 @@
  * only); and the IP and URI SAN rules.
  */
 import { isIP } from 'node:net';
-import { badRequest } from '../../core/errors.js';
+import { badRequest } from '../../sdk/errors.js';
 import { globMatch } from '../../shared/glob.js';
 
 export interface NamePolicy {

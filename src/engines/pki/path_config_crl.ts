@@ -8,10 +8,10 @@
  * `cross_cluster_revocation`, `unified_crl` and `unified_crl_on_existing_paths`.
  */
 import { z } from 'zod';
-import type { PathSpec, Request, Response } from '../../core/backend.js';
-import { parseDuration } from '../../core/duration.js';
-import { badRequest } from '../../core/errors.js';
-import { bool, int } from '../../core/fields.js';
+import type { PathSpec, Request, Response } from '../../sdk/backend.js';
+import { parseDuration } from '../../sdk/duration.js';
+import { badRequest } from '../../sdk/errors.js';
+import { bool, int } from '../../sdk/fields.js';
 import { type CrlConfig, CRL_CONFIG, type PkiContext, readCrlConfig, seconds } from './backend.js';
 import { rebuildCrl } from './crl.js';
 

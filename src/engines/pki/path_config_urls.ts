@@ -3,9 +3,9 @@
  * `crl_distribution_points` URLs written into every certificate issued afterwards.
  */
 import { z } from 'zod';
-import type { PathSpec, Request, Response } from '../../core/backend.js';
-import { badRequest } from '../../core/errors.js';
-import { stringList } from '../../core/fields.js';
+import type { PathSpec, Request, Response } from '../../sdk/backend.js';
+import { badRequest } from '../../sdk/errors.js';
+import { stringList } from '../../sdk/fields.js';
 import { type PkiContext, URLS } from './backend.js';
 
 const urlFields = z.object({

@@ -8,8 +8,8 @@
  *   JSON, with a token:    certs/ and certs/revoked/ (lists of serials)
  * A raw path with nothing to return answers 204 with an empty body, as Vault does.
  */
-import type { PathSpec, Request, Response } from '../../core/backend.js';
-import { listKeys } from '../common.js';
+import type { PathSpec, Request, Response } from '../../sdk/backend.js';
+import { listKeys } from '../../sdk/records.js';
 import { CERTS_PREFIX, nothing, type PkiContext, REVOKED_PREFIX } from './backend.js';
 import { colonSerial } from './certutil.js';
 import { currentCrl } from './crl.js';

@@ -6,8 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import { z } from 'zod';
-import type { PathSpec, Request, Response } from '../../core/backend.js';
-import { badRequest } from '../../core/errors.js';
+import type { PathSpec, Request, Response } from '../../sdk/backend.js';
+import { badRequest } from '../../sdk/errors.js';
 import type { StorageView } from '../../storage/view.js';
 import { PENDING_INTERMEDIATE, type PendingIntermediate, type PkiContext } from './backend.js';
 import { isCa, parseCertificates, pemBlocks, pemOf, sanExtension, subjectName } from './certutil.js';

@@ -6,10 +6,10 @@
  */
 import type * as x509 from '@peculiar/x509';
 import { z } from 'zod';
-import type { PathSpec, Request, Response } from '../../core/backend.js';
-import { badRequest } from '../../core/errors.js';
-import { stringList } from '../../core/fields.js';
-import { NAME } from '../common.js';
+import type { PathSpec, Request, Response } from '../../sdk/backend.js';
+import { badRequest } from '../../sdk/errors.js';
+import { stringList } from '../../sdk/fields.js';
+import { NAME } from '../../sdk/records.js';
 import { type IssuingCa, outputFormat, type PkiContext } from './backend.js';
 import {
   checkUsageNames, colonSerial, commonNameOf, createCertificate, newSerialHex, type OutputFormat, parseCsr, type Sans, sansOf,

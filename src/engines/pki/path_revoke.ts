@@ -4,8 +4,8 @@
  * `revoke` answers once the CRL lists the certificate, or says why it will not yet (auto_rebuild, disable).
  */
 import { z } from 'zod';
-import type { PathSpec, Request, Response } from '../../core/backend.js';
-import { badRequest } from '../../core/errors.js';
+import type { PathSpec, Request, Response } from '../../sdk/backend.js';
+import { badRequest } from '../../sdk/errors.js';
 import { type PkiContext, readCrlConfig } from './backend.js';
 import { parseCertificate, pemBlocks } from './certutil.js';
 import { rebuildCrl, revocationWarnings, revokeCertificate } from './crl.js';

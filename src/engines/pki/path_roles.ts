@@ -4,10 +4,10 @@
  * certificates are stored and leased. A write replaces the role, with Vault's defaults for omitted fields.
  */
 import { z } from 'zod';
-import type { PathSpec, Request, Response } from '../../core/backend.js';
-import { badRequest } from '../../core/errors.js';
-import { bool, duration, int, stringList } from '../../core/fields.js';
-import { listKeys, NAME } from '../common.js';
+import type { PathSpec, Request, Response } from '../../sdk/backend.js';
+import { badRequest } from '../../sdk/errors.js';
+import { bool, duration, int, stringList } from '../../sdk/fields.js';
+import { listKeys, NAME } from '../../sdk/records.js';
 import { nothing, type PkiContext, ROLE_PREFIX } from './backend.js';
 import { checkUsageNames } from './certutil.js';
 import { subjectAttributeFields } from './fields.js';

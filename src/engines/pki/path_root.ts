@@ -4,9 +4,9 @@
  * (Vault before 1.11 behaved so; later versions keep several issuers per mount).
  */
 import { z } from 'zod';
-import type { PathSpec, Request, Response } from '../../core/backend.js';
-import { badRequest } from '../../core/errors.js';
-import { bool, int, stringList } from '../../core/fields.js';
+import type { PathSpec, Request, Response } from '../../sdk/backend.js';
+import { badRequest } from '../../sdk/errors.js';
+import { bool, int, stringList } from '../../sdk/fields.js';
 import { CA_BUNDLE, CA_EXISTS, CRL, type IssuingCa, outputFormat, PENDING_INTERMEDIATE, type PkiContext } from './backend.js';
 import { commonNameOf, createCertificate, isCa, newSerialHex, parseCertificate, parseCsr, sansOf, subjectName, type Urls } from './certutil.js';
 import { rebuildCrl } from './crl.js';

@@ -6,9 +6,9 @@
  */
 import * as x509 from '@peculiar/x509';
 import { z } from 'zod';
-import type { PathSpec, Request, Response } from '../../core/backend.js';
-import { badRequest } from '../../core/errors.js';
-import { bool, duration } from '../../core/fields.js';
+import type { PathSpec, Request, Response } from '../../sdk/backend.js';
+import { badRequest } from '../../sdk/errors.js';
+import { bool, duration } from '../../sdk/fields.js';
 import type { StorageView } from '../../storage/view.js';
 import { CERTS_PREFIX, type CertRecord, type PkiContext, REVOKED_PREFIX, type RevokedRecord } from './backend.js';
 import { removeRevoked } from './crl.js';

@@ -3,8 +3,8 @@
  * expires. `internal` carries the certificate's serial. A certificate no longer in the store (tidied away)
  * cannot be put on the CRL; as in Vault that counts as done, so the lease does not retry forever.
  */
-import type { Request } from '../../core/backend.js';
-import { badRequest } from '../../core/errors.js';
+import type { Request } from '../../sdk/backend.js';
+import { badRequest } from '../../sdk/errors.js';
 import type { PkiContext } from './backend.js';
 import { revokeCertificate } from './crl.js';
 

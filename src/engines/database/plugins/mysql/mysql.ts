@@ -11,7 +11,7 @@
  */
 import mysql from 'mysql2/promise';
 import { z } from 'zod';
-import { bool, duration, int } from '../../../../core/fields.js';
+import { bool, duration, int } from '../../../../sdk/fields.js';
 import { expandStatements, formatExpiration, renderStatement } from '../../statements.js';
 import { UsernameTemplate, validateUsernameTemplate } from '../../username.js';
 import {

@@ -12,7 +12,7 @@ import { createHash, createHmac, pbkdf2, randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { z } from 'zod';
-import { bool, duration, int } from '../../../../core/fields.js';
+import { bool, duration, int } from '../../../../sdk/fields.js';
 import { expandStatements, formatExpiration, renderStatement } from '../../statements.js';
 import { UsernameTemplate, validateUsernameTemplate } from '../../username.js';
 import {

@@ -10,7 +10,7 @@
  */
 import { Redis, type RedisOptions } from 'ioredis';
 import { z } from 'zod';
-import { bool, int } from '../../../../core/fields.js';
+import { bool, int } from '../../../../sdk/fields.js';
 import { UsernameTemplate, validateUsernameTemplate } from '../../username.js';
 import {
   type Database,

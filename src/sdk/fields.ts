@@ -38,6 +38,10 @@ export const stringList = () =>
     return v;
   }, z.array(z.string()));
 
+/** Vault's policy-name normalisation for a token: trimmed, lowercased, de-duplicated, sorted. */
+export const normalizePolicies = (list: string[]) =>
+  [...new Set(list.map((p) => p.trim().toLowerCase()).filter(Boolean))].sort();
+
 export const stringMap = () => z.record(z.string(), z.string());
 
 /**

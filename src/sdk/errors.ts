@@ -23,3 +23,13 @@ export const notFound = (msg: string[] | string = []) => new CofferError(404, ms
 export const unsupportedPath = () => new CofferError(404, 'unsupported path');
 export const unsupportedOperation = () => new CofferError(405, 'unsupported operation');
 export const sealedError = () => new CofferError(503, 'Vault is sealed');
+
+/**
+ * An error as it may be logged: a CofferError's messages (written for clients, so free of secrets), else the
+ * exception's name and message with quoted fragments dropped (parsers quote what they choke on, which can be
+ * input data).
+ */
+export function loggableMessage(err: unknown): string {
+  if (err instanceof CofferError) return err.errors.join('; ');
+  return err instanceof Error ? `${err.name}: ${err.message.replace(/(["'`]).*?\1/g, '$1…$1').slice(0, 200)}` : 'unknown';
+}

@@ -5,9 +5,16 @@
  */
 import type { z } from 'zod';
 import type { StorageView } from '../storage/view.js';
-import type { LockoutTune } from './login/lockout.js';
 
 export type Operation = 'create' | 'read' | 'update' | 'patch' | 'delete' | 'list';
+
+/** A mount's `user_lockout_config` tuning, in seconds as stored. */
+export interface LockoutTune {
+  lockout_threshold?: number;
+  lockout_duration?: number;
+  lockout_counter_reset?: number;
+  lockout_disable?: boolean;
+}
 
 export interface MountConfig {
   default_lease_ttl: number; // seconds, 0 = system default
@@ -149,21 +156,29 @@ export interface Response {
   raw?: { status: number; contentType: string; body: Buffer | string };
 }
 
-export type Handler = (req: Request<any>) => Promise<Response | null | void>;
+/** A handler of a path whose validated request data has type `Data`. */
+export type Handler<Data = Record<string, unknown>> = (req: Request<Data>) => Promise<Response | null | void>;
 
-export interface PathSpec {
+/** The schema of a path that declares none: its data is the raw map (query parameters, or a free-form body). */
+export type AnyFields = z.ZodType<Record<string, unknown>>;
+
+/**
+ * A path declaration, generic over its field schema `F`: its handlers receive `F`'s output as `req.data`. A
+ * backend's table holds paths of many schemas (`PathSpec` without an argument); declare a typed one with `declarePath()`.
+ */
+export interface PathSpec<F extends z.ZodType = AnyFields> {
   /** Regex source matched against the whole mount-relative path (anchored by the router). */
   pattern: string;
   /**
    * Validation of `data`; a failure is a 400 naming the field. A path without one takes no fields: a write naming
    * any is refused, unless the path is `freeForm`.
    */
-  fields?: z.ZodType;
+  fields?: F;
   /** The body is the caller's own map (KV v1 secrets), not fields of the path: nothing is validated or refused. */
   freeForm?: boolean;
-  operations: Partial<Record<Operation, Handler>>;
+  operations: Partial<Record<Operation, Handler<z.output<F>>>>;
   /** For create vs update: POST/PUT is `create` when this says the target does not exist. */
-  existenceCheck?: (req: Request<any>) => Promise<boolean>;
+  existenceCheck?: (req: Request<z.output<F>>) => Promise<boolean>;
   /** Paths callable without a token (logins). */
   unauthenticated?: boolean;
   /** Paths requiring `sudo` in addition to the operation's capability (Vault's root-protected paths). */
@@ -183,10 +198,39 @@ export interface PathSpec {
   help?: string;
 }
 
+/**
+ * The server's logger (pino underneath), by level. Engines log what happens outside any request (background
+ * rotation, recovery at unseal) and would otherwise go unseen; never a secret value or a token.
+ */
+export interface Logger {
+  info(msg: string): void;
+  warn(msg: string): void;
+  error(msg: string): void;
+}
+
+/** What a backend receives when its mount is set up. */
+export interface InitializeContext {
+  /** The mount's own storage (its data prefix behind the barrier). */
+  storage: StorageView;
+  mount: MountInfo;
+  logger: Logger;
+  /** The mount's TTL limits. */
+  system: SystemView;
+}
+
+/**
+ * A typed path declaration as an entry of a backend's table. The core validates a request's data with the path's
+ * own `fields` before any handler or existence check runs, so each handler does receive `F`'s output; the table
+ * cannot say so per entry, hence this one widening.
+ */
+export function declarePath<F extends z.ZodType = AnyFields>(spec: PathSpec<F>): PathSpec {
+  return spec as unknown as PathSpec;
+}
+
 export interface Backend {
   paths: PathSpec[];
   /** Called once when the mount is set up (at enable and at unseal). */
-  initialize?(storage: StorageView, mount: MountInfo): Promise<void>;
+  initialize?(ctx: InitializeContext): Promise<void>;
   /** Called when the mount is disabled or the core seals. */
   cleanup?(): Promise<void>;
   /** Revokes a leased secret this engine issued (used by the lease manager). */
