@@ -27,6 +27,9 @@ async function check(name: string, files: Record<string, string>) {
 }
 
 /** A violation line as dependency-cruiser's default reporter prints it. */
+/** The relative import a module in folder `fromDir` writes for the repository file `target`. */
+const importPath = (fromDir: string, target: string) => path.posix.relative(fromDir, target);
+
 const violation = (rule: string, from: string, to: string) => `error ${rule}: ${from} → ${to}`;
 
 const core = {
@@ -53,7 +56,7 @@ describe('import boundaries', () => {
       'src/shared/slices.ts': 'export const first = <T>(list: T[]) => list[0];\n',
       'src/storage/view.ts': 'export interface StorageView { get(key: string): Promise<unknown> }\n',
       'src/engines/demo/index.ts':
-        "import type { Backend } from '../../sdk/backend.js';\nimport type { StorageView } from '../../storage/view.js';\nimport { first } from '../../shared/slices.js';\n" +
+        `import type { Backend } from '../../sdk/backend.js';\nimport type { StorageView } from '../../storage/view.js';\nimport { first } from '${importPath('src/engines/demo', 'src/shared/slices.js')}';\n` +
         'export const demo: Backend = { paths: [] };\nexport const pick = (views: StorageView[]) => first(views);\n',
     });
     assert.equal(run.code, 0, run.stdout + run.stderr);

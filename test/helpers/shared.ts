@@ -1,7 +1,7 @@
 /**
  * The team's `../shared` directory beside the repository (fixtures, schemas and notes shared by the team).
  *
- * This is the ONE module under test/ and bench/ that reaches outside the repository (test/guard/paths.test.ts
+ * This is the ONE module under test/ and bench/ that reaches outside the repository (test/repo/self-contained.test.ts
  * checks it). A user's clone has nothing beside it, so every test must pass without `../shared`: what it holds
  * runs in addition to the repository's own fixtures, and is reported as skipped, with the reason, when absent.
  */

@@ -326,7 +326,7 @@ path "secret/data/acl/rw/blocked" {
 path "secret/data/acl/ro/*" {
   capabilities = ["read"]
 }
-path "secret/data/acl/shared" {
+path "secret/data/acl/common" {
   capabilities = ["read", "update"]
 }
 path "secret/metadata/acl/*" {
@@ -334,8 +334,8 @@ path "secret/metadata/acl/*" {
 }
 `,
   );
-  await writePolicy('acl-b', 'path "secret/data/acl/shared" {\n  capabilities = ["deny"]\n}\n');
-  for (const p of ['rw/x', 'rw/blocked', 'ro/x', 'shared', 'other']) {
+  await writePolicy('acl-b', 'path "secret/data/acl/common" {\n  capabilities = ["deny"]\n}\n');
+  for (const p of ['rw/x', 'rw/blocked', 'ro/x', 'common', 'other']) {
     assert.equal((await root.post(`secret/data/acl/${p}`, { data: { v: p } })).status, 200);
   }
   assert.equal((await root.post('secret/data/outside', { data: { v: 'outside' } })).status, 200);
@@ -355,19 +355,19 @@ path "secret/metadata/acl/*" {
   assertError(await a.get('secret/metadata/acl/rw/x'), 403);
   assert.deepEqual((await a.list('secret/metadata/acl/rw/')).body.data.keys, ['blocked', 'new', 'x']);
   assertError(await a.list('secret/metadata/'), 403);
-  assert.equal((await a.get('secret/data/acl/shared')).status, 200);
+  assert.equal((await a.get('secret/data/acl/common')).status, 200);
   assertError(await a.post('sys/mounts/evil', { type: 'kv' }), 403);
   assertError(await a.put('sys/policies/acl/acl-a', { policy: 'path "*" { capabilities = ["sudo","read"] }' }), 403);
 
   // acl-b denies the same pattern acl-a allows: deny wins; other patterns keep acl-a's grants.
   const ab = client(srv.addr, await tokenWith('acl-a', 'acl-b'));
-  assertError(await ab.get('secret/data/acl/shared'), 403);
-  assertError(await ab.post('secret/data/acl/shared', { data: { v: 'no' } }), 403);
+  assertError(await ab.get('secret/data/acl/common'), 403);
+  assertError(await ab.post('secret/data/acl/common', { data: { v: 'no' } }), 403);
   assert.equal((await ab.get('secret/data/acl/rw/x')).body.data.data.v, 'updated');
 
   // Data the refused writes would have changed is intact.
   assert.equal((await root.get('secret/data/acl/ro/x')).body.data.data.v, 'ro/x');
-  assert.equal((await root.get('secret/data/acl/shared')).body.data.data.v, 'shared');
+  assert.equal((await root.get('secret/data/acl/common')).body.data.data.v, 'common');
   assert.equal((await root.get('secret/data/acl/rw/blocked')).body.data.data.v, 'rw/blocked');
   assertError(await root.get('secret/data/acl/ro/new'), 404);
 });
