@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import type { Dispatcher } from 'undici';
 import { createAgent, send } from './transport.js';
 import { CofferApiError, CofferConnectionError } from './errors.js';
+import type { VaultAuth, WrapInfo } from '../shared/vault-types.js';
 
 export interface ClientOptions {
   /** e.g. `https://coffer.example:8200` (default `http://127.0.0.1:8200`). */
@@ -39,19 +40,8 @@ export interface Envelope<D = Record<string, any>> {
   [key: string]: unknown;
 }
 
-export interface AuthInfo {
-  client_token: string;
-  accessor: string;
-  policies: string[];
-  token_policies: string[];
-  metadata: Record<string, string> | null;
-  lease_duration: number;
-  renewable: boolean;
-  orphan: boolean;
-  num_uses: number;
-  token_type: string;
-  entity_id: string;
-}
+/** Vault's `auth` block, as the server's (src/shared/vault-types.ts). */
+export type AuthInfo = VaultAuth;
 
 export interface RequestOptions {
   query?: Record<string, string | number | boolean | undefined>;
@@ -64,15 +54,7 @@ export interface RequestOptions {
   maxRetries?: number;
 }
 
-/** Vault's `wrap_info`: what a wrapped response carries instead of its content. */
-export interface WrapInfo {
-  token: string;
-  accessor: string;
-  ttl: number;
-  creation_time: string;
-  creation_path: string;
-  wrapped_accessor?: string;
-}
+export type { WrapInfo };
 
 export interface RawResponse {
   status: number;

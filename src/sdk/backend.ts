@@ -3,6 +3,7 @@
  * declarations (regex pattern, zod field schema, handler per operation, optional existence check). The router,
  * ACL, audit and lease code only ever see these declarations, never an engine's internals.
  */
+import type { VaultAuth, WrapInfo } from '../shared/vault-types.js';
 import type { z } from 'zod';
 import type { StorageView } from '../storage/view.js';
 
@@ -78,18 +79,8 @@ export interface SecretLease {
   internal?: Record<string, unknown>;
 }
 
-export interface AuthResult {
-  client_token: string;
-  accessor: string;
-  policies: string[];
-  token_policies: string[];
-  metadata: Record<string, string> | null;
-  lease_duration: number;
-  renewable: boolean;
-  entity_id: string;
-  token_type: string;
-  orphan: boolean;
-  num_uses: number;
+/** The `auth` block the core answers a login or token creation with. */
+export interface AuthResult extends VaultAuth {
   mfa_requirement: null;
 }
 
@@ -125,16 +116,7 @@ export interface LoginRequest {
   role?: string;
 }
 
-/** Vault's `wrap_info`: what a client receives instead of a response it asked to have wrapped. */
-export interface WrapInfo {
-  token: string;
-  accessor: string;
-  ttl: number;
-  creation_time: string;
-  creation_path: string;
-  /** The accessor of the token (or AppRole secret ID) inside the wrapped response. */
-  wrapped_accessor?: string;
-}
+export type { WrapInfo };
 
 export interface Response {
   data?: Record<string, unknown> | null;
